@@ -1,0 +1,181 @@
+"""Config flows one way: YAML -> dataclass -> CLI overrides.
+
+YAML keys equal dataclass field names. Unknown keys and wrong types raise `ConfigError` with close matches, so a
+typo in a recipe fails before any work starts. Values from the command line arrive as strings and are parsed as
+YAML scalars (`--threshold 0.8` -> 0.8, `--benchmarks gsm8k,math` -> a list where the field is a list).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import hashlib
+import json
+import types
+import typing
+from pathlib import Path
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin
+
+import yaml
+
+__all__ = [
+    "ConfigError",
+    "config_hash",
+    "config_to_dict",
+    "from_dict",
+    "load_yaml",
+    "parse_cli_value",
+    "save_config",
+]
+
+T = TypeVar("T")
+
+
+class ConfigError(ValueError):
+    """A recipe or command line that does not match its dataclass."""
+
+
+def close_matches(name: str, options: typing.Iterable[str]) -> str:
+    """' (did you mean: a, b?)' or '' when nothing is close."""
+    matches = difflib.get_close_matches(name, list(options), n=3, cutoff=0.6)
+    return f" (did you mean: {', '.join(matches)}?)" if matches else ""
+
+
+def load_yaml(path: str | Path) -> dict:
+    """Read a YAML mapping with a clear error for a missing file or a non-mapping document."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML: {err}") from err
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys to values, got {type(data).__name__}")
+    return data
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+def _coerce(value: Any, tp: Any, where: str) -> Any:
+    """Check `value` against the annotation `tp`, converting only where it is lossless (int -> float, str -> list)."""
+    origin = get_origin(tp)
+    if tp is Any:
+        return value
+    if origin in (Union, types.UnionType):
+        args = get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(value, arg, where)
+            except ConfigError as err:
+                errors.append(str(err))
+        raise ConfigError(errors[0] if len(errors) == 1 else f"{where}: {value!r} does not match {_type_name(tp)}")
+    if origin is Literal:
+        choices = get_args(tp)
+        if value not in choices:
+            raise ConfigError(f"{where}: {value!r} is not one of {list(choices)}{close_matches(str(value), map(str, choices))}")
+        return value
+    if origin in (list, tuple) or tp in (list, tuple):
+        (item_tp,) = get_args(tp)[:1] or (Any,)
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"{where}: expected a list, got {type(value).__name__} {value!r}")
+        return [_coerce(v, item_tp, f"{where}[{i}]") for i, v in enumerate(value)]
+    if origin is dict or tp is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a mapping, got {type(value).__name__} {value!r}")
+        args = get_args(tp)
+        if args:
+            return {_coerce(k, args[0], f"{where} key"): _coerce(v, args[1], f"{where}.{k}") for k, v in value.items()}
+        return dict(value)
+    if dataclasses.is_dataclass(tp):
+        if isinstance(value, tp):
+            return value
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a mapping for {tp.__name__}, got {type(value).__name__}")
+        return from_dict(tp, value, where=where)
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{where}: expected true or false, got {value!r}")
+    if tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise ConfigError(f"{where}: expected an integer, got {value!r}")
+    if tp is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        raise ConfigError(f"{where}: expected a number, got {value!r}")
+    if tp is str:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return str(value)
+        raise ConfigError(f"{where}: expected a string, got {type(value).__name__} {value!r}")
+    if isinstance(tp, type) and not isinstance(value, tp):
+        raise ConfigError(f"{where}: expected {tp.__name__}, got {type(value).__name__} {value!r}")
+    return value
+
+
+def from_dict(cls: type[T], data: dict, where: str = "") -> T:
+    """Build dataclass `cls` from a mapping; unknown keys, missing required keys and wrong types raise ConfigError."""
+    label = where or cls.__name__
+    if not isinstance(data, dict):
+        raise ConfigError(f"{label}: expected a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    kwargs = {}
+    for key, value in data.items():
+        if key not in fields:
+            raise ConfigError(f"{label}: unknown key '{key}'{close_matches(str(key), fields)}")
+        kwargs[key] = _coerce(value, hints[key], f"{label}.{key}")
+    missing = [
+        name
+        for name, f in fields.items()
+        if name not in kwargs and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
+    if missing:
+        raise ConfigError(f"{label}: missing required key(s): {', '.join(missing)}")
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"{label}: {err}") from err
+
+
+def parse_cli_value(text: str) -> Any:
+    """A command-line value as a YAML scalar ('0.8' -> 0.8, 'true' -> True, 'a,b' stays a string)."""
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    return text if isinstance(value, dict) else value
+
+
+def config_to_dict(cfg: Any) -> dict:
+    """A dataclass as plain data (for YAML/JSON output)."""
+    return json.loads(json.dumps(dataclasses.asdict(cfg), default=str))
+
+
+def config_hash(cfg: Any, ignore: typing.Iterable[str] = ()) -> str:
+    """Stable hash of the fields that change outputs (executor settings are ignored by callers)."""
+    data = {k: v for k, v in config_to_dict(cfg).items() if k not in set(ignore)}
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def save_config(cfg: Any, path: str | Path) -> None:
+    """Write the resolved config as YAML, atomically."""
+    from deepmath.io.atomic import atomic_write_text
+
+    atomic_write_text(path, yaml.safe_dump(config_to_dict(cfg), sort_keys=False, allow_unicode=True))

@@ -1,0 +1,134 @@
+"""Run datatrove pipelines on the executor a user picked: local (default), Ray or Slurm.
+
+Every corpus stage hands its list of `PipelineStep`s to `run_pipeline`; the executor decides where the tasks run.
+Task completion markers (datatrove's `completions/`) make re-runs skip finished tasks, whichever executor ran them.
+Slurm with `slurm_dry_run: true` only writes the sbatch script, so a cluster user can read it before submitting.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+__all__ = ["ExecutorConfig", "merged_step_stats", "run_pipeline"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ExecutorConfig:
+    """Where and how wide the tasks of a stage run; none of it changes the documents a stage writes."""
+
+    executor: Literal["local", "ray", "slurm"] = "local"
+    workers: int = 1
+    tasks: int = 0  # 0: one task per input file, at most 64
+    slurm_partition: str = "cpu"
+    slurm_time: str = "12:00:00"
+    slurm_cpus_per_task: int = 1
+    slurm_mem_per_cpu_gb: int = 2
+    slurm_dry_run: bool = False
+    ray_address: str = ""  # empty: start or join a local Ray instance
+
+
+EXECUTION_FIELDS = (
+    "executor",
+    "workers",
+    "tasks",
+    "slurm_partition",
+    "slurm_time",
+    "slurm_cpus_per_task",
+    "slurm_mem_per_cpu_gb",
+    "slurm_dry_run",
+    "ray_address",
+    "overwrite",
+    "output",
+)
+
+
+def _executor_settings(cfg) -> ExecutorConfig:
+    return ExecutorConfig(**{name: getattr(cfg, name) for name in ExecutorConfig.__dataclass_fields__ if hasattr(cfg, name)})
+
+
+def run_pipeline(pipeline: list, cfg, logging_dir: str | Path, tasks: int, job_name: str = "deepmath") -> bool:
+    """Run `pipeline` as `tasks` tasks on the configured executor; False when only a Slurm script was written."""
+    settings = _executor_settings(cfg)
+    logging_dir = str(logging_dir)
+    tasks = max(1, tasks)
+    if settings.executor == "local":
+        from datatrove.executor import LocalPipelineExecutor
+
+        executor = LocalPipelineExecutor(
+            pipeline, tasks=tasks, workers=max(1, min(settings.workers, tasks)), logging_dir=logging_dir
+        )
+        executor.run()
+        return True
+    if settings.executor == "ray":
+        import ray
+        from datatrove.executor import RayPipelineExecutor
+
+        if not ray.is_initialized():
+            if settings.ray_address:
+                ray.init(address=settings.ray_address, log_to_driver=False)
+            else:
+                ray.init(num_cpus=max(1, settings.workers), include_dashboard=False, log_to_driver=False)
+        executor = RayPipelineExecutor(
+            pipeline,
+            tasks=tasks,
+            workers=max(1, settings.workers),
+            logging_dir=logging_dir,
+            cpus_per_task=1,
+            mem_per_cpu_gb=1,
+        )
+        executor.run()
+        return True
+    return _run_slurm(pipeline, settings, logging_dir, tasks, job_name)
+
+
+def _run_slurm(pipeline: list, settings: ExecutorConfig, logging_dir: str, tasks: int, job_name: str) -> bool:
+    from datatrove.executor import SlurmPipelineExecutor
+
+    executor = SlurmPipelineExecutor(
+        pipeline,
+        tasks=tasks,
+        time=settings.slurm_time,
+        partition=settings.slurm_partition,
+        cpus_per_task=settings.slurm_cpus_per_task,
+        mem_per_cpu_gb=settings.slurm_mem_per_cpu_gb,
+        workers=settings.workers if settings.workers > 1 else -1,
+        job_name=job_name,
+        logging_dir=logging_dir,
+    )
+    if not settings.slurm_dry_run:
+        executor.launch_job()
+        logger.info("submitted Slurm job %s; re-run this command after it finishes to write the card", executor.job_id)
+        return False
+    script = executor.get_launch_file_contents(
+        executor.get_sbatch_args(min(tasks, executor.max_array_size)),
+        f"srun -l -n 1 launch_pickled_pipeline {Path(logging_dir) / 'executor.pik'}",
+    )
+    path = Path(logging_dir) / "launch_script.slurm"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(script)
+    logger.info("Slurm dry run: wrote %s (nothing submitted)", path)
+    return False
+
+
+def merged_step_stats(logging_dir: str | Path) -> list[dict]:
+    """Per-step counters summed over every finished task's stats file (also the ones skipped on a resume)."""
+    from datatrove.utils.stats import PipelineStats
+
+    total = PipelineStats()
+    for path in sorted((Path(logging_dir) / "stats").glob("*.json")):
+        with open(path) as handle:
+            total += PipelineStats.from_json(json.load(handle))
+    steps = []
+    for step in total.stats:
+        counters = {}
+        for key, value in step.stats.items():
+            total_value = getattr(value, "total", value)
+            counters[key] = total_value
+        steps.append({"name": step.name, "counters": counters})
+    return steps

@@ -1,0 +1,1 @@
+"""Common Crawl ingest: WARC records -> math-preserving text documents with URL and quality metadata."""

@@ -1,0 +1,1 @@
+"""Reading and writing documents: input resolution, atomic files, datatrove readers and writers."""

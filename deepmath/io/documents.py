@@ -1,0 +1,175 @@
+"""Documents in and out: a sharded reader step for JSONL/Parquet/HF inputs and the standard writer.
+
+Documents are datatrove `Document`s: `id`, `text`, `metadata` (url, domain, scores, ...). The id a document enters
+with is the id it leaves with, through every stage. Rows without text are skipped and counted, never silently lost.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+from datatrove.data import Document, DocumentsPipeline
+from datatrove.pipeline.base import PipelineStep
+
+from deepmath.io.inputs import InputSource, resolve_inputs
+
+__all__ = ["DocumentReader", "document_writer", "iter_documents", "iter_raw_rows", "row_to_document"]
+
+logger = logging.getLogger(__name__)
+
+
+def row_to_document(row: dict, fallback_id: str, text_key: str = "text", id_key: str = "id") -> Document | None:
+    """A raw row as a Document; other top-level keys join `metadata` (rows without text give None)."""
+    row = dict(row)
+    text = row.pop(text_key, None)
+    if not isinstance(text, str):
+        return None
+    doc_id = row.pop(id_key, None)
+    metadata = row.pop("metadata", None) or {}
+    if isinstance(metadata, str):
+        try:
+            metadata = json.loads(metadata)
+        except json.JSONDecodeError:
+            metadata = {"metadata": metadata}
+    row.pop("media", None)
+    metadata = {**row, **metadata}
+    return Document(text=text, id=str(doc_id) if doc_id is not None else fallback_id, metadata=metadata)
+
+
+def _open_text(path: str):
+    if "://" in path and not path.startswith("file://"):
+        import fsspec
+
+        return fsspec.open(path, "rt", compression="infer", encoding="utf-8").open()
+    if path.endswith(".gz"):
+        return gzip.open(path, "rt", encoding="utf-8")
+    if path.endswith(".zst"):
+        import fsspec
+
+        return fsspec.open(path, "rt", compression="zstd", encoding="utf-8").open()
+    return open(path, encoding="utf-8")
+
+
+def iter_raw_rows(path: str) -> Iterator[tuple[int, dict]]:
+    """(row number, row dict) for a JSONL, JSON array or Parquet file; malformed lines raise ValueError with file:line."""
+    if path.endswith(".parquet"):
+        import pyarrow.parquet as pq
+
+        table = pq.ParquetFile(path)
+        index = 0
+        for batch in table.iter_batches(batch_size=1024):
+            for row in batch.to_pylist():
+                yield index, row
+                index += 1
+        return
+    with _open_text(path) as handle:
+        if path.endswith((".json", ".json.gz")):
+            data = json.load(handle)
+            rows = data if isinstance(data, list) else [data]
+            yield from enumerate(rows)
+            return
+        for number, line in enumerate(handle):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise ValueError(f"{path}:{number + 1}: not valid JSON: {err.msg}") from err
+            if not isinstance(row, dict):
+                raise ValueError(f"{path}:{number + 1}: expected a JSON object, got {type(row).__name__}")
+            yield number, row
+
+
+def _iter_hf(source: InputSource, rank: int, world_size: int) -> Iterator[tuple[str, dict]]:
+    import datasets
+
+    dataset = datasets.load_dataset(source.hf_id, source.hf_config, split=source.hf_split, streaming=True)
+    if world_size > 1:
+        if getattr(dataset, "n_shards", 1) >= world_size:
+            dataset = dataset.shard(num_shards=world_size, index=rank)
+            for i, row in enumerate(dataset):
+                yield f"{source.hf_id}/{rank}/{i}", row
+            return
+        for i, row in enumerate(dataset):
+            if i % world_size == rank:
+                yield f"{source.hf_id}/{i}", row
+        return
+    for i, row in enumerate(dataset):
+        yield f"{source.hf_id}/{i}", row
+
+
+class DocumentReader(PipelineStep):
+    """Reads JSONL(.gz)/Parquet/HF inputs, sharded by file across tasks; unreadable files are counted and skipped."""
+
+    name = "📖 documents"
+    type = "📖 - READER"
+
+    def __init__(
+        self,
+        inputs: str | list[str],
+        text_key: str = "text",
+        id_key: str = "id",
+        limit: int = -1,
+        strict: bool = False,
+    ):
+        super().__init__()
+        self.sources = resolve_inputs(inputs)
+        self.text_key = text_key
+        self.id_key = id_key
+        self.limit = limit
+        self.strict = strict
+
+    def _rows(self, rank: int, world_size: int) -> Iterator[tuple[str, dict]]:
+        files = [f for s in self.sources if not s.is_hf for f in s.files]
+        for path in files[rank::world_size]:
+            try:
+                for number, row in iter_raw_rows(path):
+                    yield f"{Path(path).name}/{number}", row
+            except (OSError, EOFError, ValueError, zlib.error, UnicodeDecodeError) as err:
+                if self.strict:
+                    raise
+                logger.warning("skipping unreadable input file %s: %s", path, err)
+                self.stat_update("skipped_file_unreadable")
+        for source in self.sources:
+            if source.is_hf:
+                yield from _iter_hf(source, rank, world_size)
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        if data:
+            yield from data
+        count = 0
+        for fallback_id, row in self._rows(rank, world_size):
+            if 0 <= self.limit <= count:
+                break
+            doc = row_to_document(row, fallback_id, self.text_key, self.id_key)
+            if doc is None:
+                self.stat_update("skipped_no_text")
+                continue
+            with self.track_time():
+                self.stat_update("documents")
+                self.update_doc_stats(doc)
+            count += 1
+            yield doc
+
+
+def iter_documents(inputs: str | list[str], text_key: str = "text", id_key: str = "id", limit: int = -1):
+    """All documents of `inputs` in one process, in a stable order (for stages that need a global view)."""
+    reader = DocumentReader(inputs, text_key=text_key, id_key=id_key, limit=limit)
+    yield from reader.run(None, 0, 1)
+
+
+def document_writer(output_dir: str | Path, output_format: str = "jsonl", subfolder: str = "data") -> PipelineStep:
+    """The standard shard writer: `OUTPUT/data/<rank>.jsonl.gz` (or `.parquet`), one file per task."""
+    folder = str(Path(output_dir) / subfolder)
+    if output_format == "parquet":
+        from datatrove.pipeline.writers import ParquetWriter
+
+        return ParquetWriter(folder, output_filename="${rank}.parquet")
+    from datatrove.pipeline.writers import JsonlWriter
+
+    return JsonlWriter(folder, output_filename="${rank}.jsonl.gz", compression="gzip")

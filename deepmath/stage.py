@@ -1,0 +1,164 @@
+"""The contract every stage follows: one output folder, resumable, self-describing.
+
+    OUTPUT/
+      data/            document shards (datatrove JSONL.gz or Parquet), one per task
+      config.yaml      the resolved config that produced them
+      stats.json       counts in/out and drops by reason
+      README.md        the dataset card
+      _SUCCESS         written last; later stages refuse an input folder without it
+      _logs/           datatrove task logs and completion markers (what makes a killed run resume)
+
+`run_stage` skips a stage whose `_SUCCESS` matches the current config, refuses to mix outputs of two different
+configs in one folder (unless `overwrite`), and writes stats, card and marker only after the work succeeded.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from deepmath.cards import Card, write_card
+from deepmath.config import ConfigError, config_hash, save_config
+from deepmath.executors import EXECUTION_FIELDS, merged_step_stats
+from deepmath.io.atomic import atomic_write_json
+from deepmath.io.inputs import SUCCESS_MARKER
+
+__all__ = ["CorpusStageConfig", "StageResult", "StageRun", "default_tasks", "drops_by_reason", "run_stage"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class StageResult:
+    """What a stage body returns: counts for stats.json and the card to write."""
+
+    stats: dict
+    card: Card | None = None
+    complete: bool = True  # False: work was only submitted (Slurm) or stopped for review; no marker yet
+    message: str = ""
+
+
+@dataclass
+class StageRun:
+    """Paths and helpers for one run of one stage."""
+
+    stage: str
+    cfg: object
+    output: Path
+    started: float = field(default_factory=time.time)
+
+    @property
+    def data_dir(self) -> Path:
+        return self.output / "data"
+
+    def logs(self, name: str = "main") -> Path:
+        return self.output / "_logs" / name
+
+    def step_stats(self, name: str = "main") -> list[dict]:
+        return merged_step_stats(self.logs(name))
+
+
+def drops_by_reason(steps: list[dict]) -> dict[str, int]:
+    """`dropped_<reason>` and `skipped_<reason>` counters of datatrove steps, summed by reason."""
+    drops: dict[str, int] = {}
+    for step in steps:
+        for key, value in step["counters"].items():
+            for prefix in ("dropped_", "skipped_"):
+                if key.startswith(prefix):
+                    reason = key.removeprefix(prefix)
+                    drops[reason] = drops.get(reason, 0) + int(value)
+    return dict(sorted(drops.items(), key=lambda item: -item[1]))
+
+
+def _marker(output: Path) -> dict | None:
+    path = output / SUCCESS_MARKER
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text() or "{}")
+    except json.JSONDecodeError:
+        return {}
+
+
+def run_stage(stage: str, cfg, body: Callable[[StageRun], StageResult], output: str | Path | None = None) -> dict:
+    """Run `body` into `cfg.output` unless that folder already holds this stage's finished output."""
+    output = Path(output or cfg.output)
+    if not str(output):
+        raise ConfigError(f"{stage}: an output folder is required (--output DIR)")
+    digest = config_hash(cfg, ignore=EXECUTION_FIELDS)
+    marker = _marker(output)
+    if marker is not None:
+        if marker.get("config_hash") == digest and not getattr(cfg, "overwrite", False):
+            logger.info("%s: %s is already complete; nothing to do (use --overwrite to redo)", stage, output)
+            stats_path = output / "stats.json"
+            return json.loads(stats_path.read_text()) if stats_path.exists() else {}
+        if not getattr(cfg, "overwrite", False):
+            raise ConfigError(
+                f"{stage}: {output} holds output of a different config; use --overwrite or another --output"
+            )
+    if getattr(cfg, "overwrite", False) and output.exists():
+        shutil.rmtree(output)
+    elif marker is None and output.exists() and (output / "config.yaml").exists():
+        _check_same_config(stage, cfg, output, digest)
+    output.mkdir(parents=True, exist_ok=True)
+    save_config(cfg, output / "config.yaml")
+    atomic_write_json(output / "_config_hash.json", {"config_hash": digest})
+    run = StageRun(stage=stage, cfg=cfg, output=output)
+    result = body(run)
+    stats = {"stage": stage, **result.stats, "seconds": round(time.time() - run.started, 2)}
+    atomic_write_json(output / "stats.json", stats)
+    if result.card is not None:
+        write_card(output, result.card)
+    if result.complete:
+        atomic_write_json(output / SUCCESS_MARKER, {"config_hash": digest, "finished": time.time()})
+        logger.info("%s: done -> %s", stage, output)
+    elif result.message:
+        logger.warning("%s: %s", stage, result.message)
+    return stats
+
+
+def _check_same_config(stage: str, cfg, output: Path, digest: str) -> None:
+    """A half-finished folder may only be resumed with the config that started it."""
+    path = output / "_config_hash.json"
+    if path.exists():
+        previous = json.loads(path.read_text()).get("config_hash")
+        if previous and previous != digest and not getattr(cfg, "overwrite", False):
+            raise ConfigError(
+                f"{stage}: {output} holds an unfinished run of a different config; use --overwrite or another --output"
+            )
+
+
+@dataclass
+class CorpusStageConfig:
+    """Fields every corpus stage shares: where the output goes and how its datatrove tasks run."""
+
+    output: str = ""
+    output_format: str = "jsonl"  # jsonl (gzipped shards) or parquet
+    overwrite: bool = False
+    executor: str = "local"  # local | ray | slurm
+    workers: int = 1
+    tasks: int = 0  # 0: one task per input file, at most 64
+    slurm_partition: str = "cpu"
+    slurm_time: str = "12:00:00"
+    slurm_cpus_per_task: int = 1
+    slurm_mem_per_cpu_gb: int = 2
+    slurm_dry_run: bool = False
+    ray_address: str = ""
+
+    def __post_init__(self):
+        if self.executor not in ("local", "ray", "slurm"):
+            raise ValueError(f"executor must be local, ray or slurm, not {self.executor!r}")
+        if self.output_format not in ("jsonl", "parquet"):
+            raise ValueError(f"output_format must be jsonl or parquet, not {self.output_format!r}")
+        if self.workers < 1:
+            raise ValueError("workers must be at least 1")
+
+
+def default_tasks(cfg: CorpusStageConfig, n_files: int) -> int:
+    """One task per input file (at most 64), unless the config says how many."""
+    return cfg.tasks if cfg.tasks > 0 else max(1, min(64, n_files))
