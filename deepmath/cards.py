@@ -49,7 +49,9 @@ def _table(rows: dict, header: tuple[str, str]) -> str:
     if not rows:
         return "_none_\n"
     lines = [f"| {header[0]} | {header[1]} |", "| --- | ---: |"]
-    lines += [f"| {key} | {value:,} |" if isinstance(value, int) else f"| {key} | {value} |" for key, value in rows.items()]
+    lines += [
+        f"| {key} | {value:,} |" if isinstance(value, int) else f"| {key} | {value} |" for key, value in rows.items()
+    ]
     return "\n".join(lines) + "\n"
 
 

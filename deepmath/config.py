@@ -82,7 +82,9 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
     if origin is Literal:
         choices = get_args(tp)
         if value not in choices:
-            raise ConfigError(f"{where}: {value!r} is not one of {list(choices)}{close_matches(str(value), map(str, choices))}")
+            raise ConfigError(
+                f"{where}: {value!r} is not one of {list(choices)}{close_matches(str(value), map(str, choices))}"
+            )
         return value
     if origin in (list, tuple) or tp in (list, tuple):
         (item_tp,) = get_args(tp)[:1] or (Any,)

@@ -49,7 +49,9 @@ EXECUTION_FIELDS = (
 
 
 def _executor_settings(cfg) -> ExecutorConfig:
-    return ExecutorConfig(**{name: getattr(cfg, name) for name in ExecutorConfig.__dataclass_fields__ if hasattr(cfg, name)})
+    return ExecutorConfig(
+        **{name: getattr(cfg, name) for name in ExecutorConfig.__dataclass_fields__ if hasattr(cfg, name)}
+    )
 
 
 def run_pipeline(pipeline: list, cfg, logging_dir: str | Path, tasks: int, job_name: str = "deepmath") -> bool:

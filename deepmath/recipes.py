@@ -125,7 +125,9 @@ def _print_summary(recipe: Recipe, summary: list[dict]) -> None:
     for row in summary:
         result = row["result"] if isinstance(row["result"], dict) else {}
         counts = ", ".join(
-            f"{k}={v}" for k, v in result.items() if k in ("documents_in", "documents_out", "rows_out") and v is not None
+            f"{k}={v}"
+            for k, v in result.items()
+            if k in ("documents_in", "documents_out", "rows_out") and v is not None
         )
         lines.append(f"  {row['stage']:<14} {row['seconds']:>7.1f}s  {counts}")
     report = recipe.output / "report.html"

@@ -13,8 +13,12 @@ __all__ = ["IngestConfig"]
 class IngestConfig(CorpusStageConfig):
     """WARC/WET/JSONL/Parquet in, documents with math kept as LaTeX out."""
 
-    input: list[str] = field(default_factory=list, metadata={"help": "WARC/WET/JSONL/Parquet files, globs, folders or URLs"})
-    limit: int = field(default=-1, metadata={"help": "at most this many records in all (split evenly over tasks); -1: all"})
+    input: list[str] = field(
+        default_factory=list, metadata={"help": "WARC/WET/JSONL/Parquet files, globs, folders or URLs"}
+    )
+    limit: int = field(
+        default=-1, metadata={"help": "at most this many records in all (split evenly over tasks); -1: all"}
+    )
     max_page_bytes: int = field(default=5_000_000, metadata={"help": "HTML payloads larger than this are skipped"})
     min_chars: int = field(default=1, metadata={"help": "documents with fewer extracted characters are dropped"})
     url_dedup: bool = field(default=True, metadata={"help": "drop later records of an already seen normalised URL"})

@@ -57,9 +57,7 @@ def _ingest(cfg: IngestConfig, run: StageRun) -> StageResult:
     done = run_pipeline(extract, cfg, run.logs("extract"), tasks, job_name="ingest-extract")
     if not done:
         return StageResult({}, complete=False, message="extraction submitted; re-run when it has finished")
-    duplicates = find_duplicate_urls(work / "urls", work / "duplicate_urls.json") if cfg.url_dedup else {}
-    if not cfg.url_dedup:
-        (work / "duplicate_urls.json").write_text("{}")
+    duplicates = find_duplicate_urls(work / "urls", work / "duplicate_urls.json", by_url=cfg.url_dedup)
     extracted = sorted(str(p) for p in (work / "extracted").glob("*.jsonl.gz"))
     finalize = [
         DocumentReader(extracted) if extracted else [],
@@ -79,7 +77,7 @@ def _ingest(cfg: IngestConfig, run: StageRun) -> StageResult:
         "documents_in": int(counters.get("records", 0)),
         "documents_out": documents_out,
         "dropped": dropped,
-        "duplicate_urls": len(duplicates),
+        "duplicate_urls": sum(reason == "duplicate_url" for reason, _ in duplicates.values()),
         "plots": [],
     }
     card = Card(

@@ -22,6 +22,8 @@ __all__ = ["MathHtmlExtractor", "UrlDuplicateFilter", "UrlHashRecorder", "find_d
 
 logger = logging.getLogger(__name__)
 
+POSITION_KEY = "_ingest_position"  # set in pass 1, removed in pass 2; never reaches the output
+
 
 class MathHtmlExtractor(PipelineStep):
     """HTML -> text with math as LaTeX; adds url/domain/path and text statistics to metadata."""
@@ -49,12 +51,13 @@ class MathHtmlExtractor(PipelineStep):
                 raw = doc.text.encode("latin-1")
                 try:
                     with self.track_time():
-                        extracted = extract_html(raw, url=meta.get("url"), charset=meta.pop("charset", None),
-                                                 max_bytes=self.max_bytes)
+                        extracted = extract_html(
+                            raw, url=meta.get("url"), charset=meta.pop("charset", None), max_bytes=self.max_bytes
+                        )
                 except PageTooLarge:
                     self.stat_update("dropped_page_too_large")
                     continue
-                except Exception as err:  # noqa: BLE001 - one bad page must not end the run; counted and logged
+                except Exception as err:
                     logger.warning("extraction failed for %s: %s", meta.get("url") or doc.id, err)
                     self.stat_update("dropped_extraction_error")
                     continue
@@ -80,7 +83,11 @@ def _url_hash(url: str) -> int:
 
 
 class UrlHashRecorder(PipelineStep):
-    """Passes documents through and saves (id, URL hash) of this task, in order, when the task ends."""
+    """Passes documents through and saves (position, id, URL hash) of this task, in order, when the task ends.
+
+    Positions (`task:index`), not ids, key the duplicate table: the same WARC file given twice repeats its record
+    ids, and keying by id would drop both copies.
+    """
 
     name = "🔗 url hashes"
     type = "🔢 - DEDUP"
@@ -90,38 +97,53 @@ class UrlHashRecorder(PipelineStep):
         self.folder = folder
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        ids, hashes = [], []
-        for doc in data:
+        positions, ids, hashes = [], [], []
+        for index, doc in enumerate(data):
+            position = f"{rank}:{index}"
+            doc.metadata[POSITION_KEY] = position
+            positions.append(position)
+            ids.append(doc.id)
             url = doc.metadata.get("url")
-            if url:
-                ids.append(doc.id)
-                hashes.append(_url_hash(url))
+            hashes.append(str(_url_hash(url)) if url else "")
             yield doc
-        payload = json.dumps({"ids": ids, "hashes": [str(h) for h in hashes]}).encode()
+        payload = json.dumps({"positions": positions, "ids": ids, "hashes": hashes}).encode()
         atomic_write_bytes(Path(self.folder) / f"{rank:05d}.json", payload)
 
 
-def find_duplicate_urls(folder: str | Path, out_path: str | Path) -> dict[str, str]:
-    """{duplicate id: first id with the same URL}, first in (task, record) order; saved to `out_path`."""
+def _first_occurrence(keys: list) -> np.ndarray:
+    """For each position, the index of the first position with the same key (vectorised with np.unique)."""
+    if not keys:
+        return np.zeros(0, dtype=np.int64)
+    _, first_index, inverse = np.unique(np.asarray(keys), return_index=True, return_inverse=True)
+    return first_index[inverse.ravel()]
+
+
+def find_duplicate_urls(folder: str | Path, out_path: str | Path, by_url: bool = True) -> dict[str, list[str]]:
+    """{position: [reason, first id]} for later records of an id or a URL seen before, in (task, record) order."""
+    positions: list[str] = []
     ids: list[str] = []
-    hashes: list[int] = []
-    for path in sorted(Path(folder).glob("*.json")):
+    hashes: list[str] = []
+    for path in sorted(Path(folder).glob("*.json"), key=lambda p: int(p.stem)):
         data = json.loads(path.read_text())
+        positions.extend(data["positions"])
         ids.extend(data["ids"])
-        hashes.extend(int(h) for h in data["hashes"])
-    duplicates: dict[str, str] = {}
-    if hashes:
-        array = np.array(hashes, dtype=np.uint64)
-        _, first_index, inverse = np.unique(array, return_index=True, return_inverse=True)
-        first_of_each = first_index[inverse]
-        for position in np.nonzero(first_of_each != np.arange(len(array)))[0]:
-            duplicates[ids[position]] = ids[first_of_each[position]]
+        hashes.extend(data["hashes"])
+    duplicates: dict[str, list[str]] = {}
+    first = _first_occurrence(ids)
+    for index in np.nonzero(first != np.arange(len(ids)))[0]:
+        duplicates[positions[index]] = ["duplicate_id", ids[first[index]]]
+    if by_url:
+        with_url = np.array([i for i, h in enumerate(hashes) if h], dtype=np.int64)
+        first = with_url[_first_occurrence([int(hashes[i]) for i in with_url])] if len(with_url) else with_url
+        for index, first_index in zip(with_url, first):
+            if index != first_index and positions[index] not in duplicates:
+                duplicates[positions[index]] = ["duplicate_url", ids[first_index]]
     atomic_write_json(out_path, duplicates)
     return duplicates
 
 
 class UrlDuplicateFilter(PipelineStep):
-    """Drops the documents `find_duplicate_urls` marked, counting `dropped_duplicate_url`."""
+    """Drops the records `find_duplicate_urls` marked, counting `dropped_duplicate_url` / `dropped_duplicate_id`."""
 
     name = "🔗 url dedup"
     type = "🔻 - FILTER"
@@ -133,8 +155,9 @@ class UrlDuplicateFilter(PipelineStep):
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         duplicates = json.loads(Path(self.duplicates_path).read_text())
         for doc in data:
-            if doc.id in duplicates:
-                self.stat_update("dropped_duplicate_url")
+            position = doc.metadata.pop(POSITION_KEY, None)
+            if position in duplicates:
+                self.stat_update(f"dropped_{duplicates[position][0]}")
                 continue
             self.stat_update("forwarded")
             yield doc

@@ -15,11 +15,22 @@ from dataclasses import dataclass
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
-__all__ = ["INGEST_SUFFIXES", "CommonCrawlReader", "RawRecord", "iter_warc_records"]
+__all__ = ["INGEST_SUFFIXES", "CommonCrawlReader", "RawRecord", "TruncatedArchive", "iter_warc_records"]
 
 logger = logging.getLogger(__name__)
 
-INGEST_SUFFIXES = (".warc", ".warc.gz", ".wet", ".wet.gz", ".arc.gz", ".jsonl", ".jsonl.gz", ".json", ".json.gz", ".parquet")
+INGEST_SUFFIXES = (
+    ".warc",
+    ".warc.gz",
+    ".wet",
+    ".wet.gz",
+    ".arc.gz",
+    ".jsonl",
+    ".jsonl.gz",
+    ".json",
+    ".json.gz",
+    ".parquet",
+)
 _DOC_SUFFIXES = (".jsonl", ".jsonl.gz", ".json", ".json.gz", ".parquet", ".jsonl.zst")
 
 
@@ -54,13 +65,38 @@ def _open_binary(path: str):
     return open(path.removeprefix("file://"), "rb")
 
 
-def iter_warc_records(path: str, max_bytes: int, counter=None) -> Iterator[RawRecord]:
-    """HTML responses and WET conversions of one WARC/WET file; other records are counted, not yielded."""
+class TruncatedArchive(EOFError):
+    """The gzip stream of a WARC ended inside a member: everything before the cut was read."""
+
+
+def _checked_iterator(stream):
+    """warcio's iterator, but a gzip member cut short raises TruncatedArchive instead of ending quietly.
+
+    warcio stops without a word when the last gzip member is incomplete, which silently loses the records in it;
+    the decompressor's `eof` flag at close time tells a clean end from a cut.
+    """
     from warcio.archiveiterator import ArchiveIterator
 
+    class _Checked(ArchiveIterator):
+        truncated = False
+
+        def close(self):
+            decompressor = self.reader.decompressor if self.reader else None
+            if decompressor is not None and not getattr(decompressor, "eof", True):
+                self.truncated = True
+            super().close()
+
+    iterator = _Checked(stream, arc2warc=True)
+    yield from iterator
+    if iterator.truncated:
+        raise TruncatedArchive("gzip stream ends inside a record (truncated download?)")
+
+
+def iter_warc_records(path: str, max_bytes: int, counter=None) -> Iterator[RawRecord]:
+    """HTML responses and WET conversions of one WARC/WET file; other records are counted, not yielded."""
     count = counter or (lambda key, n=1: None)
     with _open_binary(path) as stream:
-        for record in ArchiveIterator(stream, arc2warc=True):
+        for record in _checked_iterator(stream):
             rtype = record.rec_type
             if rtype not in ("response", "conversion"):
                 continue
@@ -99,7 +135,9 @@ class CommonCrawlReader(PipelineStep):
     name = "🕸 common crawl"
     type = "📖 - READER"
 
-    def __init__(self, files: list[str], max_bytes: int, limit_per_task: int = -1, strict: bool = False, text_key="text"):
+    def __init__(
+        self, files: list[str], max_bytes: int, limit_per_task: int = -1, strict: bool = False, text_key="text"
+    ):
         super().__init__()
         self.files = list(files)
         self.max_bytes = max_bytes

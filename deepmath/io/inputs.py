@@ -64,7 +64,9 @@ def _folder_files(folder: Path, suffixes: tuple[str, ...]) -> list[str]:
     files = []
     for root, dirs, names in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
-        files.extend(os.path.join(root, n) for n in sorted(names) if _has_suffix(n, suffixes) and not n.startswith("."))
+        files.extend(
+            os.path.join(root, n) for n in sorted(names) if _has_suffix(n, suffixes) and not n.startswith(".")
+        )
     return sorted(files)
 
 
@@ -81,7 +83,7 @@ def _resolve_one(spec: str, suffixes: tuple[str, ...]) -> InputSource:
         import fsspec
 
         if any(ch in spec for ch in "*?["):
-            fs, _, paths = fsspec.get_fs_token_paths(spec)
+            _, _, paths = fsspec.get_fs_token_paths(spec)
             protocol = spec.split("://", 1)[0]
             return InputSource(spec, files=sorted(f"{protocol}://{p}" for p in paths))
         return InputSource(spec, files=[spec])
