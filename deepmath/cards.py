@@ -48,7 +48,8 @@ class Card:
 def _table(rows: dict, header: tuple[str, str]) -> str:
     if not rows:
         return "_none_\n"
-    lines = [f"| {header[0]} | {header[1]} |", "| --- | ---: |"]
+    numeric = all(isinstance(v, int | float) for v in rows.values())
+    lines = [f"| {header[0]} | {header[1]} |", "| --- | ---: |" if numeric else "| --- | --- |"]
     lines += [
         f"| {key} | {value:,} |" if isinstance(value, int) else f"| {key} | {value} |" for key, value in rows.items()
     ]

@@ -176,8 +176,11 @@ class CommonCrawlReader(PipelineStep):
 
         if data:
             yield from data
+        from tqdm import tqdm
+
         produced = 0
-        for path in self.files[rank::world_size]:
+        files = self.files[rank::world_size]
+        for path in tqdm(files, desc=f"ingest task {rank}", unit="file", disable=None, leave=False):
             try:
                 for doc in self._documents_from_file(path):
                     if 0 <= self.limit_per_task <= produced:
