@@ -70,9 +70,14 @@ class MathHtmlExtractor(PipelineStep):
                 continue
             url = meta.get("url")
             if url:
-                meta["url"] = normalize_url(url)
-                meta.setdefault("domain", registered_domain(meta["url"]))
-                meta.setdefault("url_path", url_path(meta["url"]))
+                try:
+                    meta["url"] = normalize_url(url)
+                    meta.setdefault("domain", registered_domain(meta["url"]))
+                    meta.setdefault("url_path", url_path(meta["url"]))
+                except ValueError:
+                    # keep the page: its text is fine, only its address is unusable for domain statistics
+                    self.stat_update("unparseable_url")
+                    meta["url_raw"] = meta.pop("url")
             meta.update(text_stats(doc.text))
             self.stat_update("documents_out")
             yield doc

@@ -64,6 +64,7 @@ def write_math_warc(path: Path) -> Path:
         _response(writer, "https://mathml.example/formula", MATHML_PAGE.encode())
         _response(writer, "https://blog.example/math/discriminant", ALT_PAGE.encode())
         _response(writer, "https://blog.example/garden/tomatoes", PLAIN_PAGE.encode())
+        _response(writer, "http://bad-port.example:99999x/page", PLAIN_PAGE.replace("sun", "moon").encode())
         _response(writer, "https://img.example/logo.png", b"\x89PNG\r\n\x1a\n" + bytes(64), "image/png")
         _response(writer, "https://gone.example/x", b"<html>missing</html>", status="404 Not Found")
         latin = (
