@@ -77,6 +77,7 @@ def _ingest(cfg: IngestConfig, run: StageRun) -> StageResult:
         "documents_in": int(counters.get("records", 0)),
         "documents_out": documents_out,
         "dropped": dropped,
+        "unparseable_urls": int(counters.get("unparseable_url", 0)),
         "duplicate_urls": sum(reason == "duplicate_url" for reason, _ in duplicates.values()),
         "plots": [],
     }

@@ -77,7 +77,7 @@ class MathHtmlExtractor(PipelineStep):
                 except ValueError:
                     # keep the page: its text is fine, only its address is unusable for domain statistics
                     self.stat_update("unparseable_url")
-                    meta["url_raw"] = meta.pop("url")
+                    meta["domain"], meta["url_path"] = "", ""
             meta.update(text_stats(doc.text))
             self.stat_update("documents_out")
             yield doc

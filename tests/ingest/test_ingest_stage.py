@@ -101,8 +101,9 @@ def test_url_normalised_deduplicated_and_annotated(ingested):
     assert meta["domain"] == "blog.example" and meta["url_path"].startswith("/math")
     for key in ("language", "n_chars", "n_words", "alpha_fraction", "bad_char_fraction"):
         assert key in meta
-    bad = [d for d in docs.values() if "url_raw" in d["metadata"]]
+    bad = [d for d in docs.values() if d["metadata"]["domain"] == ""]
     assert len(bad) == 1 and "moon" in bad[0]["text"], "an unparseable URL keeps the page, without domain"
+    assert stats["unparseable_urls"] == 1
 
 
 def test_real_common_crawl_pages(ingested):
