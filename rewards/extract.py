@@ -18,52 +18,75 @@ milliseconds. Answers longer than `MAX_ANSWER_CHARS` are still returned (the gra
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
-__all__ = ["MAX_ANSWER_CHARS", "extract_answer", "extract_with_source", "find_boxed", "has_marker"]
+__all__ = [
+    "MAX_ANSWER_CHARS",
+    "completion_text",
+    "extract_answer",
+    "extract_with_source",
+    "find_boxed",
+    "has_marker",
+]
 
 MAX_ANSWER_CHARS = 2000  # an answer longer than this is not an answer; the grader rejects it
-_BRACE_SCAN_LIMIT = 20_000  # stop matching braces after this many characters (hostile nesting)
-_TAIL_CHARS = 4000  # the last-number fallback only reads this much of the end
+_BOXED_WINDOW = 200_000  # only the end of a huge completion is searched for boxes
+_PHRASE_WINDOW = 50_000  # "the answer is" is searched for in this much of the end
+_TAIL_CHARS = 4000  # the last-number and Minerva patterns only read this much of the end
 
 _BOXED_RE = re.compile(r"\\(?:boxed|fbox)\s*(\{|\s+\S)")
-_BRACES_RE = re.compile(r"[{}]")
-_ANSWER_TAG_RE = re.compile(r"<answer>(.*?)</answer>", re.DOTALL | re.IGNORECASE)
-_MINERVA_RE = re.compile(r"final answer is\s*(.{1,%d}?)\.?\s*I hope it is correct" % MAX_ANSWER_CHARS, re.I | re.S)
+_BRACES_RE = re.compile(r"(?<!\\)[{}]")
+_MINERVA_RE = re.compile(r"final answer is\s*(.{1,2000}?)\.?\s*I hope it is correct", re.I | re.S)
 _GSM8K_RE = re.compile(r"####[ \t]*([^\n]*)")
 _ANSWER_IS_RE = re.compile(
     r"(?:\b(?:the\s+)?(?:final\s+)?answer\s*(?:is|:|=)|(?:最终)?答案\s*(?:是|为|：|:))[ \t:]*(?:\*\*)?[ \t]*([^\n]*)",
     re.IGNORECASE,
 )
-_ANSWER_LINE_RE = re.compile(r"^[ \t>*#]*(?:final\s+)?answer[ \t*]*[:：][ \t*]*([^\n]+)$", re.IGNORECASE | re.MULTILINE)
+_ANSWER_LINE_RE = re.compile(
+    r"^[ \t>*#]*(?:final\s+)?answer[ \t*]*[:：][ \t*]*([^\n]+)$", re.IGNORECASE | re.MULTILINE
+)
 _A_LINE_RE = re.compile(r"^A:[ \t]*(.+)$")
 _NUMBER_RE = re.compile(r"(?<![\w.])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:/\d+)?|(?<![\w.])-?\.\d+")
-# a sentence ends at a period followed by whitespace/end (not a decimal point), or at CJK full stops
-_SENTENCE_END_RE = re.compile(r"\.(?=\s|$)|。")
+# a sentence ends at a period followed by whitespace/end (not a decimal point), at CJK full stops, or where an
+# explanation starts ("18 because ...", "18, since ...")
+_SENTENCE_END_RE = re.compile(r"\.(?=\s|$)|。|,?\s+(?:because|since|as|which|so that|given that)\b")
 
 
 def find_boxed(text: str) -> str | None:
-    """Content of the last `\\boxed{...}` / `\\fbox{...}` (nested braces), or None when there is none or it is unclosed."""
-    for match in reversed(list(_BOXED_RE.finditer(text))):
+    """Content of the last outermost `\\boxed{...}` / `\\fbox{...}`, or None when there is none (or it is unclosed)."""
+    start = max(0, len(text) - _BOXED_WINDOW)
+    matches = list(_BOXED_RE.finditer(text, start))
+    if not matches:
+        return None
+    closing = _brace_pairs(text, start)
+    best, inside_until = None, -1
+    for match in matches:
+        if match.start() < inside_until:
+            continue  # a box inside the previous box: the outer one is the answer
         if match.group(1) != "{":  # \boxed 5 (no braces): the next token
-            content = match.group(1).strip()
-            return content.rstrip("$.") or None
-        content = _braced(text, match.end() - 1)
-        if content is not None and content.strip():
-            return content.strip()
-    return None
+            best, inside_until = match.group(1).strip().rstrip("$."), match.end()
+            continue
+        close = closing.get(match.end() - 1)
+        if close is not None and text[match.end() : close].strip():
+            best, inside_until = text[match.end() : close].strip(), close
+    for _ in range(4):  # \\boxed{\\boxed{x}} -> x
+        match = _BOXED_RE.match(best or "")
+        if match is None or match.group(1) != "{" or _brace_pairs(best, 0).get(match.end() - 1) != len(best) - 1:
+            break
+        best = best[match.end() : -1].strip()
+    return best or None
 
 
-def _braced(text: str, open_at: int) -> str | None:
-    """Content of the brace group opening at `open_at`; None when unclosed within the scan limit."""
-    depth = 0
-    stop = min(len(text), open_at + _BRACE_SCAN_LIMIT)
-    for match in _BRACES_RE.finditer(text, open_at, stop):
-        if match.start() > open_at and text[match.start() - 1] == "\\":
-            continue  # \{ and \} are literal braces (sets)
-        depth += 1 if match.group() == "{" else -1
-        if depth == 0:
-            return text[open_at + 1 : match.start()]
-    return None
+def _brace_pairs(text: str, start: int) -> dict[int, int]:
+    """Opening-brace index -> closing-brace index for `text[start:]` (one linear pass; `\\{` is literal)."""
+    pairs: dict[int, int] = {}
+    stack: list[int] = []
+    for match in _BRACES_RE.finditer(text, start):
+        if match.group() == "{":
+            stack.append(match.start())
+        elif stack:
+            pairs[stack.pop()] = match.start()
+    return pairs
 
 
 def _last(pattern: re.Pattern, text: str) -> re.Match | None:
@@ -93,10 +116,13 @@ def _trim_sentence(answer: str) -> str:
 
 
 def _from_answer_tag(text: str) -> str | None:
-    match = _last(_ANSWER_TAG_RE, text)
-    if match is None:
+    # rfind, not a regex: `<answer>(.*?)</answer>` is quadratic on a megabyte of unclosed tags
+    lowered = text.lower()
+    end = lowered.rfind("</answer>")
+    start = lowered.rfind("<answer>", 0, end) if end >= 0 else -1
+    if start < 0:
         return None
-    inner = match.group(1).strip()
+    inner = text[start + len("<answer>") : end].strip()
     if not inner:
         return None
     boxed = find_boxed(inner)
@@ -127,7 +153,7 @@ def extract_with_source(text: str | None, *, _tags: bool = True) -> tuple[str | 
         if boxed:
             return boxed, "boxed"
     if "I hope it is correct" in text:
-        match = _last(_MINERVA_RE, text)
+        match = _last(_MINERVA_RE, text[-_TAIL_CHARS:])
         if match and match.group(1).strip():
             return _trim_sentence(match.group(1)), "final_answer"
     if "####" in text:
@@ -136,11 +162,17 @@ def extract_with_source(text: str | None, *, _tags: bool = True) -> tuple[str | 
             return match.group(1).strip().rstrip(".").strip(), "gsm8k"
     lowered = text.lower()
     if "answer" in lowered or "答案" in text:
-        match = _last(_ANSWER_IS_RE, text)
-        if match:
+        match = _last(_ANSWER_IS_RE, text[-_PHRASE_WINDOW:])
+        for _ in range(4):  # "Answer: the answer is 5" -> "5"
+            if match is None:
+                break
             answer = _trim_sentence(match.group(1))
-            if answer:
-                return answer, "answer_is"
+            nested = _ANSWER_IS_RE.search(answer)
+            if nested is None:
+                if answer:
+                    return answer, "answer_is"
+                break
+            match = nested
     tail = text[-_TAIL_CHARS:]
     last_line = tail.rstrip().rsplit("\n", 1)[-1].strip()
     match = _A_LINE_RE.match(last_line)
@@ -156,6 +188,31 @@ def extract_with_source(text: str | None, *, _tags: bool = True) -> tuple[str | 
     if match:
         return match.group().rstrip("."), "last_number"
     return None, "none"
+
+
+def completion_text(completion) -> str:
+    """The assistant text of a completion: a string, or the content of the last assistant message of a chat."""
+    if completion is None:
+        return ""
+    if isinstance(completion, str):
+        return completion
+    if isinstance(completion, bytes):
+        return completion.decode("utf-8", "replace")
+    if isinstance(completion, dict):
+        content = completion.get("content", "")
+        return content if isinstance(content, str) else _content_text(content)
+    if isinstance(completion, Sequence):
+        messages = [m for m in completion if isinstance(m, dict)]
+        assistant = [m for m in messages if m.get("role", "assistant") == "assistant"] or messages
+        return completion_text(assistant[-1]) if assistant else ""
+    return str(completion)
+
+
+def _content_text(content) -> str:
+    # multimodal-style content: [{"type": "text", "text": "..."}]
+    if isinstance(content, list):
+        return "".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return str(content or "")
 
 
 def extract_answer(text: str | None) -> str | None:

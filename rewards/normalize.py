@@ -48,10 +48,11 @@ _UNICODE = {
 _UNICODE_RE = re.compile("|".join(map(re.escape, _UNICODE)))
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202f\u2060\ufeff]")
 _WRAPPERS = ("text", "textbf", "textit", "textrm", "textsf", "texttt", "mathrm", "mathbf", "mathit", "mathsf", "mbox")
-_WRAPPER_RE = re.compile(r"\\(?:%s)\s*\{" % "|".join(_WRAPPERS))
-_DROP_RE = re.compile(
-    r"\\(?:left|right|bigl|bigr|Bigl|Bigr|big|Big|displaystyle|textstyle|limits)(?![a-zA-Z])"
-    r"|\\(?:[!,;:> ]|quad|qquad)|\\hspace\*?\{[^}]*\}|\\(?:\$|%)(?=[a-zA-Z])"
+_WRAPPER_RE = re.compile(r"\\(?:" + "|".join(_WRAPPERS) + r")\s*\{")
+# (?<!\\) keeps the row separator \\\\ of matrices intact
+_DROP_RE = re.compile(r"\\(?:left|right|bigl|bigr|Bigl|Bigr|big|Big|limits)(?![a-zA-Z])|(?<!\\)\\[!,]")
+_SPACE_RE = re.compile(
+    r"\\(?:displaystyle|textstyle)(?![a-zA-Z])|(?<!\\)\\(?:[;:> ]|quad|qquad)|\\hspace\*?\{[^}]*\}|~"
 )
 _REPLACE = [
     (re.compile(r"\\[dtc]frac(?![a-zA-Z])"), r"\\frac"),
@@ -68,27 +69,29 @@ _REPLACE = [
     (re.compile(r"<="), r"\\le "),
     (re.compile(r">="), r"\\ge "),
     (re.compile(r"!="), r"\\neq "),
-    (re.compile(r"\\infinity|\\inf(?![a-zA-Z])"), r"\\infty"),
+    (re.compile(r"\\infinity|\\inf(?![a-zA-Z])|(?<![A-Za-z\\])(?:infinity|inf)(?![A-Za-z])"), r"\\infty"),
+    (re.compile(r"(?<![A-Za-z\\])pi(?![A-Za-z])"), r"\\pi "),  # plain-text pi (2pi, pi/6)
+    (re.compile(r"\*\*"), "^"),  # Python powers
+    (re.compile(r"\\varnothing(?![a-zA-Z])|\\\{\s*\\\}"), r"\\emptyset"),
     (re.compile(r"\\lbrace|\\\{"), r"\\{"),
     (re.compile(r"\\rbrace|\\\}"), r"\\}"),
     (re.compile(r"\\(?:emph|boldsymbol|bm|mathnormal)(?![a-zA-Z])"), ""),
+    (re.compile(r"([_^])\{\s*(\w)\s*\}"), r"\1\2"),  # x^{2} -> x^2
     (re.compile(r"\s+"), " "),
 ]
 _DEGREE_WORDS_RE = re.compile(r"\s*(?:degrees?|deg)\s*$", re.IGNORECASE)
 _LEADING_RE = re.compile(r"^(?:(?:final\s+)?answer\s*[:：]|答案\s*[:：是为]?|=)\s*", re.IGNORECASE)
-_TRAILING = " .,;:!?。，；"
+_TRAILING = " .,;:?。，；"  # not "!": 5! is a factorial
 
-UNITS = frozenset(
-    """
-    m cm mm km g kg mg l ml s h hr hrs min mins sec secs ft yd mi lb lbs oz in mph kph kmh am pm
-    meter meters metre metres centimeter centimeters millimeter millimeters kilometer kilometers inch inches foot feet
-    yard yards mile miles gram grams kilogram kilograms pound pounds ounce ounces liter liters litre litres gallon
-    gallons cup cups second seconds minute minutes hour hours day days week weeks month months year years
-    dollar dollars cent cents euro euros unit units square cubic sq degree degrees radian radians percent
-    people persons students apples eggs times ways
-    """.split()
-)
-_NUMBER_HEAD = r"[-+]?(?:\d[\d,]*(?:\.\d+)?|\.\d+)%?"
+_UNIT_WORDS = """
+    m cm mm km g kg mg l ml s h hr hrs min mins sec secs ft yd mi lb lbs oz in mph kph kmh meter meters metre
+    metres centimeter centimeters millimeter millimeters kilometer kilometers inch inches foot feet yard yards
+    mile miles gram grams kilogram kilograms pound pounds ounce ounces liter liters litre litres gallon gallons
+    cup cups second seconds minute minutes hour hours day days week weeks month months year years dollar
+    dollars cent cents euro euros unit units square cubic sq degree degrees radian radians people persons
+    students apples eggs times ways
+"""
+UNITS = frozenset(_UNIT_WORDS.split())
 _UNIT_TAIL_RE = re.compile(r"^(?P<head>.*?[\d}%])\s*(?P<words>[A-Za-z][A-Za-z.\s]*?(?:\^\{?[23]\}?)?)\s*$")
 _SEPARATOR_WORDS = {"or", "and", "to", "if", "for", "when", "where", "with", "is", "are", "i", "e", "x", "y", "z"}
 
@@ -120,16 +123,16 @@ def clean(answer: str) -> str:
     s = _UNICODE_RE.sub(lambda m: _UNICODE[m.group()], s)
     if not s.isascii():
         s = unicodedata.normalize("NFKC", s)
-    s = _DROP_RE.sub(" ", s)
+    s = _SPACE_RE.sub(" ", _DROP_RE.sub("", s))
     s = _unwrap_text(s)
     for pattern, repl in _REPLACE:
         s = pattern.sub(repl, s)
     s = s.strip()
-    if s.startswith("\\[") and s.endswith("\\]") or s.startswith("\\(") and s.endswith("\\)"):
+    if (s.startswith("\\[") and s.endswith("\\]")) or (s.startswith("\\(") and s.endswith("\\)")):
         s = s[2:-2].strip()
     s = _LEADING_RE.sub("", s)
     s = _DEGREE_WORDS_RE.sub("", s) if any(c.isdigit() for c in s) else s
-    return s.strip(_TRAILING)
+    return s.rstrip(_TRAILING).lstrip(" ,;:")
 
 
 def strip_units(leaf: str) -> str:

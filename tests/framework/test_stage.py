@@ -64,3 +64,19 @@ def test_drops_by_reason_sums_steps():
         {"name": "b", "counters": {"dropped_short": 3}},
     ]
     assert drops_by_reason(steps) == {"short": 5, "file_truncated": 1}
+
+
+def test_atomic_writes_replace_whole_files_with_normal_permissions(tmp_path):
+    import os
+    import stat
+
+    from deepmath.io.atomic import atomic_write_json, atomic_write_text
+
+    path = tmp_path / "card.md"
+    atomic_write_text(path, "first")
+    atomic_write_text(path, "second")
+    assert path.read_text() == "second"
+    assert stat.S_IMODE(os.stat(path).st_mode) & 0o044, "readable by group/others like open() would make it"
+    atomic_write_json(tmp_path / "s.json", {"a": 1})
+    assert json.loads((tmp_path / "s.json").read_text()) == {"a": 1}
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
