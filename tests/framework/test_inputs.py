@@ -68,3 +68,28 @@ def test_malformed_jsonl_names_file_and_line(tmp_path):
     path.write_text('{"id": 1, "text": "a"}\n{oops\n')
     with pytest.raises(ValueError, match=r"bad.jsonl:2"):
         list(iter_raw_rows(str(path)))
+
+
+def test_hf_dataset_spec_streams_through_datasets(tmp_path):
+    """The hub code path (`datasets.load_dataset(..., streaming=True)`), pointed at a local dataset folder."""
+    pytest.importorskip("datasets")
+    folder = tmp_path / "hfds"
+    folder.mkdir()
+    _write_jsonl(
+        folder / "train.jsonl", [{"id": f"r{i}", "text": f"row {i}", "url": "https://x.org"} for i in range(5)]
+    )
+    docs = list(iter_documents(f"hf:{folder}:train"))
+    assert [d.id for d in docs] == [f"r{i}" for i in range(5)]
+    assert docs[0].metadata["url"] == "https://x.org"
+
+
+def test_hf_dataset_is_sharded_across_tasks(tmp_path):
+    pytest.importorskip("datasets")
+    from deepmath.io.documents import DocumentReader
+
+    folder = tmp_path / "hfds"
+    folder.mkdir()
+    _write_jsonl(folder / "train.jsonl", [{"id": f"r{i}", "text": f"row {i}"} for i in range(7)])
+    reader = DocumentReader(f"hf:{folder}")
+    seen = [d.id for rank in range(3) for d in DocumentReader(f"hf:{folder}").run(None, rank, 3)]
+    assert sorted(seen) == sorted(d.id for d in reader.run(None, 0, 1)) and len(seen) == 7
