@@ -93,3 +93,14 @@ def test_hf_dataset_is_sharded_across_tasks(tmp_path):
     reader = DocumentReader(f"hf:{folder}")
     seen = [d.id for rank in range(3) for d in DocumentReader(f"hf:{folder}").run(None, rank, 3)]
     assert sorted(seen) == sorted(d.id for d in reader.run(None, 0, 1)) and len(seen) == 7
+
+
+def test_stage_folder_without_data_points_to_inner_output(tmp_path):
+    top = tmp_path / "mine"
+    (top / "selected" / "data").mkdir(parents=True)
+    (top / "config.yaml").write_text("a: 1\n")
+    (top / "selected" / "config.yaml").write_text("a: 1\n")
+    (top / "pool_index").mkdir()
+    _write_jsonl(top / "pool_index" / "0.jsonl.gz", [{"id": "x"}], compress=True)
+    with pytest.raises(InputError, match=r"documents are in: .*selected"):
+        resolve_inputs(str(top))
