@@ -130,7 +130,9 @@ def merged_step_stats(logging_dir: str | Path) -> list[dict]:
     for step in total.stats:
         counters = {}
         for key, value in step.stats.items():
-            total_value = getattr(value, "total", value)
-            counters[key] = total_value
+            # a counter comes back as a number, a MetricStats, or {"total": ..., "mean": ...} (datatrove's to_dict)
+            if isinstance(value, dict):
+                value = value.get("total", 0)
+            counters[key] = getattr(value, "total", value)
         steps.append({"name": step.name, "counters": counters})
     return steps

@@ -1,0 +1,52 @@
+"""LSH band buckets -> candidate pairs, vectorised: sort the band keys, and pair up the documents of each run of
+equal keys.
+
+A bucket of k documents gives all k(k-1)/2 pairs when k is small (at most `ALL_PAIRS_UP_TO`), else a star (every
+member with the first) plus a chain (every member with the one before it): 2(k-1) pairs instead of k^2. datatrove
+emits only the star; because we verify every pair, a star around a false candidate would lose the true pairs behind
+it, and the chain keeps them (each true pair also gets a chance in every other band).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["ALL_PAIRS_UP_TO", "bucket_pairs", "unique_pairs"]
+
+ALL_PAIRS_UP_TO = 12
+
+
+def unique_pairs(pairs: np.ndarray) -> np.ndarray:
+    """Distinct rows of an (n, 2) int64 array, sorted."""
+    if len(pairs) == 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    order = np.lexsort((pairs[:, 1], pairs[:, 0]))
+    pairs = pairs[order]
+    new = np.ones(len(pairs), dtype=bool)
+    new[1:] = (pairs[1:, 0] != pairs[:-1, 0]) | (pairs[1:, 1] != pairs[:-1, 1])
+    return pairs[new]
+
+
+def bucket_pairs(keys: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """(n, 2) int64 pairs (a < b) of `ids` whose `keys` are equal; ids must be distinct."""
+    if len(keys) < 2:
+        return np.zeros((0, 2), dtype=np.int64)
+    order = np.lexsort((ids, keys))
+    keys, ids = keys[order], np.asarray(ids, dtype=np.int64)[order]
+    starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+    sizes = np.diff(np.append(starts, len(keys)))
+    starts, sizes = starts[sizes > 1], sizes[sizes > 1]
+    pieces = [np.zeros((0, 2), dtype=np.int64)]
+    small = sizes <= ALL_PAIRS_UP_TO
+    for size in np.unique(sizes[small]):
+        first = starts[sizes == size][:, None]
+        left, right = np.triu_indices(int(size), 1)
+        pieces.append(np.stack([ids[first + left].ravel(), ids[first + right].ravel()], axis=1))
+    if (~small).any():
+        big_starts, big_sizes = starts[~small], sizes[~small]
+        run = np.repeat(np.arange(len(big_starts)), big_sizes - 1)
+        within = np.arange(len(run)) - np.repeat(np.cumsum(big_sizes - 1) - (big_sizes - 1), big_sizes - 1)
+        member = big_starts[run] + within + 1
+        pieces.append(np.stack([ids[big_starts[run]], ids[member]], axis=1))  # star
+        pieces.append(np.stack([ids[member - 1], ids[member]], axis=1))  # chain
+    return unique_pairs(np.concatenate(pieces))

@@ -1,0 +1,540 @@
+"""The datatrove steps of `deepmath dedup`, in pipeline order; each writes files under `OUTPUT/_work/`:
+
+    MinhashSignature   per input shard   signatures/R.sig (N x num_perm), bands/R.npy (bands x N keys),
+                                         docs/R.npz (text hash, length, score, words), ids/R.jsonl,
+                                         shingles/R.u32 + R.offsets.npy (for exact verification)
+    ExactDuplicates    per hash split    exact/T.npy: (duplicate, first) pairs of equal normalised text
+    MinhashBuckets     per key split     pairs/T.npy: candidate pairs (documents sharing a band key)
+    MinhashVerify      per pair split    edges/T.npz: candidate pairs at or above the threshold, Jaccards checked
+    MinhashClusters    one task          clusters/R.npz: per shard, the clustered documents, their cluster and fate
+    MinhashFilter      per input shard   documents out (kept), optional exclusion writer (removed)
+
+A document is numbered `shard << 40 | position` in reading order. Memory: MinhashSignature keeps, per page of its
+shard, 8 x bands + 56 bytes of arrays and ~150 bytes for the in-shard exact-duplicate table, and streams ids,
+signatures (4 x num_perm bytes) and shingle hashes (4 bytes per shingle) to disk; ExactDuplicates holds 24 bytes per
+page / splits; MinhashBuckets the keys of one band at a time (16 bytes per page / splits, plus the sort); MinhashVerify
+its pairs (16 bytes each) and a cache of up to 65,536 shingle sets; MinhashClusters 16 bytes per edge and ~60 per
+clustered page; MinhashFilter ~200 bytes per clustered page of its shard. Every file is written to a temporary name
+and renamed, so a killed task leaves nothing half-written and re-running resumes task by task.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+from datatrove.data import Document, DocumentsPipeline
+from datatrove.pipeline.base import PipelineStep
+
+from deepmath.dedup.buckets import bucket_pairs, unique_pairs
+from deepmath.dedup.clusters import choose_kept, connected_clusters, exact_duplicate_pairs
+from deepmath.dedup.shingles import shingle_batch
+from deepmath.dedup.signatures import Permutations, band_keys, signatures
+from deepmath.dedup.verify import estimated_jaccard, jaccard_of_sets
+from deepmath.io.atomic import atomic_write_bytes, atomic_write_json
+
+__all__ = [
+    "ExactDuplicates",
+    "MinhashBuckets",
+    "MinhashClusters",
+    "MinhashFilter",
+    "MinhashSignature",
+    "MinhashVerify",
+    "shard_of",
+]
+
+logger = logging.getLogger(__name__)
+
+SHIFT = 40
+_POSITION = (1 << SHIFT) - 1
+KEPT, EXACT, NEAR = 0, 1, 2
+REASONS = {EXACT: "exact", NEAR: "near"}
+
+
+def shard_of(numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    numbers = np.asarray(numbers, dtype=np.int64)
+    return numbers >> SHIFT, numbers & _POSITION
+
+
+def _save_npy(path: Path, array: np.ndarray) -> None:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    atomic_write_bytes(path, buffer.getbuffer())
+
+
+def _save_npz(path: Path, **arrays: np.ndarray) -> None:
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    atomic_write_bytes(path, buffer.getbuffer())
+
+
+class _RawWriter:
+    """Appends arrays to `path` through a temporary file, renamed into place by `commit` (the atomic-write pattern
+    of deepmath.io.atomic, streamed: signatures and shingles of a shard never sit in memory at once)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = path.with_name(f".{path.name}.tmp")
+        self.handle = open(self.tmp, "wb")  # noqa: SIM115 - closed in commit()
+
+    def write(self, array: np.ndarray) -> None:
+        self.handle.write(np.ascontiguousarray(array).tobytes())
+
+    def write_bytes(self, data: bytes) -> None:
+        self.handle.write(data)
+
+    def commit(self) -> None:
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+        self.handle.close()
+        os.replace(self.tmp, self.path)
+
+
+def _files(folder: Path, pattern: str) -> list[Path]:
+    return sorted(folder.glob(pattern))
+
+
+class MinhashSignature(PipelineStep):
+    """Shingles, normalised-text hash, MinHash signature and band keys of every document of one input shard."""
+
+    type = "🫂 - DEDUP"
+    name = "🎯 signatures"
+
+    def __init__(
+        self,
+        work: str,
+        ngram: int,
+        num_perm: int,
+        seed: int,
+        scheme: str,
+        bands: int,
+        rows: int,
+        store_shingles: bool = True,
+        score_field: str = "",
+        exact: bool = True,
+        batch_size: int = 256,
+    ):
+        super().__init__()
+        self.work = str(work)
+        self.ngram, self.bands, self.rows = ngram, bands, rows
+        self.perms = Permutations(num_perm, seed, scheme)
+        self.store_shingles = store_shingles
+        self.score_field = score_field
+        self.exact = exact
+        self.batch_size = batch_size
+
+    def _batches(self, data: Iterable[Document]) -> Iterable[list[Document]]:
+        batch: list[Document] = []
+        for doc in data:
+            batch.append(doc)
+            if len(batch) >= self.batch_size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+    def _score(self, doc: Document) -> float:
+        value = doc.metadata.get(self.score_field) if self.score_field else None
+        if value is None:
+            if self.score_field:
+                self.stat_update("documents_without_score")
+            return float("nan")
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            self.stat_update("documents_with_bad_score")
+            return float("nan")
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        work = Path(self.work)
+        name = f"{rank:05d}"
+        sig_out = _RawWriter(work / "signatures" / f"{name}.sig")
+        id_out = _RawWriter(work / "ids" / f"{name}.jsonl")
+        shingle_out = _RawWriter(work / "shingles" / f"{name}.u32") if self.store_shingles else None
+        seen: dict[tuple[int, int], int] = {}
+        keys, exact, lengths, scores, words, local_first, counts = [], [], [], [], [], [], []
+        total = 0
+        for docs in self._batches(data or []):
+            with self.track_time():
+                batch = shingle_batch([d.text for d in docs], self.ngram)
+                first = np.full(len(docs), -1, dtype=np.int64)
+                for i, (h0, h1) in enumerate(batch.exact.tolist() if self.exact else []):
+                    if batch.n_words[i] == 0:
+                        continue
+                    first[i] = seen.setdefault((h0, h1), total + i)
+                    if first[i] == total + i:
+                        first[i] = -1
+                todo = np.flatnonzero((batch.n_words > 0) & (first < 0))
+                sigs = np.full((len(docs), self.perms.num_perm), self.perms.empty_value, dtype=self.perms.dtype)
+                sigs[todo] = signatures(batch, self.perms, todo)
+                sig_out.write(sigs)
+                keys.append(band_keys(sigs, self.bands, self.rows))
+                n_shingles = np.zeros(len(docs), dtype=np.int64)
+                n_shingles[todo] = np.diff(batch.offsets)[todo]
+                if shingle_out is not None and len(todo):
+                    shingle_out.write(np.concatenate([batch.doc(i) for i in todo]))
+                counts.append(n_shingles)
+                exact.append(batch.exact)
+                words.append(batch.n_words)
+                local_first.append(first)
+                lengths.append(np.fromiter((len(d.text) for d in docs), dtype=np.int64, count=len(docs)))
+                scores.append(np.array([self._score(d) for d in docs], dtype=np.float64))
+                id_out.write_bytes("".join(json.dumps(d.id, ensure_ascii=False) + "\n" for d in docs).encode())
+                total += len(docs)
+                self.stat_update("documents", value=len(docs))
+                self.stat_update("documents_without_words", value=int(np.count_nonzero(batch.n_words == 0)))
+                self.stat_update("exact_duplicates_in_shard", value=int(np.count_nonzero(first >= 0)))
+        n_shingles = np.concatenate(counts) if counts else np.zeros(0, dtype=np.int64)
+        offsets = np.concatenate(([0], np.cumsum(n_shingles))).astype(np.int64)
+        _save_npy(
+            work / "bands" / f"{name}.npy",
+            np.concatenate(keys, axis=1) if keys else np.zeros((self.bands, 0), np.uint64),
+        )
+        _save_npz(
+            work / "docs" / f"{name}.npz",
+            exact=np.concatenate(exact) if exact else np.zeros((0, 2), np.uint64),
+            length=np.concatenate(lengths) if lengths else np.zeros(0, np.int64),
+            score=np.concatenate(scores) if scores else np.zeros(0, np.float64),
+            words=np.concatenate(words) if words else np.zeros(0, np.int64),
+            local_first=np.concatenate(local_first) if local_first else np.zeros(0, np.int64),
+            offsets=offsets,
+        )
+        id_out.commit()
+        sig_out.commit()
+        if shingle_out is not None:
+            shingle_out.commit()
+        return
+        yield
+
+
+class _Shards:
+    """Read access to what MinhashSignature wrote, by document number."""
+
+    def __init__(self, work: str, shards: int, num_perm: int = 0, sig_dtype=np.uint32):
+        self.work = Path(work)
+        self.shards = shards
+        self.num_perm = num_perm
+        self.sig_dtype = sig_dtype
+        self._docs: dict[int, dict] = {}
+        self._maps: dict[tuple[str, int], np.ndarray] = {}
+
+    def docs(self, shard: int) -> dict:
+        if shard not in self._docs:
+            with np.load(self.work / "docs" / f"{shard:05d}.npz") as npz:
+                self._docs[shard] = {key: npz[key] for key in npz.files}
+        return self._docs[shard]
+
+    def _map(self, kind: str, shard: int) -> np.ndarray:
+        key = (kind, shard)
+        if key not in self._maps:
+            if kind == "sig":
+                path, dtype = self.work / "signatures" / f"{shard:05d}.sig", self.sig_dtype
+            else:
+                path, dtype = self.work / "shingles" / f"{shard:05d}.u32", np.uint32
+            array = np.memmap(path, dtype=dtype, mode="r") if path.stat().st_size else np.zeros(0, dtype)
+            self._maps[key] = array.reshape(-1, self.num_perm) if kind == "sig" else array
+        return self._maps[key]
+
+    def shingles(self, number: int) -> np.ndarray:
+        shard, position = int(number) >> SHIFT, int(number) & _POSITION
+        offsets = self.docs(shard)["offsets"]
+        return self._map("shingles", shard)[offsets[position] : offsets[position + 1]]
+
+    def signatures(self, numbers: np.ndarray) -> np.ndarray:
+        shard, position = shard_of(numbers)
+        out = np.empty((len(numbers), self.num_perm), dtype=self.sig_dtype)
+        for s in np.unique(shard):
+            rows = shard == s
+            out[rows] = self._map("sig", int(s))[position[rows]]
+        return out
+
+    def gather(self, numbers: np.ndarray, field: str) -> np.ndarray:
+        shard, position = shard_of(numbers)
+        first = self.docs(0)[field] if self.shards else np.zeros(0)
+        out = np.empty((len(numbers), *first.shape[1:]), dtype=first.dtype)
+        for s in np.unique(shard):
+            rows = shard == s
+            out[rows] = self.docs(int(s))[field][position[rows]]
+        return out
+
+    def ids(self, shard: int) -> list[str]:
+        with open(self.work / "ids" / f"{shard:05d}.jsonl", encoding="utf-8") as handle:
+            return [json.loads(line) for line in handle]
+
+
+class ExactDuplicates(PipelineStep):
+    """Documents whose normalised text equals an earlier document's (one split of the 128-bit text hashes)."""
+
+    type = "🫂 - DEDUP"
+    name = "🎯 exact duplicates"
+
+    def __init__(self, work: str, shards: int, enabled: bool = True):
+        super().__init__()
+        self.work, self.shards, self.enabled = str(work), shards, enabled
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        store = _Shards(self.work, self.shards)
+        hashes, numbers, local = [], [], []
+        for shard in range(self.shards if self.enabled else 0):
+            docs = store.docs(shard)
+            mine = (docs["words"] > 0) & (docs["exact"][:, 0] % np.uint64(world_size) == rank)
+            positions = np.flatnonzero(mine)
+            base = np.int64(shard) << SHIFT
+            first = docs["local_first"][positions]
+            dup = first >= 0
+            local.append(np.stack([base + positions[dup], base + first[dup]], axis=1))
+            hashes.append(docs["exact"][positions[~dup]])
+            numbers.append(base + positions[~dup])
+        pairs = exact_duplicate_pairs(
+            np.concatenate(hashes) if hashes else np.zeros((0, 2), np.uint64),
+            np.concatenate(numbers) if numbers else np.zeros(0, np.int64),
+        )
+        pairs = np.concatenate([pairs, *local]) if local else pairs
+        self.stat_update("exact_duplicates", value=len(pairs))
+        _save_npy(Path(self.work) / "exact" / f"{rank:05d}.npy", pairs.astype(np.int64))
+        return
+        yield
+
+
+class MinhashBuckets(PipelineStep):
+    """Candidate pairs of every band, for one split of the band keys: documents with equal band keys."""
+
+    type = "🫂 - DEDUP"
+    name = "🎯 buckets"
+
+    def __init__(self, work: str, shards: int, bands: int):
+        super().__init__()
+        self.work, self.shards, self.bands = str(work), shards, bands
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        work = Path(self.work)
+        duplicates = [np.load(path)[:, 0] for path in _files(work / "exact", "*.npy")]
+        skip_shard, skip_position = shard_of(np.concatenate(duplicates) if duplicates else np.zeros(0, np.int64))
+        store = _Shards(self.work, self.shards)
+        use = []
+        for shard in range(self.shards):
+            mask = store.docs(shard)["words"] > 0
+            mask[skip_position[skip_shard == shard]] = False
+            use.append(np.flatnonzero(mask))
+        numbers = np.concatenate([(np.int64(s) << SHIFT) + p for s, p in enumerate(use)] or [np.zeros(0, np.int64)])
+        pairs = [np.zeros((0, 2), np.int64)]
+        for band in range(self.bands):  # one band at a time: 16 bytes per document in memory
+            with self.track_time():
+                keys = [np.load(work / "bands" / f"{s:05d}.npy", mmap_mode="r")[band][p] for s, p in enumerate(use)]
+                keys = np.concatenate(keys) if keys else np.zeros(0, np.uint64)
+                mine = slice(None)
+                if world_size > 1:
+                    mine = (keys >> np.uint64(40)) % np.uint64(world_size) == rank
+                pairs.append(bucket_pairs(keys[mine], numbers[mine]))
+        pairs = unique_pairs(np.concatenate(pairs))
+        self.stat_update("bucket_pairs", value=len(pairs))
+        _save_npy(work / "pairs" / f"{rank:05d}.npy", pairs)
+        return
+        yield
+
+
+class MinhashVerify(PipelineStep):
+    """Jaccard of the distinct candidate pairs (one split of them); pairs at or above the threshold are edges.
+
+    Pairs are checked most-similar first (by their MinHash estimate), and a pair whose two documents are already
+    connected by accepted edges is skipped: the clusters are the same, and a family of k copies costs about k exact
+    checks instead of k^2 / 2."""
+
+    type = "🫂 - DEDUP"
+    name = "🎯 verify"
+
+    def __init__(self, work: str, shards: int, threshold: float, mode: str, num_perm: int, scheme: str):
+        super().__init__()
+        self.work, self.shards = str(work), shards
+        self.threshold, self.mode = threshold, mode
+        self.num_perm = num_perm
+        self.sig_dtype = Permutations(num_perm, 1, scheme).dtype
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        work = Path(self.work)
+        mine = [np.zeros((0, 2), np.int64)]
+        for path in _files(work / "pairs", "*.npy"):
+            pairs = np.load(path)
+            if world_size > 1:
+                mixed = (pairs[:, 0] * np.int64(0x9E3779B1) + pairs[:, 1]) & np.int64(0x7FFFFFFF)
+                pairs = pairs[mixed % world_size == rank]
+            mine.append(pairs)
+        pairs = unique_pairs(np.concatenate(mine))
+        store = _Shards(self.work, self.shards, self.num_perm, self.sig_dtype)
+        with self.track_time():
+            estimate = np.concatenate(
+                [np.zeros(0, np.float32)]
+                + [
+                    estimated_jaccard(store.signatures(chunk[:, 0]), store.signatures(chunk[:, 1]))
+                    for chunk in np.array_split(pairs, max(1, len(pairs) // 65536))
+                    if len(chunk)
+                ]
+            )
+            if self.mode == "exact":
+                checked, jaccard, accepted = self._exact(pairs, estimate, store)
+            else:
+                checked, jaccard = np.arange(len(pairs)), estimate
+                accepted = jaccard >= self.threshold if self.mode == "estimate" else np.ones(len(pairs), bool)
+                accepted = np.flatnonzero(accepted)
+        self.stat_update("candidate_pairs", value=len(pairs))
+        self.stat_update("checked_pairs", value=len(checked))
+        self.stat_update("verified_pairs", value=len(accepted))
+        _save_npz(work / "edges" / f"{rank:05d}.npz", edges=pairs[accepted], jaccard=jaccard, estimate=estimate)
+        return
+        yield
+
+    def _exact(self, pairs: np.ndarray, estimate: np.ndarray, store: _Shards):
+        order = np.argsort(-estimate, kind="stable")
+        parent: dict[int, int] = {}
+
+        def find(x: int) -> int:
+            root = x
+            while parent.get(root, root) != root:
+                root = parent[root]
+            while x != root:
+                parent[x], x = root, parent[x]
+            return root
+
+        checked, accepted = [], []
+        sets: dict[int, np.ndarray] = {}
+
+        def shingle_set(doc: int) -> np.ndarray:
+            found = sets.get(doc)
+            if found is None:
+                if len(sets) >= 65536:
+                    sets.clear()
+                found = sets[doc] = np.unique(store.shingles(doc))
+            return found
+
+        jaccard = []
+        for k, (a, b) in zip(order.tolist(), pairs[order].tolist()):
+            ra, rb = find(a), find(b)
+            if ra == rb:
+                continue
+            j = jaccard_of_sets(shingle_set(a), shingle_set(b))
+            checked.append(k)
+            jaccard.append(j)
+            if j >= self.threshold:
+                parent[ra] = rb
+                accepted.append(k)
+        return np.array(checked, np.int64), np.array(jaccard, np.float32), np.array(accepted, np.int64)
+
+
+class MinhashClusters(PipelineStep):
+    """Connected components of exact and verified edges; which member each keeps; one file per input shard."""
+
+    type = "🫂 - DEDUP"
+    name = "🎯 clusters"
+
+    def __init__(self, work: str, shards: int, keep: str):
+        super().__init__()
+        self.work, self.shards, self.keep = str(work), shards, keep
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        work = Path(self.work)
+        edges = [np.load(path) for path in _files(work / "exact", "*.npy")]
+        for path in _files(work / "edges", "*.npz"):
+            with np.load(path) as npz:
+                edges.append(npz["edges"])
+        with self.track_time():
+            nodes, labels = connected_clusters(np.concatenate(edges) if edges else np.zeros((0, 2), np.int64))
+            store = _Shards(self.work, self.shards)
+            lengths = store.gather(nodes, "length") if len(nodes) else None
+            scores = store.gather(nodes, "score") if len(nodes) else None
+            winner = choose_kept(labels, nodes, self.keep, lengths, scores)
+            sizes = np.bincount(labels)[labels] if len(nodes) else np.zeros(0, np.int64)
+            exact = store.gather(nodes, "exact") if len(nodes) else np.zeros((0, 2), np.uint64)
+            same_text = np.all(exact == exact[winner], axis=1)
+            reason = np.where(winner == np.arange(len(nodes)), KEPT, np.where(same_text, EXACT, NEAR)).astype(np.uint8)
+            kept_ids = self._ids(nodes[winner])
+        shard, position = shard_of(nodes)
+        for s in range(self.shards):
+            rows = shard == s
+            _save_npz(
+                work / "clusters" / f"{s:05d}.npz",
+                position=position[rows],
+                size=sizes[rows],
+                reason=reason[rows],
+                cluster=np.array(kept_ids, dtype=str)[rows] if len(kept_ids) else np.zeros(0, dtype="<U1"),
+            )
+        cluster_sizes = np.bincount(labels) if len(labels) else np.zeros(0, np.int64)
+        histogram = {int(k): int(v) for k, v in zip(*np.unique(cluster_sizes, return_counts=True))}
+        summary = {
+            "clusters": len(cluster_sizes),
+            "documents_in_clusters": len(nodes),
+            "removed_exact": int(np.count_nonzero(reason == EXACT)),
+            "removed_near": int(np.count_nonzero(reason == NEAR)),
+            "cluster_sizes": histogram,
+        }
+        atomic_write_json(work / "clusters" / "summary.json", summary)
+        self.stat_update("clusters", value=len(cluster_sizes))
+        return
+        yield
+
+    def _ids(self, numbers: np.ndarray) -> list[str]:
+        shard, position = shard_of(numbers)
+        out = [""] * len(numbers)
+        store = _Shards(self.work, self.shards)
+        for s in np.unique(shard):
+            ids = store.ids(int(s))
+            for row in np.flatnonzero(shard == s).tolist():
+                out[row] = ids[position[row]]
+        return out
+
+
+class MinhashFilter(PipelineStep):
+    """Drops every clustered document its cluster does not keep; annotates cluster id and size on all."""
+
+    type = "🫂 - DEDUP"
+    name = "🎯 filter"
+
+    def __init__(self, work: str, exclusion_writer=None):
+        super().__init__()
+        self.work = str(work)
+        self.exclusion_writer = exclusion_writer
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        work = Path(self.work)
+        with np.load(work / "clusters" / f"{rank:05d}.npz") as npz:
+            position, size, reason, cluster = (npz[k] for k in ("position", "size", "reason", "cluster"))
+        with np.load(work / "docs" / f"{rank:05d}.npz") as npz:
+            expected = len(npz["length"])
+        fate = {p: (int(s), int(r), str(c)) for p, s, r, c in zip(position.tolist(), size, reason, cluster)}
+        writer = self.exclusion_writer
+        if writer is not None:
+            writer.__enter__()
+        seen = 0
+        try:
+            for index, doc in enumerate(data or []):
+                seen = index + 1
+                found = fate.get(index)
+                if found is None:
+                    doc.metadata["dedup_cluster_id"] = doc.id
+                    doc.metadata["dedup_cluster_size"] = 1
+                else:
+                    doc.metadata["dedup_cluster_id"] = found[2]
+                    doc.metadata["dedup_cluster_size"] = found[0]
+                    if found[1] != KEPT:
+                        reason = REASONS[found[1]]
+                        doc.metadata["duplicate_of"] = found[2]
+                        doc.metadata["dedup_reason"] = reason
+                        self.stat_update(f"dropped_{reason}_duplicate")
+                        if writer is not None:
+                            writer.write(doc, rank)
+                        continue
+                self.stat_update("kept")
+                yield doc
+        finally:
+            if writer is not None:
+                writer.__exit__(None, None, None)
+        if seen != expected:
+            raise RuntimeError(
+                f"shard {rank}: read {seen} documents but signatures were computed for {expected}; the input "
+                "changed since this run started (use --overwrite)"
+            )
