@@ -5,6 +5,11 @@ from pathlib import Path
 
 import pytest
 
+# Tests are offline by contract: hub clients answer from local files at once instead of retrying the network.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
 SHARED_DATA = Path(
     os.environ.get("DEEPMATH_SHARED_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data")
 )

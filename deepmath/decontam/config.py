@@ -1,0 +1,69 @@
+"""Config of `deepmath decontam` (light imports only: the CLI builds it before anything heavy loads)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from deepmath.stage import CorpusStageConfig
+
+__all__ = ["DecontamConfig"]
+
+
+@dataclass
+class DecontamConfig(CorpusStageConfig):
+    """Documents in; documents without benchmark contamination out, plus `contamination.json` / `.md`."""
+
+    input: list[str] = field(
+        default_factory=list, metadata={"help": "documents: stage folders, JSONL/Parquet files, globs"}
+    )
+    benchmarks: list[str] = field(
+        default_factory=lambda: ["standard"],
+        metadata={
+            "help": "comma-separated names (gsm8k, math, ...), groups (deepseekmath, standard, all) or "
+            "JSONL/Parquet paths, optionally PATH:field1+field2; names load from the Hub, else from "
+            "$DEEPMATH_BENCHMARKS_DIR (default ../shared/data/benchmarks)"
+        },
+    )
+    mode: str = field(default="drop", metadata={"help": "drop: remove the document; segment: remove the paragraph"})
+    ngram: int = field(default=10, metadata={"help": "n-gram length of the rule"})
+    min_tokens: int = field(default=3, metadata={"help": "benchmark texts with fewer tokens are ignored"})
+    whole_max: int = field(default=20, metadata={"help": "benchmark texts up to this many tokens also match whole"})
+    precise: bool = field(
+        default=True, metadata={"help": "generic n-grams are no evidence alone (--no-precise: literal)"}
+    )
+    common_items: int = field(default=4, metadata={"help": "an n-gram in more distinct benchmark items is generic"})
+    min_run: int = field(default=3, metadata={"help": "consecutive generic n-grams of one item that count as a hit"})
+    cache_dir: str = field(
+        default="", metadata={"help": "where the benchmark index is cached (default OUTPUT/_index)"}
+    )
+    benchmarks_source: str = field(default="auto", metadata={"help": "auto (Hub, else local files), hf or local"})
+    text_key: str = field(default="text", metadata={"help": "text field of JSONL/Parquet inputs"})
+    keep_removed: bool = field(default=True, metadata={"help": "write dropped documents to OUTPUT/removed/"})
+    report_hits: int = field(default=50, metadata={"help": "hits listed per benchmark in contamination.md"})
+
+    def __post_init__(self):
+        super().__post_init__()
+        if not self.input:
+            raise ValueError("decontam needs at least one input (a stage folder, files or globs)")
+        if not self.benchmarks:
+            raise ValueError("decontam needs at least one benchmark (--benchmarks gsm8k,math)")
+        if self.mode not in ("drop", "segment"):
+            raise ValueError(f"mode must be drop or segment, not {self.mode!r}")
+        if self.benchmarks_source not in ("auto", "hf", "local"):
+            raise ValueError(f"benchmarks_source must be auto, hf or local, not {self.benchmarks_source!r}")
+        if self.report_hits < 0:
+            raise ValueError("report_hits must be >= 0")
+        self.rule()  # validates ngram, min_tokens, whole_max, common_items, min_run
+
+    def rule(self):
+        """The `MatchRule` these fields describe."""
+        from deepmath.decontam.index import MatchRule
+
+        return MatchRule(
+            ngram=self.ngram,
+            min_tokens=self.min_tokens,
+            whole_max=self.whole_max,
+            precise=self.precise,
+            common_items=self.common_items,
+            min_run=self.min_run,
+        )

@@ -1,0 +1,147 @@
+"""`deepmath decontam INPUT --output DIR --benchmarks LIST`: remove benchmark contamination, report every hit.
+
+    deepmath decontam corpus/dedup --output corpus/decontam --benchmarks gsm8k,math,cmath,agieval_math
+    deepmath decontam docs.jsonl --output out --benchmarks standard,/data/my_eval.jsonl:question+answer --mode segment
+
+1. One process loads the benchmarks and builds the hashed n-gram index (or reuses the cached one, keyed by the
+   benchmark contents and the rule) into `--cache-dir` (default `OUTPUT/_index`).
+2. A datatrove pipeline scans the documents, one task per input file, on the local/Ray/Slurm executor; each task
+   loads the index file and writes its hits to `_work/hits/`. Dropped documents go to `removed/` (`--keep-removed`).
+3. The hits become `contamination.json`, `contamination.md`, `plots/contamination.png` and the card's counts.
+
+The rule is DeepSeekMath's (any benchmark 10-gram; benchmark texts of 3..9 tokens matched whole), made precise by
+default so that generic n-grams are no evidence alone; `--no-precise` applies it literally. See `matcher.py`.
+Registry names (`gsm8k`, `math`, ...) load from the Hugging Face Hub, or, when it cannot be reached, from local
+files under `$DEEPMATH_BENCHMARKS_DIR` (default `../shared/data/benchmarks` relative to the current directory and
+to the repository); `--benchmarks-source local` skips the Hub. See `benchmarks.py`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from pathlib import Path
+
+from deepmath.cards import Card
+from deepmath.decontam.config import DecontamConfig
+from deepmath.executors import run_pipeline
+from deepmath.io.inputs import resolve_inputs
+from deepmath.stage import StageResult, StageRun, default_tasks, drops_by_reason, run_stage
+
+__all__ = ["run_decontam"]
+
+logger = logging.getLogger(__name__)
+
+FIELDS = {
+    "id": "the input document's id",
+    "text": "the document (segment mode: without its contaminated paragraphs)",
+    "metadata.decontam": "segment mode: paragraphs removed and the benchmarks that hit",
+    "metadata.*": "everything the input carried (url, domain, scores, ...)",
+}
+
+
+def run_decontam(cfg: DecontamConfig) -> dict:
+    return run_stage("decontam", cfg, lambda run: _decontam(cfg, run))
+
+
+def _index(cfg: DecontamConfig, run: StageRun):
+    """Build or reuse the index; make sure it is in a file every task can read."""
+    from deepmath.decontam.matcher import ContaminationMatcher
+
+    cache = Path(cfg.cache_dir).expanduser() if cfg.cache_dir else run.output / "_index"
+    matcher = ContaminationMatcher.from_benchmarks(
+        cfg.benchmarks, rule=cfg.rule(), cache_dir=cache, source=cfg.benchmarks_source
+    )
+    if matcher.index_path is None:
+        matcher.index_path = matcher.index.save(run.output / "_index" / f"decontam-{matcher.index.key}.npz")
+    return matcher
+
+
+def _decontam(cfg: DecontamConfig, run: StageRun) -> StageResult:
+    from deepmath.decontam.report import build_report, plot_report, read_hits, write_report
+    from deepmath.decontam.steps import ContaminationFilter
+    from deepmath.io.documents import DocumentReader, document_writer
+
+    matcher = _index(cfg, run)
+    files = [f for source in resolve_inputs(cfg.input) for f in source.files]
+    tasks = default_tasks(cfg, max(1, len(files)))
+    hits_folder = run.output / "_work" / "hits"
+    removed = document_writer(run.output, "jsonl", subfolder="removed") if cfg.keep_removed else None
+    pipeline = [
+        DocumentReader(cfg.input, text_key=cfg.text_key),
+        # absolute paths: Slurm and Ray tasks may start in another directory
+        ContaminationFilter(
+            str(Path(matcher.index_path).resolve()), cfg.mode, str(hits_folder.resolve()), exclusion_writer=removed
+        ),
+        document_writer(run.output, cfg.output_format),
+    ]
+    done = run_pipeline(pipeline, cfg, run.logs("decontam"), tasks, job_name="decontam")
+    if not done:
+        return StageResult({}, complete=False, message="scan submitted; re-run when it has finished")
+    steps = run.step_stats("decontam")
+    counters: dict[str, float] = {}
+    for step in steps:
+        for key, value in step["counters"].items():
+            counters[key] = counters.get(key, 0) + value
+    dropped = drops_by_reason(steps)
+    documents_in = int(counters.get("documents", 0))
+    documents_out = int(
+        sum(step["counters"].get("forwarded", 0) for step in steps if "decontamination" in step["name"])
+    )
+    rule = asdict(cfg.rule())
+    report = build_report(
+        read_hits(hits_folder),
+        matcher.index.benchmarks,
+        rule,
+        extra={"mode": cfg.mode, "documents_in": documents_in, "documents_out": documents_out},
+    )
+    write_report(run.output, report, cfg.report_hits)
+    plot = plot_report(run.output, report)
+    per_benchmark = {
+        name: {"items": e["items"], "items_hit": e["items_hit"], "documents_hit": e["documents_hit"]}
+        for name, e in report["benchmarks"].items()
+    }
+    stats = {
+        "documents_in": documents_in,
+        "documents_out": documents_out,
+        "dropped": dropped,
+        "documents_hit": report["documents_hit"],
+        "documents_changed": int(counters.get("documents_changed", 0)),
+        "paragraphs_removed": int(counters.get("paragraphs_removed", 0)),
+        "benchmarks": per_benchmark,
+        "index": {"path": str(matcher.index_path), **matcher.index.summary()},
+        "plots": [plot],
+    }
+    counts = {k: v for k, v in stats.items() if isinstance(v, int)}
+    for name, entry in per_benchmark.items():
+        counts[f"{name}: items hit / documents hit"] = f"{entry['items_hit']:,} / {entry['documents_hit']:,}"
+    from deepmath.decontam.report import markdown_summary
+
+    card = Card(
+        title="deepmath decontam",
+        stage="decontam",
+        summary=(
+            "Documents with benchmark contamination removed "
+            + ("(whole documents)" if cfg.mode == "drop" else "(contaminated paragraphs cut out)")
+            + f": DeepSeekMath's rule (any {cfg.ngram}-gram of a benchmark text; short texts matched whole) after "
+            "NFKC, case folding and punctuation/whitespace collapsing"
+            + (
+                f", made precise: generic n-grams (numbers, variables, LaTeX, stopwords, or shared by more than "
+                f"{cfg.common_items} benchmark items) are not evidence alone; texts of {cfg.min_tokens}..{cfg.whole_max} "
+                "tokens with a word in them are matched whole."
+                if cfg.precise
+                else f", applied literally (texts of {cfg.min_tokens}..{cfg.ngram - 1} tokens matched whole)."
+            )
+            + " Every hit is listed in `contamination.json`."
+        ),
+        n_rows=documents_out,
+        fields=FIELDS,
+        counts=counts,
+        dropped=dropped,
+        sections={"Contamination by benchmark": markdown_summary(report, max_hits=0)},
+        images=[plot],
+        parameters={k: v for k, v in vars(cfg).items() if not k.startswith("slurm")},
+        lineage=list(cfg.input),
+        tags=["decontamination"],
+    )
+    return StageResult(stats, card)
