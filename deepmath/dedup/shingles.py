@@ -225,9 +225,11 @@ def _canonical(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     # text ends with a space, so no word runs into the next document and no document starts with a space
     keep = word.copy()
     keep[1:] |= word[:-1]
-    kept = np.flatnonzero(keep)
-    doc_start = np.searchsorted(kept, doc_start)
-    stream = stream[kept]
+    # where each document starts among the kept characters: the kept counts of the documents before it (starts are
+    # strictly increasing: every text brings at least its trailing space)
+    per_doc = np.add.reduceat(keep.view(np.uint8), doc_start, dtype=np.int64)
+    doc_start = np.concatenate(([0], np.cumsum(per_doc)[:-1]))
+    stream = stream[keep]
     if top >= _CJK_BIT:
         stream, doc_start = _split_cjk(stream, doc_start)
     return stream, doc_start

@@ -33,7 +33,7 @@ __all__ = ["LshParams", "Permutations", "band_keys", "candidate_probability", "l
 
 _MERSENNE = np.uint64((1 << 61) - 1)
 _MAX32 = np.uint64((1 << 32) - 1)
-_ROWS_PER_CHUNK = 1 << 15  # shingle rows permuted at once: 128 perms x 32k rows x 4 B = 16 MB of scratch
+_ROWS_PER_CHUNK = 1 << 13  # shingle rows permuted at once: 128 perms x 8k rows x 4 B = 4 MB of scratch (fits in cache)
 SCHEMES = ("affine32", "legacy")
 
 
@@ -128,14 +128,15 @@ def band_keys(sigs: np.ndarray, bands: int, rows: int, seed: int = 0) -> np.ndar
     """(bands, docs) uint64 key of each band of each signature: equal keys <=> (almost surely) equal bands."""
     if bands * rows > sigs.shape[1]:
         raise ValueError(f"{bands} bands x {rows} rows need {bands * rows} permutations, have {sigs.shape[1]}")
-    keys = np.empty((bands, sigs.shape[0]), dtype=np.uint64)
-    for band in range(bands):
-        h = np.full(sigs.shape[0], ((band + 1) * 0x9E3779B97F4A7C15 + seed) & (2**64 - 1), dtype=np.uint64)
-        for col in range(band * rows, (band + 1) * rows):
-            h = (h ^ sigs[:, col].astype(np.uint64)) * np.uint64(0xFF51AFD7ED558CCD)
-            h ^= h >> np.uint64(29)
-        keys[band] = h
-    return keys
+    # all bands at once, one row of each band per step: (bands, docs) arrays
+    blocks = sigs[:, : bands * rows].reshape(sigs.shape[0], bands, rows).transpose(1, 0, 2)
+    start = [((band + 1) * 0x9E3779B97F4A7C15 + seed) & (2**64 - 1) for band in range(bands)]
+    h = np.repeat(np.array(start, dtype=np.uint64)[:, None], sigs.shape[0], axis=1)
+    for row in range(rows):
+        h ^= blocks[:, :, row].astype(np.uint64)
+        h *= np.uint64(0xFF51AFD7ED558CCD)
+        h ^= h >> np.uint64(29)
+    return h
 
 
 @dataclass(frozen=True)

@@ -78,8 +78,9 @@ def _dedup(cfg: DedupConfig, run: StageRun) -> StageResult:
         MinhashFilter,
         MinhashSignature,
         MinhashVerify,
+        kept_writer,
     )
-    from deepmath.io.documents import DocumentReader, document_writer
+    from deepmath.io.documents import DocumentReader
 
     sources = resolve_inputs(cfg.input)
     files = [f for s in sources for f in s.files]
@@ -123,11 +124,11 @@ def _dedup(cfg: DedupConfig, run: StageRun) -> StageResult:
         ("verify", [MinhashVerify(str(work), tasks, cfg.threshold, cfg.verify, cfg.num_perm, cfg.scheme)], splits),
         ("clusters", [MinhashClusters(str(work), tasks, cfg.keep)], 1),
     ]
-    exclusion = document_writer(run.output, cfg.output_format, subfolder="removed") if cfg.write_removed else None
+    exclusion = kept_writer(run.output, cfg.output_format, subfolder="removed") if cfg.write_removed else None
     plan.append(
         (
             "filter",
-            [reader(), MinhashFilter(str(work), exclusion), document_writer(run.output, cfg.output_format)],
+            [reader(), MinhashFilter(str(work), exclusion), kept_writer(run.output, cfg.output_format)],
             tasks,
         )
     )
@@ -221,15 +222,21 @@ def _result(cfg: DedupConfig, run: StageRun, params, tasks: int, candidate_proba
 
 
 def _plots(output: Path, sizes: dict[int, int], jaccard: np.ndarray, cfg: DedupConfig, params) -> list[str]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # matplotlib's object API with the Agg canvas: importing pyplot and tight_layout cost more than the plotting
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     folder = output / "plots"
     folder.mkdir(parents=True, exist_ok=True)
+
+    def save(fig: Figure, name: str) -> str:
+        fig.subplots_adjust(left=0.13, right=0.97, bottom=0.15, top=0.9)
+        FigureCanvasAgg(fig).print_png(str(folder / name))
+        return f"plots/{name}"
+
     paths = []
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+    fig = Figure(figsize=(6, 3.5), dpi=100)
+    ax = fig.add_subplot()
     if sizes:
         keys = sorted(sizes)
         ax.bar(range(len(keys)), [sizes[k] for k in keys], color="#4c72b0")
@@ -238,19 +245,15 @@ def _plots(output: Path, sizes: dict[int, int], jaccard: np.ndarray, cfg: DedupC
     ax.set_ylabel("clusters")
     ax.set_yscale("log")
     ax.set_title("duplicate clusters")
-    fig.tight_layout()
-    fig.savefig(folder / "cluster_sizes.png", dpi=100)
-    plt.close(fig)
-    paths.append("plots/cluster_sizes.png")
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.hist(jaccard, bins=np.linspace(0, 1, 41), color="#55a868")
+    paths.append(save(fig, "cluster_sizes.png"))
+    fig = Figure(figsize=(6, 3.5), dpi=100)
+    ax = fig.add_subplot()
+    counts, edges = np.histogram(jaccard, bins=np.linspace(0, 1, 41))
+    ax.stairs(counts, edges, fill=True, color="#55a868")
     ax.axvline(cfg.threshold, color="#c44e52", linestyle="--", label=f"threshold {cfg.threshold}")
     ax.set_xlabel(f"Jaccard ({cfg.verify})" if cfg.verify != "none" else "estimated Jaccard")
     ax.set_ylabel("candidate pairs")
     ax.set_title(f"LSH candidate pairs ({params.bands} bands x {params.rows} rows)")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(folder / "candidate_jaccard.png", dpi=100)
-    plt.close(fig)
-    paths.append("plots/candidate_jaccard.png")
+    paths.append(save(fig, "candidate_jaccard.png"))
     return paths
