@@ -170,9 +170,25 @@ def config_to_dict(cfg: Any) -> dict:
     return json.loads(json.dumps(dataclasses.asdict(cfg), default=str))
 
 
+def _defaults(cfg: Any) -> dict:
+    values = {}
+    for f in dataclasses.fields(cfg):
+        if f.default is not dataclasses.MISSING:
+            values[f.name] = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            values[f.name] = f.default_factory()
+    return json.loads(json.dumps(values, default=str))
+
+
 def config_hash(cfg: Any, ignore: typing.Iterable[str] = ()) -> str:
-    """Stable hash of the fields that change outputs (executor settings are ignored by callers)."""
-    data = {k: v for k, v in config_to_dict(cfg).items() if k not in set(ignore)}
+    """Stable hash of the fields that change outputs (executor settings are ignored by callers).
+
+    Only values that differ from their field's default are hashed, so a new option with a default (a later
+    version of deepmath) does not make finished outputs look like they came from another config.
+    """
+    defaults = _defaults(cfg)
+    skip = set(ignore)
+    data = {k: v for k, v in config_to_dict(cfg).items() if k not in skip and (k not in defaults or defaults[k] != v)}
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -74,7 +74,8 @@ def _ingest(cfg: IngestConfig, run: StageRun) -> StageResult:
         "files": len(files),
         "files_read": int(counters.get("files_read", 0)),
         "records": int(counters.get("records", 0)),
-        "documents_in": int(counters.get("records", 0)),
+        # every response/conversion record read, including those skipped as non-HTML or by HTTP status
+        "documents_in": int(counters.get("records", 0)) + dropped.get("non_html", 0) + dropped.get("http_status", 0),
         "documents_out": documents_out,
         "dropped": dropped,
         "unparseable_urls": int(counters.get("unparseable_url", 0)),

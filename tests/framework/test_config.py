@@ -85,3 +85,17 @@ def test_load_yaml_errors(tmp_path):
     broken.write_text("a: [1, 2\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_yaml(broken)
+
+
+def test_config_hash_survives_a_new_option_with_a_default():
+    @dataclass
+    class Old:
+        threshold: float = 0.8
+
+    @dataclass
+    class New:
+        threshold: float = 0.8
+        extra: int = 3
+
+    assert config_hash(Old(threshold=0.7)) == config_hash(New(threshold=0.7))
+    assert config_hash(New(threshold=0.7)) != config_hash(New(threshold=0.7, extra=4))

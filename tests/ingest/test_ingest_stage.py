@@ -89,6 +89,8 @@ def test_broken_inputs_are_counted_not_fatal(ingested):
     assert dropped.get("non_html", 0) >= 1
     assert dropped.get("http_status", 0) >= 1
     assert "https://small.example/page" in by_url(docs), "the file with the giant page is still read"
+    record_drops = sum(v for k, v in dropped.items() if not k.startswith("file_"))
+    assert stats["documents_in"] - stats["documents_out"] == record_drops, "the funnel adds up"
 
 
 def test_url_normalised_deduplicated_and_annotated(ingested):

@@ -1,0 +1,1 @@
+"""The demo world generator (`deepmath demo-data DIR`) and the run report (`deepmath report`)."""

@@ -1,0 +1,60 @@
+"""The README's main command, end to end: `deepmath run pipelines/demo.yaml`, then again (minutes: `slow`).
+
+The second run must skip every stage: finish in under a fifth of the first run's time and change no file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _tree(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and "_logs" not in p.relative_to(folder).parts
+    }
+
+
+def _run(out: Path) -> float:
+    start = time.time()
+    result = subprocess.run(
+        [sys.executable, "-m", "deepmath", "run", str(ROOT / "pipelines" / "demo.yaml"), "--output", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=str(ROOT),
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert "report:" in result.stdout  # the one-screen summary ends with the report's path
+    return time.time() - start
+
+
+def test_demo_runs_then_resumes_without_changes(tmp_path):
+    out = tmp_path / "demo"
+    first = _run(out)
+    before = _tree(out)
+    second = _run(out)
+    assert _tree(out) == before
+    assert second < first / 5, (first, second)
+
+    assert (out / "report.html").exists() and (out / "report.md").exists()
+    report = json.loads((out / "report" / "stats.json").read_text())
+    assert report["missing"] == [], report["missing"]
+    stages = [d for d in out.iterdir() if (d / "stats.json").exists()]
+    assert len(stages) == 10
+    for folder in stages:
+        assert (folder / "_SUCCESS").exists(), folder
+        assert (folder / "README.md").read_text().startswith("---"), folder  # a card in every stage folder
+    assert sum((d / "data").is_dir() for d in stages) >= 4
