@@ -1,0 +1,176 @@
+"""Training recipes: TRL's `SFTConfig` / `GRPOConfig` plus our fields (model, data, rewards, evaluation, tiny path).
+
+    deepmath train grpo pipelines/grpo_deepseekmath.yaml --output runs/grpo --learning-rate 1e-6
+
+A recipe YAML's keys are field names of these classes: every TRL/transformers training argument (`loss_type`,
+`beta`, `num_generations`, `learning_rate`, ...) and the fields below. `--output DIR` sets TRL's `output_dir`.
+
+Where we depart from TRL's defaults: `bf16` is only switched on where the hardware supports it (TRL turns it on
+everywhere and then fails on CPU), activation checkpointing is off unless asked for, and `report_to` is `none`.
+TRL's GRPO defaults are *not* DeepSeekMath's (`loss_type: dapo`, `beta: 0`, bias-corrected KL): the paper's settings
+live in `pipelines/grpo_deepseekmath.yaml`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from trl import GRPOConfig, SFTConfig
+
+__all__ = ["TINY", "GRPORecipe", "SFTRecipe"]
+
+TINY = "tiny"  # `model: tiny` builds the tiny CPU model; `dataset: tiny` generates the arithmetic task
+
+
+def _bf16_supported() -> bool:
+    try:
+        import torch
+
+        return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
+    except Exception:
+        return False
+
+
+@dataclass
+class _RecipeFields:
+    """Fields shared by the SFT and GRPO recipes (ours, not TRL's)."""
+
+    output: str = field(default="", metadata={"help": "output folder (sets TRL's output_dir)"})
+    overwrite: bool = field(default=False, metadata={"help": "delete a previous run in the output folder first"})
+    model: str = field(
+        default="", metadata={"help": "policy: a local folder or hub id; 'tiny' builds the tiny CPU model"}
+    )
+    dataset: list[str] = field(
+        default_factory=list,
+        metadata={"help": "training data: SFT-mix folder, JSONL/Parquet, hf:owner/name:split; 'tiny' = the toy task"},
+    )
+    question_field: str = field(default="", metadata={"help": "question column (default: detected)"})
+    answer_field: str = field(default="", metadata={"help": "gold answer column (default: detected)"})
+    max_samples: int = field(default=0, metadata={"help": "use at most this many training rows (0: all)"})
+    prompt_template: str = field(
+        default="{question}", metadata={"help": "user message; {question} is replaced by the question"}
+    )
+    system_prompt: str = field(default="", metadata={"help": "optional system message"})
+    decontaminate: list[str] = field(
+        default_factory=list,
+        metadata={"help": "benchmarks (names or files) whose n-grams remove training prompts; the eval set is added"},
+    )
+    decontam_ngram: int = field(default=10, metadata={"help": "n-gram length of the decontamination rule"})
+    eval_data: str = field(
+        default="", metadata={"help": "held-out problems evaluated before and after training (tiny: the test split)"}
+    )
+    eval_k: int = field(default=8, metadata={"help": "samples per evaluation problem (0: no evaluation)"})
+    eval_max_problems: int = field(default=0, metadata={"help": "evaluate at most this many problems (0: all)"})
+    eval_temperature: float = field(default=0.7, metadata={"help": "sampling temperature of the evaluation"})
+    eval_top_p: float = field(default=1.0, metadata={"help": "nucleus sampling of the evaluation"})
+    eval_max_new_tokens: int = field(
+        default=0, metadata={"help": "evaluation completion length (0: max_completion_length, else 512)"}
+    )
+    eval_batch_problems: int = field(default=16, metadata={"help": "problems per generate() call in evaluation"})
+    torch_threads: int = field(
+        default=0, metadata={"help": "CPU threads for torch (0: torch's default; 1 is fastest on a busy machine)"}
+    )
+    tiny_problems: int = field(default=3000, metadata={"help": "tiny task: problems generated (train + test)"})
+    tiny_test_problems: int = field(default=200, metadata={"help": "tiny task: held-out test problems"})
+    tiny_seed: int = field(default=0, metadata={"help": "tiny task and tiny model seed"})
+    tiny_hidden_size: int = field(default=128, metadata={"help": "tiny model width"})
+    tiny_layers: int = field(default=4, metadata={"help": "tiny model depth"})
+    tiny_heads: int = field(default=4, metadata={"help": "tiny model attention heads"})
+    tiny_vocab_size: int = field(default=512, metadata={"help": "tiny tokenizer: BPE vocabulary size (at most)"})
+
+    def _check_ours(self) -> None:
+        if "{question}" not in self.prompt_template:
+            raise ValueError(f"prompt_template must contain {{question}}, got {self.prompt_template!r}")
+        for name in ("eval_k", "eval_max_problems", "max_samples", "tiny_test_problems", "torch_threads"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0")
+        if self.eval_batch_problems < 1:
+            raise ValueError("eval_batch_problems must be >= 1")
+        if self.tiny_test_problems >= self.tiny_problems:
+            raise ValueError("tiny_test_problems must be smaller than tiny_problems")
+
+    def _resolve_trl_defaults(self) -> None:
+        if self.output:
+            self.output_dir = self.output
+        if self.bf16 is None and not self.fp16:
+            self.bf16 = _bf16_supported()
+
+
+def _number(value, name: str) -> float:
+    """YAML 1.1 (PyYAML) reads `1e-6` as a string: accept it here, so `--learning-rate 1e-6` works too."""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            raise ValueError(f"{name} must be a number, got {value!r}") from None
+    return value
+
+
+def _check_reward_names(names: list[str]) -> None:
+    import rewards
+
+    if not names:
+        raise ValueError("reward_funcs is empty; name at least one reward (e.g. math_accuracy)")
+    known = rewards.available()
+    for name in names:
+        if ":" not in name and name not in known:
+            from deepmath.config import close_matches
+
+            raise ValueError(f"unknown reward {name!r}{close_matches(name, known)}; known: {', '.join(known)}")
+
+
+@dataclass
+class SFTRecipe(_RecipeFields, SFTConfig):
+    """`deepmath train sft`: TRL's SFTConfig plus model, data, evaluation and tiny-path fields."""
+
+    bf16: bool | None = field(default=None, metadata={"help": "bf16 mixed precision (default: where supported)"})
+    gradient_checkpointing: bool | None = field(default=None, metadata={"help": "alias of activation_checkpointing"})
+    learning_rate: float | str = field(
+        default=SFTConfig.__dataclass_fields__["learning_rate"].default, metadata={"help": "AdamW learning rate"}
+    )
+
+    def __post_init__(self):
+        self.learning_rate = _number(self.learning_rate, "learning_rate")
+        self._check_ours()
+        self._resolve_trl_defaults()
+        super().__post_init__()
+
+
+@dataclass
+class GRPORecipe(_RecipeFields, GRPOConfig):
+    """`deepmath train grpo`: TRL's GRPOConfig plus model, data, rewards, evaluation and an optional SFT first."""
+
+    bf16: bool | None = field(default=None, metadata={"help": "bf16 mixed precision (default: where supported)"})
+    gradient_checkpointing: bool | None = field(default=None, metadata={"help": "alias of activation_checkpointing"})
+    learning_rate: float | str = field(
+        default=GRPOConfig.__dataclass_fields__["learning_rate"].default, metadata={"help": "AdamW learning rate"}
+    )
+    reward_funcs: list[str] = field(
+        default_factory=lambda: ["math_accuracy", "boxed_format"],
+        metadata={"help": "rewards by name (rewards.available()) or module:function; weights in reward_weights"},
+    )
+    reward_timeout: float = field(
+        default=60.0, metadata={"help": "seconds one reward batch may take; samples not graded by then get 0.0"}
+    )
+    reward_workers: int = field(default=2, metadata={"help": "reward grading processes"})
+    sft: dict | None = field(
+        default=None,
+        metadata={"help": "run a short SFT first (a mapping of SFTRecipe fields); its model becomes the policy"},
+    )
+
+    def __post_init__(self):
+        self.learning_rate = _number(self.learning_rate, "learning_rate")
+        self._check_ours()
+        _check_reward_names(self.reward_funcs)
+        if self.reward_timeout <= 0:
+            raise ValueError("reward_timeout must be > 0 seconds")
+        if self.reward_weights is not None and len(self.reward_weights) != len(self.reward_funcs):
+            raise ValueError(
+                f"reward_weights has {len(self.reward_weights)} values for {len(self.reward_funcs)} reward_funcs"
+            )
+        if self.reward_workers < 1:
+            raise ValueError("reward_workers must be >= 1")
+        if self.sft is not None and not isinstance(self.sft, dict):
+            raise ValueError("sft must be a mapping of SFT recipe fields")
+        self._resolve_trl_defaults()
+        super().__post_init__()

@@ -1,0 +1,100 @@
+"""What both training stages need before TRL starts: the problems (decontaminated) and a saved policy.
+
+    train, held_out, report = training_problems(cfg, out)   # tiny task or loaded data; eval set held out
+    policy = tiny_policy(cfg, out, train)                   # builds + saves the tiny model when `model: tiny`
+
+The tiny task writes its splits to `OUT/data/{train,test}.jsonl`, so a stage that runs later (GRPO after SFT, or a
+re-run) regenerates nothing it already has and every stage sees the very same split. The evaluation set is always
+added to the decontamination benchmarks: a training prompt that shares an n-gram with a held-out question is
+dropped, so "held out" means held out.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from deepmath.train.config import TINY
+from deepmath.train.data import DataError, decontaminate, load_problems, read_jsonl, write_jsonl
+
+__all__ = ["is_tiny_data", "tiny_policy", "training_problems"]
+
+logger = logging.getLogger(__name__)
+
+
+def is_tiny_data(cfg) -> bool:
+    return list(cfg.dataset) == [TINY]
+
+
+def _tiny_splits(cfg, out: Path) -> tuple[Path, Path]:
+    from deepmath.train.tiny_task import make_arithmetic_problems, split_problems
+
+    train_path, test_path = out / "data" / "train.jsonl", out / "data" / "test.jsonl"
+    if not (train_path.exists() and test_path.exists()):
+        problems = make_arithmetic_problems(cfg.tiny_problems, cfg.tiny_seed)
+        train, test = split_problems(problems, cfg.tiny_test_problems, cfg.tiny_seed)
+        for row in train + test:
+            row["source"] = "tiny_arithmetic"
+        write_jsonl(test_path, test)
+        write_jsonl(train_path, train)
+    return train_path, test_path
+
+
+def training_problems(cfg, out: Path) -> tuple[list[dict], list[dict], dict]:
+    """(train problems, evaluation problems, data report) for a recipe, decontaminated against benchmarks + eval."""
+    dropped: dict[str, int] = {}
+    if is_tiny_data(cfg):
+        train_path, test_path = _tiny_splits(cfg, out)
+        train = read_jsonl(train_path)
+        eval_spec = cfg.eval_data or str(test_path)
+    else:
+        if TINY in cfg.dataset:
+            raise DataError("dataset 'tiny' cannot be mixed with other sources")
+        train, dropped = load_problems(cfg.dataset, cfg.question_field, cfg.answer_field)
+        eval_spec = cfg.eval_data
+    rows_in = len(train) + sum(dropped.values())
+    held_out: list[dict] = []
+    if eval_spec:
+        held_out, eval_dropped = load_problems(eval_spec)
+        if eval_dropped:
+            logger.warning("evaluation set %s: dropped %s", eval_spec, eval_dropped)
+        if cfg.eval_max_problems:
+            held_out = held_out[: cfg.eval_max_problems]
+    benchmarks = list(cfg.decontaminate)
+    if eval_spec and not eval_spec.startswith("hf:") and Path(eval_spec).is_file():
+        suffix = ":question" if _has_question_column(held_out) else ""
+        benchmarks.append(f"eval_set={eval_spec}{suffix}")  # reported as `eval_set` in the drop counts
+    train, report = decontaminate(train, benchmarks, ngram=cfg.decontam_ngram)
+    if report["dropped"]:
+        dropped["contaminated"] = report["dropped"]
+    if cfg.max_samples:
+        train = train[: cfg.max_samples]
+    if not train:
+        raise DataError("no training problems left after decontamination")
+    summary = {"rows_in": rows_in, "rows_out": len(train), "dropped": dropped, "decontamination": report}
+    summary["eval_problems"] = len(held_out)
+    return train, held_out, summary
+
+
+def _has_question_column(problems: list[dict]) -> bool:
+    return bool(problems) and "question" in problems[0]
+
+
+def tiny_policy(cfg, out: Path, train: list[dict]) -> str:
+    """The tiny base model (tokenizer learned from the training text), built once into `OUT/base_model`."""
+    from deepmath.train.tiny import build_tiny_model
+
+    path = out / "base_model"
+    if (path / "config.json").exists() and (path / "tokenizer.json").exists():
+        return str(path)
+    texts = [f"{p['question']} {p.get('solution', p['answer'])}" for p in train]
+    build_tiny_model(
+        path,
+        texts,
+        hidden_size=cfg.tiny_hidden_size,
+        layers=cfg.tiny_layers,
+        heads=cfg.tiny_heads,
+        vocab_size=cfg.tiny_vocab_size,
+        seed=cfg.tiny_seed,
+    )
+    return str(path)

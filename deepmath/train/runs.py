@@ -1,0 +1,114 @@
+"""Run bookkeeping shared by the SFT and GRPO stages: logs, checkpoints, cached evaluations.
+
+- `OUT/train_log.jsonl`: one JSON line per TRL log (written live; rewritten from log_history at the end);
+- `OUT/log_history.json`: TRL's full log history;
+- `OUT/checkpoint-N/`: TRL checkpoints; a re-run resumes from the last one;
+- `OUT/eval_<phase>.json`: cached evaluations (a re-run does not evaluate twice);
+- `OUT/model/`: the final model and tokenizer (`deepmath eval --model OUT/model`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from transformers import TrainerCallback
+
+__all__ = ["JsonlLogCallback", "cached_evaluation", "last_checkpoint", "save_final", "set_torch_threads", "write_logs"]
+
+logger = logging.getLogger(__name__)
+
+
+def set_torch_threads(threads: int) -> None:
+    """Pin torch's intra-op threads (0: leave torch's default). On a shared CPU, spinning OpenMP threads of a
+    tiny model cost more than they gain: one thread was ~8x faster per step than two under load."""
+    if threads > 0:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+class JsonlLogCallback(TrainerCallback):
+    """Append every log (reward, KL, entropy, clip ratio, lengths, ...) to a JSONL file as training goes."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if logs and state.is_world_process_zero:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps({"step": state.global_step, **logs}, default=float) + "\n")
+
+
+def last_checkpoint(output_dir: str | Path) -> str | None:
+    """The newest complete `checkpoint-N` folder in `output_dir` (None when there is none)."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    output_dir = Path(output_dir)
+    if not output_dir.is_dir():
+        return None
+    return get_last_checkpoint(str(output_dir))
+
+
+def write_logs(out: Path, history: list[dict]) -> None:
+    from deepmath.io.atomic import atomic_write_json, atomic_write_text
+
+    atomic_write_json(out / "log_history.json", history)
+    atomic_write_text(out / "train_log.jsonl", "".join(json.dumps(h, default=float) + "\n" for h in history))
+
+
+def save_final(trainer, tokenizer, path: Path) -> Path:
+    """Save model + tokenizer to `path` via a temporary folder, so a half-written model never looks final."""
+    import shutil
+
+    tmp = path.with_name(path.name + ".tmp")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    trainer.save_model(str(tmp))
+    tokenizer.save_pretrained(str(tmp))
+    if path.exists():
+        shutil.rmtree(path)
+    tmp.rename(path)
+    return path
+
+
+def cached_evaluation(cfg, model_path: str, problems: list[dict], out: Path, phase: str, bridge=None) -> dict | None:
+    """Evaluate once into `OUT/eval_<phase>.json` (+ samples); a re-run reads the file. None when eval is off."""
+    from deepmath.evaluate.run import evaluate_model
+    from deepmath.io.atomic import atomic_write_json
+    from deepmath.train.data import write_jsonl
+
+    if not problems or cfg.eval_k <= 0:
+        return None
+    path = out / f"eval_{phase}.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    max_new = cfg.eval_max_new_tokens or getattr(cfg, "max_completion_length", None) or 512
+    metrics, samples = evaluate_model(
+        model_path,
+        problems,
+        cfg.eval_k,
+        cfg.eval_temperature,
+        cfg.eval_top_p,
+        max_new,
+        cfg.eval_batch_problems,
+        cfg.seed,
+        cfg.prompt_template,
+        cfg.system_prompt,
+        bridge=bridge,
+    )
+    metrics["model"] = model_path
+    write_jsonl(out / f"eval_{phase}_samples.jsonl.gz", samples)
+    atomic_write_json(path, metrics)
+    logger.info(
+        "eval %s: pass@1 %.3f  pass@k %.3f  maj@k %.3f (k=%d, %d problems)",
+        phase,
+        metrics["pass@1"],
+        metrics["pass@k"],
+        metrics["maj@k"],
+        metrics["k"],
+        metrics["problems"],
+    )
+    return metrics

@@ -1,0 +1,65 @@
+"""`deepmath eval` end to end on a micro model, and the grading of constructed completions."""
+
+import gzip
+import json
+
+import pytest
+
+from deepmath.evaluate.grading import grade_problems
+from deepmath.train.data import write_jsonl
+
+
+def test_grading_votes_with_equivalent_answers():
+    (result,) = grade_problems(
+        [("\\frac{1}{2}", ["so \\boxed{3}", "\\boxed{0.5}", "\\boxed{\\frac{1}{2}}", "\\boxed{3}", "\\boxed{1/2}"])]
+    )
+    assert result["correct"] == [False, True, True, False, True]
+    assert result["answers"] == ["3", "0.5", "\\frac{1}{2}", "3", "1/2"]
+    assert result["majority"] == 1 and result["majority_votes"] == 3  # 0.5 = 1/2 = \frac{1}{2} outvote 3
+    assert not result["gold_unparseable"]
+
+
+def test_grading_flags_unparseable_gold_and_missing_answers():
+    (bad, none) = grade_problems([("", ["\\boxed{1}"]), ("4", ["I don't know", "no idea"])])
+    assert bad["gold_unparseable"]
+    assert none["answers"] == [None, None] and none["majority"] is None and none["correct"] == [False, False]
+
+
+def test_eval_cli_writes_metrics_plot_and_samples(micro_model, tmp_path):
+    from deepmath.cli import main
+
+    data = tmp_path / "test.jsonl"
+    rows = [{"question": f"Tom has {i} apples and buys 2 more. How many?", "answer": str(i + 2)} for i in range(4)]
+    write_jsonl(data, [*rows, {"question": "broken gold", "answer": "???"}, {"question": "no answer at all"}])
+    out = tmp_path / "eval"
+    argv = ["eval", "--model", micro_model, "--data", str(data), "--k", "3", "--max-new-tokens", "6"]
+    assert main([*argv, "--output", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert {"pass@1", "pass@k", "maj@k", "pass_curve"} <= set(metrics) and metrics["k"] == 3
+    assert 0 <= metrics["pass@1"] <= metrics["pass@k"] <= 1 and metrics["problems"] == 4
+    assert metrics["skipped"] == {"gold_unparseable": 1}
+    stats = json.loads((out / "stats.json").read_text())
+    assert (stats["rows_in"], stats["rows_out"]) == (6, 4)
+    assert stats["dropped"] == {"no_answer": 1, "gold_unparseable": 1} and stats["plots"] == ["pass_at_k.png"]
+    assert (out / "pass_at_k.png").stat().st_size > 0 and (out / "_SUCCESS").exists()
+    with gzip.open(out / "samples.jsonl.gz", "rt") as handle:
+        samples = [json.loads(line) for line in handle]
+    assert len(samples) == 5 and all(len(s["completions"]) == 3 for s in samples)
+    assert samples[-1]["skipped"] == "gold_unparseable"
+    # finished: a second run with the same config is skipped
+    assert main([*argv, "--output", str(out)]) == 0
+
+
+def test_eval_bad_options(micro_model, tmp_path, capsys):
+    from deepmath.cli import main
+
+    data = tmp_path / "d.jsonl"
+    write_jsonl(data, [{"question": "q"}])
+    assert main(["eval", "--model", micro_model, "--data", str(data), "--k", "4", "--temperature", "0"]) == 2
+    assert "greedy" in capsys.readouterr().err
+    assert main(["eval", "--model", micro_model, "--data", str(data), "--k", "0"]) == 2
+    assert main(["eval", "--data", str(data)]) == 2  # --model is required
+    from deepmath.train.data import DataError
+
+    with pytest.raises(DataError, match="no_answer=1"):
+        main(["eval", "--model", micro_model, "--data", str(data), "--output", str(tmp_path / "o")])
