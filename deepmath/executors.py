@@ -45,6 +45,7 @@ EXECUTION_FIELDS = (
     "ray_address",
     "overwrite",
     "output",
+    "output_dir",
 )
 
 

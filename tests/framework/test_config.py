@@ -57,6 +57,11 @@ def test_wrong_types_are_clear(data, message):
         from_dict(Outer, data)
 
 
+def test_float_fields_accept_yaml_exponent_strings():
+    assert from_dict(Outer, {"threshold": "1e-6"}).threshold == 1e-6
+    assert from_dict(Outer, {"threshold": parse_cli_value("1e-5")}).threshold == 1e-5
+
+
 def test_optional_accepts_none_and_value():
     assert from_dict(Outer, {"limit": None}).limit is None
     assert from_dict(Outer, {"limit": 5}).limit == 5
