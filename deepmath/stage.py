@@ -62,6 +62,10 @@ class StageRun:
     def step_stats(self, name: str = "main") -> list[dict]:
         return merged_step_stats(self.logs(name))
 
+    def counters(self, *names: str) -> dict:
+        """Every counter of the named pipelines' steps in one flat {name: number} mapping."""
+        return {k: v for name in names for step in self.step_stats(name) for k, v in step["counters"].items()}
+
 
 def drops_by_reason(steps: list[dict]) -> dict[str, int]:
     """`dropped_<reason>` and `skipped_<reason>` counters of datatrove steps, summed by reason."""

@@ -143,22 +143,13 @@ def _dedup(cfg: DedupConfig, run: StageRun) -> StageResult:
     return result
 
 
-def _counters(run: StageRun, name: str) -> dict:
-    """Counters of a pipeline's steps as numbers (a counter updated with `value=` can come back as {"total": ...})."""
-    return {
-        k: v.get("total", 0) if isinstance(v, dict) else v
-        for step in run.step_stats(name)
-        for k, v in step["counters"].items()
-    }
-
-
 def _result(cfg: DedupConfig, run: StageRun, params, tasks: int, candidate_probability) -> StageResult:
     work = run.output / "_work"
     summary = json.loads((work / "clusters" / "summary.json").read_text())
-    signature = _counters(run, "signatures")
-    verify = _counters(run, "verify")
+    signature = run.counters("signatures")
+    verify = run.counters("verify")
     final = run.step_stats("filter")
-    kept = int(_counters(run, "filter").get("kept", 0))
+    kept = int(run.counters("filter").get("kept", 0))
     dropped = drops_by_reason(final)
     jaccard = [np.load(p)["jaccard"] for p in sorted((work / "edges").glob("*.npz"))]
     jaccard = np.concatenate(jaccard) if jaccard else np.zeros(0, np.float32)

@@ -66,9 +66,8 @@ def _ingest(cfg: IngestConfig, run: StageRun) -> StageResult:
     ]
     if extracted:
         run_pipeline(finalize, cfg, run.logs("finalize"), len(extracted), job_name="ingest-finalize")
-    steps = run.step_stats("extract") + run.step_stats("finalize")
-    counters = {k: v for step in steps for k, v in step["counters"].items()}
-    dropped = drops_by_reason(steps)
+    counters = run.counters("extract", "finalize")
+    dropped = drops_by_reason(run.step_stats("extract") + run.step_stats("finalize"))
     documents_out = int(counters.get("forwarded", 0))
     stats = {
         "files": len(files),
