@@ -12,21 +12,15 @@ run with each --workers value. Wall time is what the issue asks for; CPU time (u
 children, single-process runs only) is also shown because a shared machine's load distorts wall time. Prints a
 markdown table.
 
-The corpus is built deterministically from real text in ../shared/data/webtext (dolma Common Crawl pages, cc_net
-pages, StackMathQA question+answer pairs; nothing is stored in the repository):
-1. Bases: every text with at least 50 words; bases that are near each other (a pair with word 5-gram Jaccard > 0.3,
-   found with a low-threshold datasketch LSH pass and checked exactly) keep only the first.
-2. Each base gets roots: itself plus up to two "far" rewrites (Jaccard 0.15-0.45 to the base); each root gets a
-   family: near copies (word edits: replace/insert/delete spread over the text, targeting Jaccard 0.86-0.99),
-   exact copies after normalisation (case and punctuation changes), "mid" copies (0.55-0.8) and far copies
-   (0.15-0.45). Family sizes are scaled so the corpus has about --pages pages. Everything uses random.Random(seed).
-3. Ground truth: exact Jaccard (5-gram sets of lower-cased words: runs of letters, digits and combining marks, each
-   CJK character a word; the `regex` module, independent of deepmath's tokeniser) of every pair of pages derived
-   from one base, plus every cross-base pair that any method put in a cluster. The datasketch loop shingles
-   `re.findall(r"\\w+", text.lower())` words, as a user of it would.
-Metrics: a group is a connected component of pages joined by Jaccard >= 0.85 edges; recall = share of groups with
-at most one surviving page. A unique page has Jaccard <= 0.5 to every other page; false removals = share of unique
-pages removed. Families lost = bases none of whose pages survive.
+The corpus is `deepmath.dedup.planted.build_corpus` (construction and metrics in that module's docstring) over the
+real text in ../shared/data/webtext (dolma Common Crawl pages, cc_net pages, StackMathQA question+answer pairs;
+nothing is stored in the repository): distinct bases, each with far roots and families of near (Jaccard 0.86-0.99),
+exact-after-restyle, mid (0.55-0.8) and far (0.15-0.45) copies; exact within-family Jaccard from an oracle tokeniser
+independent of deepmath's shingler, plus every cross-base pair a method put in a cluster. The datasketch loop
+shingles `re.findall(r"\\w+", text.lower())` words, as a user of it would.
+Metrics (`deepmath.dedup.planted.score`): a group is a connected component of pages joined by Jaccard >= 0.85
+edges; recall = share of groups with at most one surviving page. A unique page has Jaccard <= 0.5 to every other
+page; false removals = share of unique pages removed. Families lost = bases none of whose pages survive.
 """
 
 from __future__ import annotations
@@ -35,185 +29,26 @@ import argparse
 import gzip
 import json
 import os
-import random
 import re
 import resource
 import shutil
 import subprocess
 import sys
 import time
-from collections import defaultdict
 from pathlib import Path
 
-import regex
+from deepmath.dedup.planted import PlantedPage, build_corpus, read_texts, score
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "webtext"
-_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-# words: runs of letters, digits and combining marks (Indic vowel signs are inside words); each CJK ideograph or kana
-# is a word of its own (those scripts have no spaces)
 _SIMPLE_WORD = re.compile(r"\w+")
-_WORD = regex.compile("[" + _CJK + "]|(?:(?![" + _CJK + "])[\\p{L}\\p{N}\\p{M}])+")
 
 
-def _words(text: str) -> list[str]:
-    return _WORD.findall(text.lower())
-
-
-def _shingle_set(text: str, n: int = 5) -> set[int]:
-    w = _words(text)
-    if len(w) < n:
-        return {hash(" ".join(w))} if w else set()
-    return {hash(" ".join(w[i : i + n])) for i in range(len(w) - n + 1)}
-
-
-def _jaccard(a: set, b: set) -> float:
-    if not a and not b:
-        return 1.0
-    return len(a & b) / len(a | b)
-
-
-def load_bases(min_words: int = 50) -> list[str]:
-    texts = []
-    with gzip.open(next((SHARED / "dolma_cc_2019_30").glob("*.jsonl.gz")), "rt") as handle:
-        texts += [json.loads(line)["text"] for line in handle]
-    for path in sorted((SHARED / "dolma_ccnet_head").glob("*.jsonl")):
-        texts += [json.loads(line)["text"] for line in path.open()]
-    for path in sorted((SHARED / "stackmathqa100k").glob("*.jsonl"), key=lambda p: int(p.stem)):
-        for line in path.open():
-            row = json.loads(line)
-            texts.append(f"{row['Q']}\n\n{row['A']}")
-    texts = [t for t in texts if len(_words(t)) >= min_words]
-    from datasketch import MinHash, MinHashLSH
-
-    lsh = MinHashLSH(threshold=0.3, num_perm=64)
-    sets, bases = [], []
-    for text in texts:
-        s = _shingle_set(text)  # Python's hash(): fine for exact Jaccard in this process, not as MinHash input
-        w = _words(text)
-        m = MinHash(num_perm=64)
-        m.update_batch([" ".join(w[i : i + 5]).encode() for i in range(max(1, len(w) - 4))])
-        if any(_jaccard(s, sets[j]) > 0.3 for j in lsh.query(m)):
-            continue
-        lsh.insert(len(bases), m)
-        sets.append(s)
-        bases.append(text)
-    return bases
-
-
-def mutate(text: str, target: float, rng: random.Random, vocab: list[str], n: int = 5) -> str:
-    """Word edits (60% replace, 20% delete, 20% insert) at random positions, aiming at 5-gram Jaccard `target`:
-    editing a fraction q of the words leaves about u = (1 - q)^n of the shingles, and J = u / (2 - u)."""
-    words = text.split()
-    q = 1 - (2 * target / (1 + target)) ** (1 / n)
-    edits = max(1, round(q * len(words)))
-    positions = sorted(rng.sample(range(len(words)), min(edits, len(words))), reverse=True)
-    for p in positions:
-        kind = rng.random()
-        if kind < 0.6:
-            words[p] = rng.choice(vocab)
-        elif kind < 0.8:
-            del words[p]
-        else:
-            words.insert(p, rng.choice(vocab))
-    return " ".join(words)
-
-
-def restyle(text: str, rng: random.Random) -> str:
-    """Same normalised text: case and punctuation changes only."""
-    out = text.upper() if rng.random() < 0.5 else text
-    return out.replace(".", " . ").replace(",", ";") + rng.choice(["", "!!", " ..."])
-
-
-def _plan(n_bases: int, scale: float, seed: int) -> list[tuple[int, float | None, list[tuple[str, float]]]]:
-    """(base, far target of the root or None for the base itself, variants) for every root; no text yet."""
-    rng = random.Random(seed)
-    plan = []
-    for b in range(n_bases):
-        for r in range(1 + rng.choice([0, 1, 1, 2])):
-            kind, variants = rng.random(), []
-            if kind < 0.35:  # a unique root with far rewrites
-                variants += [("far", rng.uniform(0.15, 0.45)) for _ in range(rng.randint(0, round(2 * scale)))]
-            elif kind < 0.8:
-                variants += [
-                    ("near", rng.uniform(0.86, 0.99)) for _ in range(rng.randint(2, max(2, round(8 * scale))))
-                ]
-                variants += [("exact", 1.0) for _ in range(rng.randint(0, 2))]
-                variants += [("far", rng.uniform(0.15, 0.45)) for _ in range(rng.randint(0, 1))]
-            else:
-                variants += [
-                    ("near", rng.uniform(0.86, 0.99)) for _ in range(rng.randint(1, max(1, round(4 * scale))))
-                ]
-                variants += [("mid", rng.uniform(0.55, 0.8)) for _ in range(rng.randint(1, max(1, round(3 * scale))))]
-            plan.append((b, None if r == 0 else rng.uniform(0.15, 0.45), variants))
-    return plan
-
-
-def build_corpus(pages: int, seed: int = 0) -> tuple[list[dict], dict]:
-    bases = load_bases()
-    lo, hi = 0.05, 20.0
-    for _ in range(30):  # family sizes scaled so the corpus has about `pages` pages
-        scale = (lo * hi) ** 0.5
-        total = sum(1 + len(v) for _, _, v in _plan(len(bases), scale, seed))
-        lo, hi = (scale, hi) if total < pages else (lo, scale)
-    plan = _plan(len(bases), scale, seed)
-    rng = random.Random(seed + 1)
-    vocab = sorted({w for t in bases[:200] for w in t.split() if w.isalpha()})
-    docs = []
-    for b, far, variants in plan:
-        root = bases[b] if far is None else mutate(bases[b], far, rng, vocab)
-        docs.append({"text": root, "base": b})
-        for kind, target in variants:
-            text = restyle(root, rng) if kind == "exact" else mutate(root, target, rng, vocab)
-            docs.append({"text": text, "base": b})
-    rng.shuffle(docs)
-    for i, doc in enumerate(docs):
-        doc["id"] = f"p{i:06d}"
-    return docs, ground_truth(docs)
-
-
-def ground_truth(docs: list[dict]) -> dict:
-    sets = {d["id"]: _shingle_set(d["text"]) for d in docs}
-    by_base = defaultdict(list)
-    for d in docs:
-        by_base[d["base"]].append(d["id"])
-    max_j = dict.fromkeys(sets, 0.0)
-    edges = []
-    for ids in by_base.values():
-        for i, a in enumerate(ids):
-            for b in ids[i + 1 :]:
-                j = _jaccard(sets[a], sets[b])
-                max_j[a], max_j[b] = max(max_j[a], j), max(max_j[b], j)
-                if j >= 0.85:
-                    edges.append((a, b))
-    parent = {}
-
-    def find(x):
-        while parent.get(x, x) != x:
-            parent[x] = parent.get(parent[x], parent[x])
-            x = parent[x]
-        return x
-
-    for a, b in edges:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[ra] = rb
-    groups = defaultdict(list)
-    for node in {x for e in edges for x in e}:
-        groups[find(node)].append(node)
-    return {
-        "sets": sets,
-        "max_j": max_j,
-        "groups": list(groups.values()),
-        "base": {d["id"]: d["base"] for d in docs},
-    }
-
-
-def write_corpus(docs: list[dict], folder: Path, files: int = 8) -> None:
+def write_corpus(docs: list[PlantedPage], folder: Path, files: int = 8) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for k in range(files):
         with gzip.open(folder / f"part-{k:02d}.jsonl.gz", "wt", encoding="utf-8") as handle:
             for doc in docs[k::files]:
-                handle.write(json.dumps({"id": doc["id"], "text": doc["text"]}) + "\n")
+                handle.write(json.dumps({"id": doc.id, "text": doc.text}) + "\n")
 
 
 def _read_jsonl_folder(folder: Path) -> list[dict]:
@@ -354,26 +189,6 @@ def run_datatrove(inputs: Path, out: Path, workers: int) -> tuple[float, dict[st
     return seconds, removed
 
 
-def evaluate(removed: dict[str, str | None], truth: dict) -> dict:
-    sets, max_j = truth["sets"], dict(truth["max_j"])
-    for a, b in removed.items():  # a cross-base pair a method acted on: its Jaccard counts too
-        if b is not None and truth["base"][a] != truth["base"][b]:
-            j = _jaccard(sets[a], sets[b])
-            max_j[a], max_j[b] = max(max_j[a], j), max(max_j[b], j)
-    groups = truth["groups"]
-    recalled = sum(1 for g in groups if sum(1 for x in g if x not in removed) <= 1)
-    unique = [x for x, j in max_j.items() if j <= 0.5]
-    false = sum(1 for x in unique if x in removed)
-    surviving_bases = {truth["base"][x] for x in sets if x not in removed}
-    return {
-        "recall": recalled / max(1, len(groups)),
-        "false_removals": false / max(1, len(unique)),
-        "false_count": false,
-        "families_lost": len(set(truth["base"].values()) - surviving_bases),
-        "removed": len(removed),
-    }
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pages", type=int, default=20000)
@@ -384,12 +199,13 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     work = Path(args.workdir)
     start = time.perf_counter()
-    docs, truth = build_corpus(args.pages, args.seed)
+    corpus = build_corpus(read_texts(SHARED), args.pages, args.seed)
+    docs, truth = corpus.pages, corpus.truth
     write_corpus(docs, work / "input")
-    unique = sum(1 for j in truth["max_j"].values() if j <= 0.5)
+    unique = len(truth.unique)
     print(
-        f"corpus: {len(docs)} pages, {sum(len(d['text']) for d in docs) / 1e6:.1f} M characters, "
-        f"{len(truth['groups'])} groups joined by J>=0.85 ({sum(len(g) for g in truth['groups'])} pages), "
+        f"corpus: {len(docs)} pages, {sum(len(d.text) for d in docs) / 1e6:.1f} M characters, "
+        f"{len(truth.groups)} groups joined by J>=0.85 ({sum(len(g) for g in truth.groups)} pages), "
         f"{unique} unique pages (J<=0.5 to all); built in {time.perf_counter() - start:.0f}s",
         file=sys.stderr,
     )
@@ -417,15 +233,15 @@ def main(argv: list[str] | None = None) -> None:
     anchor_cpu = runs.get("datasketch documented loop", (None, None))[1]
     load = os.getloadavg()[0]
     lines = [
-        f"{len(docs):,} pages ({sum(len(d['text']) for d in docs) / 1e6:.0f} M characters), "
-        f"{len(truth['groups']):,} groups, {unique:,} unique pages; {os.cpu_count()} cores, load average {load:.1f}",
+        f"{len(docs):,} pages ({sum(len(d.text) for d in docs) / 1e6:.0f} M characters), "
+        f"{len(truth.groups):,} groups, {unique:,} unique pages; {os.cpu_count()} cores, load average {load:.1f}",
         "",
         "| method | wall s | pages/s | speed-up (wall) | CPU s | speed-up (CPU) | recall (groups J>=0.85) "
         "| false removals (J<=0.5) | families lost | removed |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, (seconds, cpu_seconds, removed) in runs.items():
-        m = evaluate(removed, truth)
+        m = score(removed, truth)
         speed = f"{anchor / seconds:.1f}x" if anchor else "-"
         parallel = "workers=" in name and not name.endswith("workers=1")
         speed_cpu = f"{anchor_cpu / cpu_seconds:.1f}x" if anchor_cpu and not parallel else "-"

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-__all__ = ["ExecutorConfig", "merged_step_stats", "run_pipeline"]
+__all__ = ["ExecutorConfig", "fork_is_safe", "merged_step_stats", "run_pipeline"]
 
 logger = logging.getLogger(__name__)
 
@@ -55,16 +57,62 @@ def _executor_settings(cfg) -> ExecutorConfig:
     )
 
 
+def _cache_loguru_lib_dirs() -> None:
+    """datatrove adds three loguru sinks per task; each builds an exception formatter that expands every sysconfig
+    scheme (~3 ms, a few hundred ms per stage of many short tasks). The answer only depends on sys.path: compute it
+    once per process."""
+    try:
+        from loguru._better_exceptions import ExceptionFormatter
+    except ImportError:  # pragma: no cover - loguru comes with datatrove; a private name may move
+        return
+    lookup = getattr(ExceptionFormatter, "_get_lib_dirs", None)
+    if lookup is None or getattr(lookup, "deepmath_cached", False):
+        return
+    cache: dict[tuple, list] = {}
+
+    def cached() -> list:
+        key = tuple(sys.path)
+        if key not in cache:
+            cache[key] = lookup()
+        return list(cache[key])
+
+    cached.deepmath_cached = True
+    ExceptionFormatter._get_lib_dirs = staticmethod(cached)
+
+
+# threads known to survive a fork: fsspec's event-loop thread (started by datatrove's first file access; fsspec
+# resets its loop and lock in a forked child through os.register_at_fork)
+_FORK_SAFE_THREADS = ("fsspecIO",)
+
+
+def fork_is_safe() -> bool:
+    """True on Linux when no thread but the main one (and fork-safe ones) runs: none can hold a lock at fork time."""
+    others = [t for t in threading.enumerate() if t is not threading.main_thread()]
+    return sys.platform == "linux" and all(t.name in _FORK_SAFE_THREADS for t in others)
+
+
+def _start_method() -> str:
+    """`fork` when it is safe: workers inherit the imported modules instead of re-importing datatrove, numpy and the
+    stage in every pool process (forkserver, datatrove's default, costs ~0.3 s more per pipeline). With other
+    threads running (a model, a progress monitor...), keep forkserver."""
+    return "fork" if fork_is_safe() else "forkserver"
+
+
 def run_pipeline(pipeline: list, cfg, logging_dir: str | Path, tasks: int, job_name: str = "deepmath") -> bool:
     """Run `pipeline` as `tasks` tasks on the configured executor; False when only a Slurm script was written."""
     settings = _executor_settings(cfg)
     logging_dir = str(logging_dir)
     tasks = max(1, tasks)
+    _cache_loguru_lib_dirs()
     if settings.executor == "local":
         from datatrove.executor import LocalPipelineExecutor
 
         executor = LocalPipelineExecutor(
-            pipeline, tasks=tasks, workers=max(1, min(settings.workers, tasks)), logging_dir=logging_dir
+            pipeline,
+            tasks=tasks,
+            workers=max(1, min(settings.workers, tasks)),
+            logging_dir=logging_dir,
+            start_method=_start_method(),
         )
         executor.run()
         return True

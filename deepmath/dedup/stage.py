@@ -20,6 +20,7 @@ reads one file, the default for up to 64 files).
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import shutil
@@ -32,8 +33,9 @@ from deepmath.cards import Card
 from deepmath.config import ConfigError
 from deepmath.dedup.config import DedupConfig
 from deepmath.executors import run_pipeline
-from deepmath.io.atomic import atomic_write_json
+from deepmath.io.atomic import atomic_write_bytes, atomic_write_json
 from deepmath.io.inputs import resolve_inputs
+from deepmath.plot_worker import PlotWorker
 from deepmath.stage import StageResult, StageRun, default_tasks, drops_by_reason, run_stage
 
 __all__ = ["run_dedup"]
@@ -70,6 +72,12 @@ def _check_layout(work: Path, layout: dict) -> None:
 
 
 def _dedup(cfg: DedupConfig, run: StageRun) -> StageResult:
+    # matplotlib loads in a side process while the pipelines run (~0.5 s of a stage that takes a few seconds)
+    with PlotWorker() as plots:
+        return _dedup_with(cfg, run, plots)
+
+
+def _dedup_with(cfg: DedupConfig, run: StageRun, plot_worker: PlotWorker) -> StageResult:
     from deepmath.dedup.signatures import candidate_probability, lsh_params
     from deepmath.dedup.steps import (
         ExactDuplicates,
@@ -132,29 +140,48 @@ def _dedup(cfg: DedupConfig, run: StageRun) -> StageResult:
             tasks,
         )
     )
+    drawing = {}
     for name, steps, n_tasks in plan:
         start = time.perf_counter()
         if not run_pipeline(steps, cfg, run.logs(name), n_tasks, job_name=f"dedup-{name}"):
             return StageResult({}, complete=False, message=f"{name} submitted; re-run when it has finished")
         logger.info("dedup: %s (%d task(s)) done in %.1fs", name, n_tasks, time.perf_counter() - start)
-    result = _result(cfg, run, params, tasks, candidate_probability)
+        # each plot is drawn in the side process as soon as its numbers exist, while the next pipelines run
+        if name == "verify":
+            jaccard = _candidate_jaccard(work)
+            drawing[name] = plot_worker.submit(_jaccard_plot, run.output, jaccard, cfg.threshold, cfg.verify, params)
+        elif name == "clusters":
+            sizes = _cluster_summary(work)["cluster_sizes"]
+            drawing[name] = plot_worker.submit(_cluster_size_plot, run.output, sizes)
+    plots = [drawing[name].result() for name in ("clusters", "verify")]
+    result = _result(cfg, run, params, tasks, candidate_probability, plots)
     # the shingle hashes (4 bytes per shingle) are only needed to verify pairs; signatures, bands and clusters stay
     shutil.rmtree(work / "shingles", ignore_errors=True)
     return result
 
 
-def _result(cfg: DedupConfig, run: StageRun, params, tasks: int, candidate_probability) -> StageResult:
-    work = run.output / "_work"
+def _candidate_jaccard(work: Path) -> np.ndarray:
+    jaccard = [np.load(p)["jaccard"] for p in sorted((work / "edges").glob("*.npz"))]
+    return np.concatenate(jaccard) if jaccard else np.zeros(0, np.float32)
+
+
+def _cluster_summary(work: Path) -> dict:
     summary = json.loads((work / "clusters" / "summary.json").read_text())
+    summary["cluster_sizes"] = {int(k): v for k, v in summary["cluster_sizes"].items()}
+    return summary
+
+
+def _result(
+    cfg: DedupConfig, run: StageRun, params, tasks: int, candidate_probability, plots: list[str]
+) -> StageResult:
+    work = run.output / "_work"
+    summary = _cluster_summary(work)
     signature = run.counters("signatures")
     verify = run.counters("verify")
     final = run.step_stats("filter")
     kept = int(run.counters("filter").get("kept", 0))
     dropped = drops_by_reason(final)
-    jaccard = [np.load(p)["jaccard"] for p in sorted((work / "edges").glob("*.npz"))]
-    jaccard = np.concatenate(jaccard) if jaccard else np.zeros(0, np.float32)
-    sizes = {int(k): v for k, v in summary["cluster_sizes"].items()}
-    plots = _plots(run.output, sizes, jaccard, cfg, params)
+    sizes = summary["cluster_sizes"]
     curve = {
         f"{j:.2f}": round(candidate_probability(j, params.bands, params.rows), 4)
         for j in (0.5, 0.7, 0.8, 0.85, 0.9, 0.95)
@@ -212,22 +239,28 @@ def _result(cfg: DedupConfig, run: StageRun, params, tasks: int, candidate_proba
     return StageResult(stats, card)
 
 
-def _plots(output: Path, sizes: dict[int, int], jaccard: np.ndarray, cfg: DedupConfig, params) -> list[str]:
+def _figure():
     # matplotlib's object API with the Agg canvas: importing pyplot and tight_layout cost more than the plotting
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6, 3.5), dpi=100)
+    return fig, fig.add_subplot()
+
+
+def _save(fig, output: Path, name: str) -> str:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     folder = output / "plots"
     folder.mkdir(parents=True, exist_ok=True)
+    fig.subplots_adjust(left=0.13, right=0.97, bottom=0.15, top=0.9)
+    buffer = io.BytesIO()
+    FigureCanvasAgg(fig).print_png(buffer)
+    atomic_write_bytes(folder / name, buffer.getvalue())
+    return f"plots/{name}"
 
-    def save(fig: Figure, name: str) -> str:
-        fig.subplots_adjust(left=0.13, right=0.97, bottom=0.15, top=0.9)
-        FigureCanvasAgg(fig).print_png(str(folder / name))
-        return f"plots/{name}"
 
-    paths = []
-    fig = Figure(figsize=(6, 3.5), dpi=100)
-    ax = fig.add_subplot()
+def _cluster_size_plot(output: Path, sizes: dict[int, int]) -> str:
+    fig, ax = _figure()
     if sizes:
         keys = sorted(sizes)
         ax.bar(range(len(keys)), [sizes[k] for k in keys], color="#4c72b0")
@@ -236,15 +269,16 @@ def _plots(output: Path, sizes: dict[int, int], jaccard: np.ndarray, cfg: DedupC
     ax.set_ylabel("clusters")
     ax.set_yscale("log")
     ax.set_title("duplicate clusters")
-    paths.append(save(fig, "cluster_sizes.png"))
-    fig = Figure(figsize=(6, 3.5), dpi=100)
-    ax = fig.add_subplot()
+    return _save(fig, output, "cluster_sizes.png")
+
+
+def _jaccard_plot(output: Path, jaccard: np.ndarray, threshold: float, verify: str, params) -> str:
+    fig, ax = _figure()
     counts, edges = np.histogram(jaccard, bins=np.linspace(0, 1, 41))
     ax.stairs(counts, edges, fill=True, color="#55a868")
-    ax.axvline(cfg.threshold, color="#c44e52", linestyle="--", label=f"threshold {cfg.threshold}")
-    ax.set_xlabel(f"Jaccard ({cfg.verify})" if cfg.verify != "none" else "estimated Jaccard")
+    ax.axvline(threshold, color="#c44e52", linestyle="--", label=f"threshold {threshold}")
+    ax.set_xlabel(f"Jaccard ({verify})" if verify != "none" else "estimated Jaccard")
     ax.set_ylabel("candidate pairs")
     ax.set_title(f"LSH candidate pairs ({params.bands} bands x {params.rows} rows)")
     ax.legend()
-    paths.append(save(fig, "candidate_jaccard.png"))
-    return paths
+    return _save(fig, output, "candidate_jaccard.png")

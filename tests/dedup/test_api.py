@@ -3,18 +3,19 @@
 import pytest
 
 from deepmath.dedup.api import find_duplicates
-from tests.dedup import planted as planted_corpus
+from deepmath.dedup.planted import score
+from tests.dedup.planted import planted as planted_corpus
 
 
 @pytest.fixture(scope="module")
 def planted():
-    return planted_corpus.build(n_bases=250, seed=0)
+    return planted_corpus(max_bases=250, pages=1800, seed=0)
 
 
 def test_planted_corpus_recall_and_false_removals(planted):
-    assert len(planted.groups) >= 100 and len(planted.unique) >= 150, "the planted corpus is too small to test"
+    assert len(planted.truth.groups) >= 100 and len(planted.truth.unique) >= 200, "the planted corpus is too small"
     removed = find_duplicates(planted.texts, planted.ids)
-    result = planted.check(set(removed))
+    result = score(removed, planted.truth)
     assert result["recall"] >= 0.98, result
     assert result["false_removals"] <= 0.005, result
     assert result["families_lost"] == 0, result
@@ -23,10 +24,9 @@ def test_planted_corpus_recall_and_false_removals(planted):
 
 def test_removed_pages_really_are_near_duplicates(planted):
     removed = find_duplicates(planted.texts, planted.ids)
-    text = dict(zip(planted.ids, planted.texts))
     for dup, kept in list(removed.items())[:200]:
-        assert planted.family[dup] == planted.family[kept]
-        j = planted_corpus.jaccard(planted_corpus.oracle_set(text[dup]), planted_corpus.oracle_set(text[kept]))
+        assert planted.truth.base[dup] == planted.truth.base[kept]
+        j = planted.truth.jaccard(dup, kept)
         assert j >= 0.6, (dup, kept, j)  # a cluster may chain through pages, but never through unrelated ones
 
 

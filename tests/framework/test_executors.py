@@ -1,0 +1,143 @@
+"""The local executor's process start method, loguru's cached library lookup and the plot side process."""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from datatrove.pipeline.base import PipelineStep
+
+from deepmath import executors
+from deepmath.plot_worker import PlotWorker
+
+
+@dataclass
+class _Settings:
+    workers: int = 2
+
+
+class _WritePid(PipelineStep):
+    """Writes which process ran each task, so the test can see the tasks ran in pool workers."""
+
+    name = "pid"
+
+    def __init__(self, folder: str):
+        super().__init__()
+        self.folder = folder
+
+    def run(self, data=None, rank: int = 0, world_size: int = 1):
+        Path(self.folder, f"{rank}.pid").write_text(str(os.getpid()))
+        self.stat_update("ran")
+        return
+        yield
+
+
+def _foreign_threads() -> list[threading.Thread]:
+    return [
+        t
+        for t in threading.enumerate()
+        if t is not threading.main_thread() and t.name not in executors._FORK_SAFE_THREADS
+    ]
+
+
+def test_fork_only_without_foreign_threads():
+    # other tests of the session may leave threads behind: compare with what runs now
+    expected = not _foreign_threads()
+    assert executors.fork_is_safe() == expected
+    assert executors._start_method() == ("fork" if expected else "forkserver")
+    stop = threading.Event()
+    worker = threading.Thread(target=stop.wait, name="someone-else")
+    worker.start()
+    try:
+        assert not executors.fork_is_safe()
+        assert executors._start_method() == "forkserver"
+    finally:
+        stop.set()
+        worker.join()
+    assert executors.fork_is_safe() == expected
+
+
+def test_pool_pipeline_runs_every_task_in_workers(tmp_path):
+    out = tmp_path / "pids"
+    out.mkdir()
+    assert executors.run_pipeline([_WritePid(str(out))], _Settings(), tmp_path / "logs", tasks=4)
+    pids = {p.read_text() for p in out.glob("*.pid")}
+    assert len(list(out.glob("*.pid"))) == 4
+    assert str(os.getpid()) not in pids, "workers > 1 runs tasks in pool processes"
+    stats = executors.merged_step_stats(tmp_path / "logs")
+    assert sum(step["counters"].get("ran", 0) for step in stats) == 4
+
+
+def test_loguru_lib_dirs_computed_once():
+    from loguru._better_exceptions import ExceptionFormatter
+
+    executors._cache_loguru_lib_dirs()
+    first = ExceptionFormatter._get_lib_dirs()
+    second = ExceptionFormatter._get_lib_dirs()
+    assert first == second and first is not second, "a copy of the cached answer each call"
+    assert getattr(ExceptionFormatter._get_lib_dirs, "deepmath_cached", False)
+    executors._cache_loguru_lib_dirs()  # idempotent: not wrapped twice
+    assert ExceptionFormatter._get_lib_dirs() == first
+
+
+def _pid_and_sum(values: list[int]) -> tuple[int, int]:
+    return os.getpid(), sum(values)
+
+
+def _fail(message: str) -> None:
+    raise ValueError(message)
+
+
+@pytest.fixture
+def fork_allowed(monkeypatch):
+    """Threads left by other tests of the session must not turn the side process off here."""
+    monkeypatch.setattr("deepmath.plot_worker.fork_is_safe", lambda: True)
+
+
+def test_plot_worker_draws_in_a_side_process(fork_allowed):
+    with PlotWorker() as worker:
+        assert worker.in_side_process
+        first = worker.submit(_pid_and_sum, [1, 2, 3])
+        second = worker.submit(_pid_and_sum, [10])
+        pid, total = second.result()  # answers come back in order: the first is read on the way
+        assert first.done
+        assert first.result() == (pid, 6)
+    assert pid != os.getpid()
+    assert total == 10
+
+
+def test_plot_worker_raises_the_drawing_error_here(fork_allowed):
+    with PlotWorker() as worker:
+        job = worker.submit(_fail, "bad axis")
+        after = worker.submit(_pid_and_sum, [2])
+        with pytest.raises(ValueError, match="bad axis"):
+            job.result()
+        assert after.result()[1] == 2, "one failed drawing does not stop the next"
+
+
+def test_plot_worker_falls_back_in_process():
+    with PlotWorker(enabled=False) as worker:
+        assert not worker.in_side_process
+        assert worker.draw(_pid_and_sum, [4]) == (os.getpid(), 4)
+
+
+def test_plot_worker_survives_a_dead_side_process(fork_allowed):
+    worker = PlotWorker()
+    worker._process.kill()
+    worker._process.join()
+    queued = worker.submit(_pid_and_sum, [5])  # the pipe may still take it: the answer never comes
+    assert queued.result() == (os.getpid(), 5), "drawn here once the side process is gone"
+    assert not worker.in_side_process
+    assert worker.draw(_pid_and_sum, [6]) == (os.getpid(), 6)
+    worker.close()
+
+
+def test_plot_worker_closed_early_leaves_no_process(fork_allowed):
+    worker = PlotWorker()
+    process = worker._process
+    worker.submit(_pid_and_sum, [1])  # never collected: the stage stopped early
+    worker.close()
+    assert not process.is_alive()
