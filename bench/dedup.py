@@ -243,9 +243,11 @@ def main(argv: list[str] | None = None) -> None:
     for name, (seconds, cpu_seconds, removed) in runs.items():
         m = score(removed, truth)
         speed = f"{anchor / seconds:.1f}x" if anchor else "-"
-        parallel = "workers=" in name and not name.endswith("workers=1")
-        speed_cpu = f"{anchor_cpu / cpu_seconds:.1f}x" if anchor_cpu and not parallel else "-"
-        cpu_text = "n/a" if parallel else f"{cpu_seconds:.1f}"  # forkserver workers are not our children
+        # datatrove's own executor starts its workers from a forkserver, which is not our child: their CPU time is
+        # not counted; `deepmath dedup` forks its workers, which its process reaps, so theirs is
+        uncounted = name.startswith("datatrove") and not name.endswith("workers=1")
+        speed_cpu = f"{anchor_cpu / cpu_seconds:.1f}x" if anchor_cpu and not uncounted else "-"
+        cpu_text = "n/a" if uncounted else f"{cpu_seconds:.1f}"
         lines.append(
             f"| {name} | {seconds:.1f} | {len(docs) / seconds:,.0f} | {speed} | {cpu_text} | {speed_cpu} "
             f"| {100 * m['recall']:.2f}% | "
