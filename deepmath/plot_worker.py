@@ -128,6 +128,9 @@ class PlotWorker:
     def _receive_until(self, job: PlotJob) -> None:
         # replies come back in submission order
         while not job.done:
+            if self._conn is None:  # closed before this job was collected: draw what is left here
+                self._fall_back()
+                return
             head = self._queue[0]
             try:
                 ok, value = self._conn.recv()

@@ -141,3 +141,12 @@ def test_plot_worker_closed_early_leaves_no_process(fork_allowed):
     worker.submit(_pid_and_sum, [1])  # never collected: the stage stopped early
     worker.close()
     assert not process.is_alive()
+
+
+def test_plot_worker_job_collected_after_close_is_drawn_here(fork_allowed):
+    worker = PlotWorker()
+    job = worker.submit(_pid_and_sum, [7])
+    worker.close()
+    pid, total = job.result()
+    assert total == 7
+    assert pid == os.getpid()
