@@ -71,6 +71,27 @@ def test_pool_pipeline_runs_every_task_in_workers(tmp_path):
     assert sum(step["counters"].get("ran", 0) for step in stats) == 4
 
 
+def test_single_worker_runs_in_process_without_a_manager_process(tmp_path, monkeypatch):
+    import datatrove.executor.local as local
+    import multiprocess
+
+    def no_manager():
+        raise AssertionError("a Manager server process was started for one worker")
+
+    monkeypatch.setattr(multiprocess, "Manager", no_manager)
+    out = tmp_path / "pids"
+    out.mkdir()
+    assert executors.run_pipeline([_WritePid(str(out))], _Settings(workers=1), tmp_path / "logs", tasks=3)
+    assert {p.read_text() for p in out.glob("*.pid")} == {str(os.getpid())}
+    assert len(list(out.glob("*.pid"))) == 3
+    assert local.multiprocess is multiprocess, "datatrove's module is restored after the run"
+    # a second run resumes: every task is complete, nothing runs again
+    for p in out.glob("*.pid"):
+        p.unlink()
+    assert executors.run_pipeline([_WritePid(str(out))], _Settings(workers=1), tmp_path / "logs", tasks=3)
+    assert not list(out.glob("*.pid"))
+
+
 def test_loguru_lib_dirs_computed_once():
     from loguru._better_exceptions import ExceptionFormatter
 
