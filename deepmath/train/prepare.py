@@ -17,7 +17,7 @@ from pathlib import Path
 from deepmath.train.config import TINY
 from deepmath.train.data import DataError, decontaminate, load_problems, read_jsonl, write_jsonl
 
-__all__ = ["is_tiny_data", "tiny_policy", "training_problems"]
+__all__ = ["is_tiny_data", "tiny_policy", "tokenizer_text", "training_problems"]
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +80,15 @@ def _has_question_column(problems: list[dict]) -> bool:
     return bool(problems) and "question" in problems[0]
 
 
+def tokenizer_text(row: dict) -> str:
+    """What the tiny model will read of one row, for its tokenizer: every chat turn when the row has `messages`
+    (the assistant's solutions are most of what SFT trains on), else the question and its solution (or answer)."""
+    messages = row.get("messages")
+    if isinstance(messages, list) and messages:
+        return "\n".join(str(m.get("content") or "") for m in messages if isinstance(m, dict))
+    return f"{row.get('question') or ''} {row.get('solution') or row.get('answer') or ''}".strip()
+
+
 def tiny_policy(cfg, out: Path, train: list[dict]) -> str:
     """The tiny base model (tokenizer learned from the training text), built once into `OUT/base_model`."""
     from deepmath.train.tiny import build_tiny_model
@@ -87,7 +96,7 @@ def tiny_policy(cfg, out: Path, train: list[dict]) -> str:
     path = out / "base_model"
     if (path / "config.json").exists() and (path / "tokenizer.json").exists():
         return str(path)
-    texts = [f"{p['question']} {p.get('solution', p['answer'])}" for p in train]
+    texts = [tokenizer_text(p) for p in train]
     build_tiny_model(
         path,
         texts,

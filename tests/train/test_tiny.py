@@ -71,3 +71,44 @@ def test_bad_tiny_sizes(tmp_path):
 
     with pytest.raises(ValueError, match="divisible"):
         build_tiny_model(tmp_path / "m", ["a b c"], hidden_size=30, heads=4)
+
+
+def test_tokenizer_text_reads_chat_turns_and_needs_no_answer_column():
+    from deepmath.train.prepare import tokenizer_text
+
+    chat = {
+        "messages": [
+            {"role": "user", "content": "What is 7 * 6?"},
+            {"role": "assistant", "content": "Seven sixes: 7 * 6 = 42. The answer is \\boxed{42}."},
+        ],
+        "question": "What is 7 * 6?",
+    }
+    text = tokenizer_text(chat)
+    assert "Seven sixes" in text and "What is 7 * 6?" in text, "the assistant's solution reaches the tokenizer"
+    assert tokenizer_text({"question": "Q?", "solution": "S.", "answer": "1"}) == "Q? S."
+    assert tokenizer_text({"question": "Q?", "answer": "1"}) == "Q? 1"
+    assert tokenizer_text({"messages": [], "question": "Q?", "solution": "S."}) == "Q? S."
+
+
+def test_tokenizer_learns_merges_from_the_assistant_turns():
+    """A word only the assistant writes gets merged into few tokens once chat turns are tokenizer text."""
+    from deepmath.train.prepare import tokenizer_text
+    from deepmath.train.tiny import build_tokenizer
+
+    rows = [
+        {
+            "messages": [
+                {"role": "user", "content": f"What is {i} + {i}?"},
+                {"role": "assistant", "content": f"Doubling quadrilateral {i}: {i} + {i} = {2 * i}."},
+            ],
+            "question": f"What is {i} + {i}?",
+            "answer": str(2 * i),
+        }
+        for i in range(200)
+    ]
+    with_turns = build_tokenizer([tokenizer_text(r) for r in rows], vocab_size=300)
+    questions_only = build_tokenizer([f"{r['question']} {r['answer']}" for r in rows], vocab_size=300)
+    word = " quadrilateral"
+    assert len(with_turns.encode(word, add_special_tokens=False)) < len(
+        questions_only.encode(word, add_special_tokens=False)
+    )
