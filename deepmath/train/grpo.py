@@ -19,14 +19,12 @@ The objective is whatever the recipe sets: TRL's defaults are not DeepSeekMath's
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from deepmath.train.config import TINY, GRPORecipe, SFTRecipe
 
 __all__ = ["build_trainer", "run_grpo"]
 
-logger = logging.getLogger(__name__)
 
 # GRPO fields the SFT stage inherits from the GRPO recipe unless `sft:` sets them
 _INHERITED = (
@@ -119,10 +117,10 @@ def _train(cfg: GRPORecipe, out: Path):
     from deepmath.train.runs import (
         JsonlLogCallback,
         cached_evaluation,
-        last_checkpoint,
-        save_final,
+        eval_summary,
+        read_logs,
         set_torch_threads,
-        write_logs,
+        train_to_final,
     )
 
     set_torch_threads(cfg.torch_threads)
@@ -139,15 +137,10 @@ def _train(cfg: GRPORecipe, out: Path):
             trainer, tokenizer = build_trainer(
                 cfg, policy, dataset, bridge, callbacks=[JsonlLogCallback(out / "train_log.jsonl")]
             )
-            resumed_from = cfg.resume_from_checkpoint or last_checkpoint(out)
-            if resumed_from:
-                logger.info("train grpo: resuming from %s", resumed_from)
-            trainer.train(resume_from_checkpoint=resumed_from)
-            save_final(trainer, tokenizer, final)
-            write_logs(out, trainer.state.log_history)
+            resumed_from = train_to_final(trainer, tokenizer, out, final, cfg.resume_from_checkpoint, "train grpo")
         eval_after = cached_evaluation(cfg, str(final), held_out, out, "after", bridge)
         rewards_stats = bridge.stats.as_dict()
-    history = _read_json(out / "log_history.json", [])
+    history = read_logs(out)
     plot_grpo_curves(history, out / "reward_curve.png", title=f"GRPO ({cfg.loss_type}, beta={cfg.beta})")
     plots = ["reward_curve.png"]
     if eval_before and eval_after:
@@ -178,14 +171,8 @@ def _train(cfg: GRPORecipe, out: Path):
     }
     for phase, result in (("eval_before", eval_before), ("eval_after", eval_after)):
         if result:
-            stats[phase] = {key: result[key] for key in ("pass@1", "pass@k", "maj@k", "k")}
+            stats[phase] = eval_summary(result)
     return StageResult(stats=stats, card=None)
-
-
-def _read_json(path: Path, default):
-    import json
-
-    return json.loads(path.read_text()) if path.exists() else default
 
 
 def _delta(before: dict | None, after: dict | None) -> dict | None:

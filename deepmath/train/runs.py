@@ -59,6 +59,29 @@ def write_logs(out: Path, history: list[dict]) -> None:
     atomic_write_text(out / "train_log.jsonl", "".join(json.dumps(h, default=float) + "\n" for h in history))
 
 
+def read_logs(out: Path) -> list[dict]:
+    """The trainer's log history that `write_logs` saved ([] before the first finished run)."""
+    path = out / "log_history.json"
+    return json.loads(path.read_text()) if path.exists() else []
+
+
+def train_to_final(trainer, tokenizer, out: Path, final: Path, resume_from: str | None, stage: str) -> str | None:
+    """Train (from `resume_from`, else the newest checkpoint in `out`), save the model to `final` and the logs to
+    `out`; returns the checkpoint it resumed from."""
+    resumed_from = resume_from or last_checkpoint(out)
+    if resumed_from:
+        logger.info("%s: resuming from %s", stage, resumed_from)
+    trainer.train(resume_from_checkpoint=resumed_from)
+    save_final(trainer, tokenizer, final)
+    write_logs(out, trainer.state.log_history)
+    return resumed_from
+
+
+def eval_summary(result: dict) -> dict:
+    """The headline numbers of one evaluation, for stats.json."""
+    return {key: result[key] for key in ("pass@1", "pass@k", "maj@k", "k")}
+
+
 def save_final(trainer, tokenizer, path: Path) -> Path:
     """Save model + tokenizer to `path` via a temporary folder, so a half-written model never looks final."""
     import shutil

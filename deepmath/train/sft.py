@@ -14,14 +14,11 @@ Writes `OUT/model/` (model + tokenizer), `OUT/checkpoint-N/` (a re-run resumes f
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from deepmath.train.config import TINY, SFTRecipe
 
 __all__ = ["run_sft"]
-
-logger = logging.getLogger(__name__)
 
 
 def run_sft(cfg: SFTRecipe) -> dict:
@@ -77,10 +74,10 @@ def _train(cfg: SFTRecipe, out: Path):
     from deepmath.train.runs import (
         JsonlLogCallback,
         cached_evaluation,
-        last_checkpoint,
-        save_final,
+        eval_summary,
+        read_logs,
         set_torch_threads,
-        write_logs,
+        train_to_final,
     )
 
     set_torch_threads(cfg.torch_threads)
@@ -101,13 +98,8 @@ def _train(cfg: SFTRecipe, out: Path):
             processing_class=tokenizer,
             callbacks=[JsonlLogCallback(out / "train_log.jsonl")],
         )
-        resumed_from = cfg.resume_from_checkpoint or last_checkpoint(out)
-        if resumed_from:
-            logger.info("train sft: resuming from %s", resumed_from)
-        trainer.train(resume_from_checkpoint=resumed_from)
-        save_final(trainer, tokenizer, final)
-        write_logs(out, trainer.state.log_history)
-    history = _history(out)
+        resumed_from = train_to_final(trainer, tokenizer, out, final, cfg.resume_from_checkpoint, "train sft")
+    history = read_logs(out)
     plot_sft_curve(history, out / "sft_curve.png", title=f"SFT of {Path(model).name}")
     eval_after = cached_evaluation(cfg, str(final), held_out, out, "after")
     metrics = {"eval_after": eval_after, "train": _last_train_metrics(history), "data": data}
@@ -123,15 +115,8 @@ def _train(cfg: SFTRecipe, out: Path):
         "plots": ["sft_curve.png"],
     }
     if eval_after:
-        stats["eval_after"] = {key: eval_after[key] for key in ("pass@1", "pass@k", "maj@k", "k")}
+        stats["eval_after"] = eval_summary(eval_after)
     return StageResult(stats=stats, card=None)
-
-
-def _history(out: Path) -> list[dict]:
-    import json
-
-    path = out / "log_history.json"
-    return json.loads(path.read_text()) if path.exists() else []
 
 
 def _last_train_metrics(history: list[dict]) -> dict:
