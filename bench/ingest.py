@@ -98,23 +98,19 @@ def math_page(i: int) -> tuple[str, list[tuple[str, str]]]:
 
 
 def real_pages(data: Path) -> list[str]:
-    """Decoded HTML of every HTML response in the Common Crawl samples (empty list when absent)."""
-    from warcio.archiveiterator import ArchiveIterator
-
+    """Decoded HTML of every HTML response in the Common Crawl samples (empty list when absent), read by the
+    stage's own WARC reader."""
     from deepmath.ingest.htmltree import decode_html
+    from deepmath.ingest.warc import iter_warc_records
 
     folder = data / "commoncrawl"
     pages = []
     for path in sorted(folder.rglob("*.warc.gz")):
         if path.name.endswith((".wat.gz", ".wet.gz")):
             continue
-        with path.open("rb") as handle:
-            for record in ArchiveIterator(handle):
-                if record.rec_type != "response" or record.http_headers is None:
-                    continue
-                content_type = record.http_headers.get_header("Content-Type") or ""
-                if "html" in content_type.lower():
-                    pages.append(decode_html(record.content_stream().read(), content_type)[0])
+        for record in iter_warc_records(str(path), max_bytes=1 << 30):
+            if record.kind == "html" and record.payload is not None:
+                pages.append(decode_html(record.payload, record.charset)[0])
     if not pages:
         logger.warning("no Common Crawl pages under %s: real-page columns will be empty", folder)
     return pages

@@ -318,24 +318,19 @@ def test_empty_and_garbage_input(garbage):
 
 
 def test_real_common_crawl_pages_extract():
-    from warcio.archiveiterator import ArchiveIterator
+    from deepmath.ingest.warc import iter_warc_records
 
     folder = require_shared("commoncrawl")
     n_pages = n_text = 0
     for path in sorted(folder.rglob("*.warc.gz")):
         if path.name.endswith((".wat.gz", ".wet.gz")):
             continue
-        with path.open("rb") as handle:
-            for record in ArchiveIterator(handle):
-                if record.rec_type != "response" or record.http_headers is None:
-                    continue
-                content_type = record.http_headers.get_header("Content-Type") or ""
-                if "html" not in content_type.lower():
-                    continue
-                url = record.rec_headers.get_header("WARC-Target-URI")
-                result = extract_html(record.content_stream().read(), url=url, charset=content_type)
-                n_pages += 1
-                n_text += bool(result.text.strip())
+        for record in iter_warc_records(str(path), max_bytes=1 << 30):
+            if record.kind != "html" or record.payload is None:
+                continue
+            result = extract_html(record.payload, url=record.url, charset=record.charset)
+            n_pages += 1
+            n_text += bool(result.text.strip())
     assert n_pages >= 10, f"expected the shared WARCs to hold HTML responses, found {n_pages}"
     assert n_text >= 0.8 * n_pages, f"only {n_text}/{n_pages} pages gave text"
 
