@@ -7,11 +7,10 @@ url, how it matched (`ngram`, `whole`, `run`), the overlap in tokens and the mat
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
-from deepmath.io.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
+from deepmath.io.atomic import atomic_write_json, atomic_write_png, atomic_write_text
 
 __all__ = ["build_report", "markdown_summary", "plot_report", "read_hits", "write_report"]
 
@@ -117,9 +116,7 @@ def plot_report(output: str | Path, report: dict) -> str:
     ax.set_ylabel("documents hit")
     ax.set_title("benchmark contamination")
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110)
-    plt.close(fig)
     relative = "plots/contamination.png"
-    atomic_write_bytes(Path(output) / relative, buffer.getvalue())
+    atomic_write_png(Path(output) / relative, fig, dpi=110)
+    plt.close(fig)
     return relative

@@ -20,7 +20,6 @@ reads one file, the default for up to 64 files).
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import shutil
@@ -33,7 +32,7 @@ from deepmath.cards import Card
 from deepmath.config import ConfigError
 from deepmath.dedup.config import DedupConfig
 from deepmath.executors import run_pipeline
-from deepmath.io.atomic import atomic_write_bytes, atomic_write_json
+from deepmath.io.atomic import atomic_write_json, atomic_write_png
 from deepmath.io.inputs import resolve_inputs
 from deepmath.plot_worker import PlotWorker
 from deepmath.stage import StageResult, StageRun, default_tasks, drops_by_reason, run_stage
@@ -248,14 +247,8 @@ def _figure():
 
 
 def _save(fig, output: Path, name: str) -> str:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    folder = output / "plots"
-    folder.mkdir(parents=True, exist_ok=True)
     fig.subplots_adjust(left=0.13, right=0.97, bottom=0.15, top=0.9)
-    buffer = io.BytesIO()
-    FigureCanvasAgg(fig).print_png(buffer)
-    atomic_write_bytes(folder / name, buffer.getvalue())
+    atomic_write_png(output / "plots" / name, fig)
     return f"plots/{name}"
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import yaml
 
 from deepmath.demo.reportdoc import ReportDoc
+from deepmath.io.atomic import atomic_write_png
 
 __all__ = ["SECTIONS", "Context", "count_kinds", "read_labels"]
 
@@ -95,12 +96,7 @@ def _plt():
 
 
 def _save(context: Context, fig, name: str) -> Path:
-    path = context.output / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # written under a temporary name, then renamed: a killed run never leaves half a PNG
-    tmp = path.with_name(f".{name}.tmp.png")
-    fig.savefig(tmp, bbox_inches="tight", metadata={"Software": None})
-    tmp.replace(path)
+    path = atomic_write_png(context.output / name, fig, bbox_inches="tight", metadata={"Software": None})
     _plt().close(fig)
     context.plots.append(name)
     return path

@@ -180,6 +180,8 @@ def plot_eval(metrics_by_name: dict[str, dict], path: str | Path, title: str = "
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from deepmath.io.atomic import atomic_write_png
+
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     for name, metrics in metrics_by_name.items():
         curve = metrics["pass_curve"]
@@ -196,8 +198,7 @@ def plot_eval(metrics_by_name: dict[str, dict], path: str | Path, title: str = "
     ax.legend(fontsize=8)
     ax.set_title(title or "pass@j and maj@k")
     fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    atomic_write_png(path, fig, dpi=110)
     plt.close(fig)
 
 

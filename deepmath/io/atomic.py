@@ -6,12 +6,13 @@ resume by simply re-running.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write_bytes", "atomic_write_json", "atomic_write_text"]
+__all__ = ["atomic_write_bytes", "atomic_write_json", "atomic_write_png", "atomic_write_text"]
 
 
 def _umask() -> int:
@@ -45,3 +46,11 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 
 def atomic_write_json(path: str | Path, data) -> None:
     atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def atomic_write_png(path: str | Path, fig, **savefig_kwargs) -> Path:
+    """A matplotlib figure as a PNG at `path`: rendered in memory, then written like any other file here."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", **savefig_kwargs)
+    atomic_write_bytes(path, buffer.getvalue())
+    return Path(path)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +18,7 @@ def score_histogram(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from deepmath.io.atomic import atomic_write_bytes
+    from deepmath.io.atomic import atomic_write_png
 
     path = Path(path)
     bins = np.linspace(0.0, 1.0, 51)
@@ -40,8 +39,6 @@ def score_histogram(
     ax.set_title(title)
     ax.legend(loc="upper center", fontsize=8)
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
+    atomic_write_png(path, fig)
     plt.close(fig)
-    atomic_write_bytes(path, buffer.getvalue())
     return path

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from deepmath.cards import Card
+from deepmath.io.atomic import atomic_write_png
 
 __all__ = ["composition_card", "composition_plot", "composition_table"]
 
@@ -80,10 +81,8 @@ def composition_plot(counts: dict[str, dict], path: str | Path) -> str | None:
         right.text(share, y, f" {share:.1f}%", va="center", fontsize=8)
     right.set_xlim(0, max([*shares, 1]) * 1.3)
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
+    atomic_write_png(path, fig, dpi=110)
     plt.close(fig)
-    tmp.replace(path)
     return path.name
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from deepmath.io.atomic import atomic_write_png
+
 __all__ = ["plot_grpo_curves", "plot_sft_curve"]
 
 # (log key, panel title); a panel is drawn only when its key was logged
@@ -56,9 +58,7 @@ def plot_grpo_curves(history: list[dict], path: str | Path, title: str = "GRPO")
         ax.grid(alpha=0.3)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
+    path = atomic_write_png(path, fig, dpi=100)
     plt.close(fig)
     return path
 
@@ -83,8 +83,6 @@ def plot_sft_curve(history: list[dict], path: str | Path, title: str = "SFT") ->
         twin.set_ylabel("token accuracy")
     ax.set_title(title)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
+    path = atomic_write_png(path, fig, dpi=100)
     plt.close(fig)
     return path

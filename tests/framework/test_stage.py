@@ -80,3 +80,16 @@ def test_atomic_writes_replace_whole_files_with_normal_permissions(tmp_path):
     atomic_write_json(tmp_path / "s.json", {"a": 1})
     assert json.loads((tmp_path / "s.json").read_text()) == {"a": 1}
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_atomic_write_png_leaves_a_whole_png_and_no_temporary_file(tmp_path):
+    from matplotlib.figure import Figure
+
+    from deepmath.io.atomic import atomic_write_png
+
+    fig = Figure(figsize=(2, 1), dpi=50)
+    fig.add_subplot().plot([0, 1], [1, 0])
+    path = atomic_write_png(tmp_path / "plots" / "curve.png", fig)
+    data = path.read_bytes()
+    assert data.startswith(b"\x89PNG\r\n\x1a\n") and data.endswith(b"IEND\xaeB`\x82")
+    assert [p.name for p in path.parent.iterdir()] == ["curve.png"]
