@@ -85,6 +85,14 @@ class Context:
         self.missing.append(what)
         self.doc.note(f"not found: {what}")
 
+    def section(self, title: str, stages: tuple[str, ...], lacking: str) -> list:
+        """Open a report section and return the folders of `stages` it reports on (noted as missing when none)."""
+        self.doc.section(title)
+        infos = [info for stage in stages for info in self.by_stage.get(stage, [])]
+        if not infos:
+            self.lack(lacking)
+        return infos
+
 
 def _plt():
     import matplotlib
@@ -213,11 +221,7 @@ def _domains_rows(path: Path) -> tuple[list[list], int]:
 
 def section_mining(context: Context) -> None:
     doc = context.doc
-    doc.section("Mining")
-    mines = context.by_stage.get("mine") or []
-    if not mines:
-        context.lack("a `mine` stage folder")
-        return
+    mines = context.section("Mining", ("mine",), "a `mine` stage folder")
     for info in mines:
         summary = (info.stats or {}).get("iterations")
         if isinstance(summary, list) and summary and all(isinstance(row, dict) for row in summary):
@@ -348,11 +352,7 @@ def _quality_notes(context: Context, counts: dict[str, Counter]) -> None:
 
 def section_dedup(context: Context) -> None:
     doc = context.doc
-    doc.section("Deduplication")
-    infos = context.by_stage.get("dedup") or []
-    if not infos:
-        context.lack("a `dedup` stage folder")
-        return
+    infos = context.section("Deduplication", ("dedup",), "a `dedup` stage folder")
     for info in infos:
         stats = info.stats or {}
         sizes = stats.get("cluster_sizes")
@@ -385,12 +385,7 @@ def section_dedup(context: Context) -> None:
 
 
 def section_decontam(context: Context) -> None:
-    doc = context.doc
-    doc.section("Decontamination")
-    infos = context.by_stage.get("decontam") or []
-    if not infos:
-        context.lack("a `decontam` stage folder")
-        return
+    infos = context.section("Decontamination", ("decontam",), "a `decontam` stage folder")
     for info in infos:
         path = info.path / "contamination.json"
         if not path.exists():
@@ -432,11 +427,7 @@ def _contamination(context: Context, name: str, report) -> None:
 
 def section_sft(context: Context) -> None:
     doc = context.doc
-    doc.section("SFT mix")
-    infos = context.by_stage.get("sft-mix") or []
-    if not infos:
-        context.lack("an `sft-mix` stage folder")
-        return
+    infos = context.section("SFT mix", ("sft-mix",), "an `sft-mix` stage folder")
     for info in infos:
         stats = info.stats or {}
         doc.para(
@@ -488,11 +479,7 @@ def _train_metrics(info) -> dict:
 
 def section_training(context: Context) -> None:
     doc = context.doc
-    doc.section("Training")
-    infos = [i for stage in ("train-sft", "train-grpo") for i in context.by_stage.get(stage, [])]
-    if not infos:
-        context.lack("`train-sft` / `train-grpo` stage folders")
-        return
+    infos = context.section("Training", ("train-sft", "train-grpo"), "`train-sft` / `train-grpo` stage folders")
     for info in infos:
         doc.heading(f"{info.name} ({info.stage})")
         metrics = _train_metrics(info)
