@@ -46,10 +46,73 @@ def _is_bool(tp) -> bool:
     return tp is bool
 
 
-def _stage_parser(command: str, spec, cls) -> argparse.ArgumentParser:
+def _help_with_default(f: dataclasses.Field) -> str:
+    """A field's help text and its default, as `--help` shows them."""
+    text = str((f.metadata or {}).get("help", "")).strip().replace("%", "%%")
+    if f.default is not dataclasses.MISSING:
+        default = f.default
+    elif f.default_factory is not dataclasses.MISSING:
+        default = f.default_factory()
+    else:
+        return f"{text} (required)".strip()
+    if default in ("", None, [], {}):
+        return text or "(no default)"
+    shown = repr(default) if isinstance(default, str) else str(default)
+    return f"{text} (default: {shown})".strip()
+
+
+_TRL_MODULES = ("trl.", "transformers.")
+
+
+def _is_inherited_trl_field(cls, name: str) -> bool:
+    """True for a field that only TRL/transformers declare (shown by --help-all; always accepted)."""
+    for klass in cls.__mro__:
+        if name in getattr(klass, "__annotations__", {}):
+            return klass.__module__.startswith(_TRL_MODULES)
+    return False
+
+
+_KEY_TRL_FIELDS = (
+    "learning_rate",
+    "max_steps",
+    "num_train_epochs",
+    "per_device_train_batch_size",
+    "gradient_accumulation_steps",
+    "seed",
+    "bf16",
+    "logging_steps",
+    "save_steps",
+    "max_length",
+    "num_generations",
+    "max_completion_length",
+    "beta",
+    "loss_type",
+    "scale_rewards",
+    "use_vllm",
+    "gradient_checkpointing",
+    "temperature",
+)
+
+
+def _stage_parser(command: str, spec, cls, verbose_help: bool = False) -> argparse.ArgumentParser:
+    trl_based = any(k.__module__.startswith(_TRL_MODULES) for k in cls.__mro__[1:])
+    epilog = None
+    if trl_based and not verbose_help:
+        epilog = (
+            "Every TRL/transformers training argument is accepted too (--learning-rate, --max-steps, --beta, ...); "
+            "--help-all lists them all."
+        )
+    first = "RECIPE" if spec.positional == "@config" else (spec.positional or "").upper()
     parser = argparse.ArgumentParser(
-        prog=f"deepmath {command}", description=spec.help, argument_default=argparse.SUPPRESS, allow_abbrev=False
+        prog=f"deepmath {command}",
+        usage=f"deepmath {command} {first} [--FIELD VALUE ...]".replace("  ", " "),
+        description=spec.help,
+        argument_default=argparse.SUPPRESS,
+        allow_abbrev=False,
+        epilog=epilog,
     )
+    if trl_based:
+        parser.add_argument("--help-all", action="help", help="show every TRL/transformers argument too")
     hints = typing.get_type_hints(cls)
     if spec.positional == "@config":
         parser.add_argument("config_file", metavar="RECIPE", help="YAML file with this stage's fields")
@@ -65,7 +128,16 @@ def _stage_parser(command: str, spec, cls) -> argparse.ArgumentParser:
         names = [f"--{f.name.replace('_', '-')}"]
         if "_" in f.name:
             names.append(f"--{f.name}")
-        help_text = (f.metadata or {}).get("help", "")
+        if not verbose_help and f.name not in _KEY_TRL_FIELDS and _is_inherited_trl_field(cls, f.name):
+            # not listed, still accepted: add it without help so the value parses
+            tp = hints.get(f.name)
+            names = [f"--{f.name.replace('_', '-')}"] + ([f"--{f.name}"] if "_" in f.name else [])
+            kind = {"action": argparse.BooleanOptionalAction} if _is_bool(tp) else {"metavar": "VALUE"}
+            if _is_list(tp):
+                kind["nargs"] = "+"
+            parser.add_argument(*names, dest=f.name, help=argparse.SUPPRESS, **kind)
+            continue
+        help_text = _help_with_default(f)
         if _is_bool(tp):
             parser.add_argument(*names, dest=f.name, action=argparse.BooleanOptionalAction, help=help_text)
         elif _is_list(tp):
@@ -78,6 +150,9 @@ def _stage_parser(command: str, spec, cls) -> argparse.ArgumentParser:
 def build_stage_config(command: str, spec, argv: list[str]):
     """Parse `argv` for stage `spec`: YAML file first, then command-line overrides, then validation."""
     cls = spec.config_class()
+    if "--help-all" in argv:
+        _stage_parser(command, spec, cls, verbose_help=True).print_help()
+        raise SystemExit(0)
     args = vars(_stage_parser(command, spec, cls).parse_args(argv))
     config_file = args.pop("config_file", None)
     data = load_yaml(config_file) if config_file else {}
@@ -103,36 +178,86 @@ def _is_str_items(tp) -> bool:
 
 _BUILTIN = {
     "run": "run a recipe: every stage it lists, in order, resuming finished ones",
-    "validate": "check a recipe without running it",
-    "train": "train sft|grpo RECIPE.yaml: TRL SFTTrainer / GRPOTrainer",
+    "validate": "check a recipe or a stage config without running it",
+    "train": "train STAGE RECIPE.yaml: the training stages below (deepmath train --help)",
 }
+
+_GLOBAL_HELP = """global options (before the command):
+  -v, --verbose   more output: library logs and datatrove task logs on the console (-vv: debug)
+  -q, --quiet     warnings and errors only
+  --log-level L   DEBUG, INFO, WARNING or ERROR"""
+
+
+def _train_commands() -> dict[str, str]:
+    from deepmath.registry import STAGES
+
+    return {name.removeprefix("train-"): spec.help for name, spec in STAGES.items() if name.startswith("train-")}
 
 
 def _usage() -> str:
     from deepmath.registry import STAGES
 
-    lines = ["usage: deepmath COMMAND [ARGS...]   (deepmath COMMAND --help for its options)", "", "commands:"]
+    lines = ["usage: deepmath [-v|-q] COMMAND [ARGS...]   (deepmath COMMAND --help for its options)", "", "commands:"]
     for name, text in _BUILTIN.items():
         lines.append(f"  {name:<11} {text}")
     for name, spec in STAGES.items():
         if not name.startswith("train-"):
             lines.append(f"  {name:<11} {spec.help}")
+    lines += ["", "training (deepmath train NAME RECIPE.yaml):"]
+    lines += [f"  {name:<11} {text}" for name, text in _train_commands().items()]
+    return "\n".join([*lines, "", _GLOBAL_HELP])
+
+
+def _train_usage() -> str:
+    names = "|".join(_train_commands())
+    lines = [f"usage: deepmath train {{{names}}} RECIPE.yaml [--output DIR] [--FIELD VALUE ...]", "", "commands:"]
+    lines += [f"  {name:<11} {text}" for name, text in _train_commands().items()]
     return "\n".join(lines)
 
 
-def _setup_logging(level: str) -> None:
+def _parse_globals(argv: list[str]) -> tuple[str, int, list[str]]:
+    """Leading global options: (log level, verbosity -1/0/1/2, the rest)."""
+    level, verbosity = "", 0
+    while argv:
+        if argv[0] in ("-v", "--verbose"):
+            verbosity = max(verbosity, 0) + 1
+        elif argv[0] == "-vv":
+            verbosity = 2
+        elif argv[0] in ("-q", "--quiet"):
+            verbosity = -1
+        elif argv[0] == "--log-level" and len(argv) > 1:
+            level, argv = argv[1], argv[1:]
+        else:
+            break
+        argv = argv[1:]
+    if not level:
+        level = {-1: "WARNING", 0: "INFO", 1: "INFO", 2: "DEBUG"}[min(verbosity, 2)]
+    return level, verbosity, argv
+
+
+def _setup_logging(level: str, verbosity: int) -> None:
+    """deepmath's own lines at `level`; other libraries only warn unless -v; progress bars of model loading off."""
+    import os
+
+    numeric = getattr(logging, level.upper(), logging.INFO)
     logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        level=numeric if verbosity > 0 else max(numeric, logging.WARNING),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s" if verbosity > 0 else "%(asctime)s %(message)s",
         datefmt="%H:%M:%S",
     )
+    logging.getLogger("deepmath").setLevel(numeric)
+    os.environ["DEEPMATH_VERBOSE"] = str(max(verbosity, 0))  # forked and spawned workers read it
+    if verbosity <= 0:
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        os.environ.setdefault("DATASETS_VERBOSITY", "error")
 
 
 def main(argv: list[str] | None = None) -> int:
+    from deepmath.errors import UserError
+
     argv = list(sys.argv[1:] if argv is None else argv)
-    level = "INFO"
-    if argv[:1] == ["--log-level"] and len(argv) > 1:
-        level, argv = argv[1], argv[2:]
+    level, verbosity, argv = _parse_globals(argv)
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(_usage())
         return 0
@@ -141,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
 
         print(__version__)
         return 0
-    _setup_logging(level)
+    _setup_logging(level, verbosity)
     command, rest = argv[0], argv[1:]
     try:
         if command in ("run", "validate"):
@@ -149,9 +274,16 @@ def main(argv: list[str] | None = None) -> int:
 
             return recipe_cli(command, rest)
         if command == "train":
-            if not rest or rest[0] not in ("sft", "grpo"):
-                print("usage: deepmath train {sft,grpo} RECIPE.yaml [--output DIR] [--FIELD VALUE ...]")
-                return 0 if rest[:1] in (["-h"], ["--help"]) else 2
+            if not rest or rest[0] in ("-h", "--help"):
+                print(_train_usage())
+                return 0 if rest else 2
+            if f"train-{rest[0]}" not in _known_stages():
+                from deepmath.config import close_matches
+
+                names = list(_train_commands())
+                raise ConfigError(
+                    f"unknown train command '{rest[0]}'{close_matches(rest[0], names)}; known: {', '.join(names)}"
+                )
             command, rest = f"train-{rest[0]}", rest[1:]
         from deepmath.registry import get_stage
 
@@ -159,9 +291,28 @@ def main(argv: list[str] | None = None) -> int:
         cfg = build_stage_config(command.replace("-", " ", 1) if command.startswith("train-") else command, spec, rest)
         result = spec.main_function()(cfg)
         return 0 if not isinstance(result, int) else result
-    except ConfigError as err:
-        print(f"deepmath {command}: error: {err}", file=sys.stderr)
+    except UserError as err:
+        if verbosity > 0:
+            logger.exception("deepmath %s failed", command)
+        message = _one_line(err)
+        for prefix in (f"{command}: ", f"{command.replace('-', ' ', 1)}: "):
+            message = message.removeprefix(prefix)
+        print(f"deepmath {command}: error: {message}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"deepmath {command}: interrupted; re-run the same command to resume", file=sys.stderr)
+        return 130
+
+
+def _one_line(err: BaseException) -> str:
+    text = " ".join(str(err).split())
+    return text if len(text) <= 2000 else text[:1990] + " ..."
+
+
+def _known_stages() -> dict:
+    from deepmath.registry import STAGES
+
+    return STAGES
 
 
 if __name__ == "__main__":

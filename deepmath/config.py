@@ -18,6 +18,8 @@ from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
 import yaml
 
+from deepmath.errors import UserError
+
 __all__ = [
     "ConfigError",
     "config_hash",
@@ -31,7 +33,7 @@ __all__ = [
 T = TypeVar("T")
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError):
     """A recipe or command line that does not match its dataclass."""
 
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import queue
 import sys
 import threading
-import types
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+
+from deepmath import compat
 
 __all__ = ["ExecutorConfig", "fork_is_safe", "merged_step_stats", "run_pipeline"]
 
@@ -27,15 +27,28 @@ logger = logging.getLogger(__name__)
 class ExecutorConfig:
     """Where and how wide the tasks of a stage run; none of it changes the documents a stage writes."""
 
-    executor: Literal["local", "ray", "slurm"] = "local"
-    workers: int = 1
-    tasks: int = 0  # 0: one task per input file, at most 64
-    slurm_partition: str = "cpu"
-    slurm_time: str = "12:00:00"
-    slurm_cpus_per_task: int = 1
-    slurm_mem_per_cpu_gb: int = 2
-    slurm_dry_run: bool = False
-    ray_address: str = ""  # empty: start or join a local Ray instance
+    executor: Literal["local", "ray", "slurm"] = field(
+        default="local", metadata={"help": "where tasks run: local processes, a Ray cluster or a Slurm array"}
+    )
+    workers: int = field(default=1, metadata={"help": "tasks running at once (local: processes on this machine)"})
+    tasks: int = field(default=0, metadata={"help": "number of tasks (0: one per input file, at most 64)"})
+    slurm_partition: str = field(default="cpu", metadata={"help": "Slurm partition"})
+    slurm_time: str = field(default="12:00:00", metadata={"help": "Slurm time limit per task"})
+    slurm_cpus_per_task: int = field(default=1, metadata={"help": "Slurm CPUs per task"})
+    slurm_mem_per_cpu_gb: int = field(default=2, metadata={"help": "Slurm memory per CPU in GB"})
+    slurm_dry_run: bool = field(default=False, metadata={"help": "only write the sbatch script (nothing submitted)"})
+    ray_address: str = field(default="", metadata={"help": "Ray cluster to join (empty: a local Ray instance)"})
+
+    def __post_init__(self):
+        if self.executor not in ("local", "ray", "slurm"):
+            raise ValueError(f"executor must be local, ray or slurm, not {self.executor!r}")
+        if self.workers < 1:
+            raise ValueError(f"workers must be at least 1, got {self.workers}")
+        if self.tasks < 0:
+            raise ValueError(f"tasks must be 0 (one per input file) or more, got {self.tasks}")
+        for name in ("slurm_cpus_per_task", "slurm_mem_per_cpu_gb"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
 
 
 EXECUTION_FIELDS = (
@@ -60,29 +73,6 @@ def _executor_settings(cfg) -> ExecutorConfig:
     )
 
 
-def _cache_loguru_lib_dirs() -> None:
-    """datatrove adds three loguru sinks per task; each builds an exception formatter that expands every sysconfig
-    scheme (~3 ms, a few hundred ms per stage of many short tasks). The answer only depends on sys.path: compute it
-    once per process."""
-    try:
-        from loguru._better_exceptions import ExceptionFormatter
-    except ImportError:  # pragma: no cover - loguru comes with datatrove; a private name may move
-        return
-    lookup = getattr(ExceptionFormatter, "_get_lib_dirs", None)
-    if lookup is None or getattr(lookup, "deepmath_cached", False):
-        return
-    cache: dict[tuple, list] = {}
-
-    def cached() -> list:
-        key = tuple(sys.path)
-        if key not in cache:
-            cache[key] = lookup()
-        return list(cache[key])
-
-    cached.deepmath_cached = True
-    ExceptionFormatter._get_lib_dirs = staticmethod(cached)
-
-
 # threads known to survive a fork: fsspec's event-loop thread (started by datatrove's first file access; fsspec
 # resets its loop and lock in a forked child through os.register_at_fork)
 _FORK_SAFE_THREADS = ("fsspecIO",)
@@ -101,39 +91,12 @@ def _start_method() -> str:
     return "fork" if fork_is_safe() else "forkserver"
 
 
-class _SameProcessManager:
-    """What LocalPipelineExecutor.run asks of its multiprocess Manager when workers == 1 and the tasks run one after
-    another in this process: a queue of local ranks. A real Manager is a server process (~30-50 ms to start and stop
-    per pipeline, a fifth of a second over dedup's six pipelines)."""
-
-    Queue = staticmethod(queue.SimpleQueue)
-
-    def shutdown(self) -> None:
-        pass
-
-
-@contextlib.contextmanager
-def _without_manager_process():
-    """Let datatrove's local executor use `_SameProcessManager` for the duration of one single-worker run."""
-    import datatrove.executor.local as local
-
-    real = getattr(local, "multiprocess", None)
-    if real is None or not hasattr(real, "get_context"):  # pragma: no cover - datatrove changed: keep its own way
-        yield
-        return
-    local.multiprocess = types.SimpleNamespace(Manager=_SameProcessManager, get_context=real.get_context)
-    try:
-        yield
-    finally:
-        local.multiprocess = real
-
-
 def run_pipeline(pipeline: list, cfg, logging_dir: str | Path, tasks: int, job_name: str = "deepmath") -> bool:
     """Run `pipeline` as `tasks` tasks on the configured executor; False when only a Slurm script was written."""
     settings = _executor_settings(cfg)
     logging_dir = str(logging_dir)
     tasks = max(1, tasks)
-    _cache_loguru_lib_dirs()
+    compat.prepare_datatrove()
     if settings.executor == "local":
         from datatrove.executor import LocalPipelineExecutor
 
@@ -141,7 +104,12 @@ def run_pipeline(pipeline: list, cfg, logging_dir: str | Path, tasks: int, job_n
         executor = LocalPipelineExecutor(
             pipeline, tasks=tasks, workers=workers, logging_dir=logging_dir, start_method=_start_method()
         )
-        with _without_manager_process() if workers == 1 else contextlib.nullcontext():
+        from deepmath.processes import children_die_with_parent
+
+        with (
+            children_die_with_parent(),
+            compat.without_manager_process() if workers == 1 else contextlib.nullcontext(),
+        ):
             executor.run()
         return True
     if settings.executor == "ray":

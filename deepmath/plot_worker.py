@@ -44,6 +44,9 @@ def _warm_up() -> None:
 
 
 def _serve(conn) -> None:
+    from deepmath.processes import die_with_parent
+
+    die_with_parent()  # a `kill -9` of the stage must not leave this process behind
     with contextlib.suppress(Exception):  # a failed warm-up only means the real draw pays the import
         _warm_up()
     while True:

@@ -24,9 +24,10 @@ from pathlib import Path
 
 from deepmath.cards import Card, write_card
 from deepmath.config import ConfigError, config_hash, save_config
-from deepmath.executors import EXECUTION_FIELDS, merged_step_stats
+from deepmath.executors import EXECUTION_FIELDS, ExecutorConfig, merged_step_stats
 from deepmath.io.atomic import atomic_write_json
 from deepmath.io.inputs import SUCCESS_MARKER
+from deepmath.outputs import OutputLock, check_output, claim_output, clear_output, has_progress
 
 __all__ = ["CorpusStageConfig", "StageResult", "StageRun", "default_tasks", "drops_by_reason", "run_stage"]
 
@@ -90,30 +91,49 @@ def _marker(output: Path) -> dict | None:
 
 
 def run_stage(stage: str, cfg, body: Callable[[StageRun], StageResult], output: str | Path | None = None) -> dict:
-    """Run `body` into `cfg.output` unless that folder already holds this stage's finished output."""
-    output = Path(output or cfg.output)
-    if not str(output):
-        raise ConfigError(f"{stage}: an output folder is required (--output DIR)")
+    """Run `body` into `cfg.output` unless that folder already holds this stage's finished output.
+
+    The folder is checked (`deepmath.outputs.check_output`) and locked before anything is written; a run that
+    fails before leaving any work behind removes the folder it created.
+    """
+    output = check_output(stage, output if output is not None else getattr(cfg, "output", None))
+    overwrite = bool(getattr(cfg, "overwrite", False))
     digest = config_hash(cfg, ignore=EXECUTION_FIELDS)
+    if not overwrite and (_marker(output) or {}).get("config_hash") == digest:
+        return _finished(stage, output)  # read-only: a finished stage is not even locked
+    created = claim_output(output)
+    lock = OutputLock(stage, output)
+    try:
+        lock.__enter__()
+    except ConfigError:
+        if created:
+            shutil.rmtree(output, ignore_errors=True)
+        raise
+    try:
+        return _run_locked(stage, cfg, body, output, digest, overwrite, created)
+    finally:
+        lock.release()
+
+
+def _run_locked(stage, cfg, body, output: Path, digest: str, overwrite: bool, created: bool) -> dict:
     marker = _marker(output)
-    if marker is not None:
-        if marker.get("config_hash") == digest and not getattr(cfg, "overwrite", False):
-            logger.info("%s: %s is already complete; nothing to do (use --overwrite to redo)", stage, output)
-            stats_path = output / "stats.json"
-            return json.loads(stats_path.read_text()) if stats_path.exists() else {}
-        if not getattr(cfg, "overwrite", False):
-            raise ConfigError(
-                f"{stage}: {output} holds output of a different config; use --overwrite or another --output"
-            )
-    if getattr(cfg, "overwrite", False) and output.exists():
-        shutil.rmtree(output)
-    elif marker is None and output.exists() and (output / "config.yaml").exists():
+    if marker is not None and not overwrite:
+        if marker.get("config_hash") == digest:
+            return _finished(stage, output)
+        raise ConfigError(f"{stage}: {output} holds output of a different config; use --overwrite or another --output")
+    if overwrite:
+        clear_output(stage, cfg, output)
+    elif marker is None and (output / "config.yaml").exists():
         _check_same_config(stage, cfg, output, digest)
-    output.mkdir(parents=True, exist_ok=True)
     save_config(cfg, output / "config.yaml")
     atomic_write_json(output / "_config_hash.json", {"config_hash": digest})
     run = StageRun(stage=stage, cfg=cfg, output=output)
-    result = body(run)
+    try:
+        result = body(run)
+    except BaseException:
+        if created and not has_progress(output):
+            shutil.rmtree(output, ignore_errors=True)  # nothing to resume: the corrected re-run starts clean
+        raise
     stats = {"stage": stage, **result.stats, "seconds": round(time.time() - run.started, 2)}
     atomic_write_json(output / "stats.json", stats)
     if result.card is not None:
@@ -126,41 +146,44 @@ def run_stage(stage: str, cfg, body: Callable[[StageRun], StageResult], output: 
     return stats
 
 
+def _finished(stage: str, output: Path) -> dict:
+    logger.info("%s: %s is already complete; nothing to do (use --overwrite to redo)", stage, output)
+    stats_path = output / "stats.json"
+    return json.loads(stats_path.read_text()) if stats_path.exists() else {}
+
+
 def _check_same_config(stage: str, cfg, output: Path, digest: str) -> None:
-    """A half-finished folder may only be resumed with the config that started it."""
+    """A half-finished folder may only be resumed with the config that started it, unless it holds no work yet."""
     path = output / "_config_hash.json"
     if path.exists():
-        previous = json.loads(path.read_text()).get("config_hash")
-        if previous and previous != digest and not getattr(cfg, "overwrite", False):
+        try:
+            previous = json.loads(path.read_text()).get("config_hash")
+        except (OSError, ValueError, AttributeError):
+            previous = None
+        if previous and previous != digest:
+            if not has_progress(output):
+                logger.info("%s: %s holds a run of another config that did no work; starting over", stage, output)
+                return
             raise ConfigError(
                 f"{stage}: {output} holds an unfinished run of a different config; use --overwrite or another --output"
             )
 
 
 @dataclass
-class CorpusStageConfig:
-    """Fields every corpus stage shares: where the output goes and how its datatrove tasks run."""
+class CorpusStageConfig(ExecutorConfig):
+    """Fields every corpus stage shares: where the output goes (here) and how its datatrove tasks run
+    (`ExecutorConfig`: executor, workers, tasks, slurm_*, ray_address)."""
 
-    output: str = ""
-    output_format: str = "jsonl"  # jsonl (gzipped shards) or parquet
-    overwrite: bool = False
-    executor: str = "local"  # local | ray | slurm
-    workers: int = 1
-    tasks: int = 0  # 0: one task per input file, at most 64
-    slurm_partition: str = "cpu"
-    slurm_time: str = "12:00:00"
-    slurm_cpus_per_task: int = 1
-    slurm_mem_per_cpu_gb: int = 2
-    slurm_dry_run: bool = False
-    ray_address: str = ""
+    output: str = field(default="", metadata={"help": "output folder (required; created, must be new or deepmath's)"})
+    output_format: str = field(default="jsonl", metadata={"help": "shard format: jsonl (gzipped) or parquet"})
+    overwrite: bool = field(
+        default=False, metadata={"help": "clear a previous run in the output folder first (only a deepmath folder)"}
+    )
 
     def __post_init__(self):
-        if self.executor not in ("local", "ray", "slurm"):
-            raise ValueError(f"executor must be local, ray or slurm, not {self.executor!r}")
+        super().__post_init__()
         if self.output_format not in ("jsonl", "parquet"):
             raise ValueError(f"output_format must be jsonl or parquet, not {self.output_format!r}")
-        if self.workers < 1:
-            raise ValueError("workers must be at least 1")
 
 
 def default_tasks(cfg: CorpusStageConfig, n_files: int) -> int:

@@ -1,6 +1,6 @@
 """`deepmath report --run-dir DIR`: one page that shows what a recipe run did, from whatever the run folder holds.
 
-    deepmath report --run-dir demo_output       # -> demo_output/report.html, demo_output/report.md
+    deepmath report --run-dir demo_output       # -> demo_output/report/report.html and report.md
     (in a recipe: `- stage: report` as the last stage; its folder DIR/report/ keeps plots, stats and the marker)
 
 Sections: stages (status, counts, cards), the funnel of page counts per stage with drop reasons, mining
@@ -32,7 +32,6 @@ __all__ = ["collect_stages", "run_report"]
 
 logger = logging.getLogger(__name__)
 
-_ORDER = ["demo-data", "ingest", "mine", "dedup", "decontam", "sft-mix", "train-sft", "train-grpo", "eval"]
 _INPUTS_FILE = "_inputs.json"
 
 
@@ -57,6 +56,13 @@ def _read_json(path: Path):
         return json.load(handle)
 
 
+def _is_report_folder(path: Path) -> bool:
+    try:
+        return _read_json(path / "stats.json").get("stage") == "report"
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def collect_stages(run_dir: Path, exclude: Path | None = None) -> list[StageInfo]:
     """Stage folders of a run (any sub-folder with stats.json, config.yaml or _SUCCESS), in pipeline order."""
     stages = []
@@ -64,6 +70,8 @@ def collect_stages(run_dir: Path, exclude: Path | None = None) -> list[StageInfo
         return stages
     for path in sorted(p for p in run_dir.iterdir() if p.is_dir()):
         if exclude is not None and path.resolve() == exclude.resolve():
+            continue
+        if _is_report_folder(path):  # an older report is not a stage of the run
             continue
         if not any((path / name).exists() for name in ("stats.json", "config.yaml", SUCCESS_MARKER)):
             continue
@@ -79,8 +87,10 @@ def collect_stages(run_dir: Path, exclude: Path | None = None) -> list[StageInfo
             problem = "no stats.json yet"
         stage = str((stats or {}).get("stage") or path.name)
         stages.append(StageInfo(path.name, stage, path, (path / SUCCESS_MARKER).exists(), stats, problem))
-    rank = {name: i for i, name in enumerate(_ORDER)}
-    return sorted(stages, key=lambda s: (rank.get(s.stage, len(_ORDER)), s.name))
+    from deepmath.registry import STAGES
+
+    rank = {name: i for i, name in enumerate(STAGES)}  # registry order is pipeline order
+    return sorted(stages, key=lambda s: (rank.get(s.stage, len(rank)), s.name))
 
 
 def _fingerprint(run_dir: Path, exclude: Path) -> dict:
@@ -108,6 +118,33 @@ def run_report(cfg: ReportConfig) -> dict:
     return run_stage("report", cfg, lambda run: _report(cfg, run))
 
 
+def _fragments(stages: list[StageInfo]) -> list:
+    """Each stage's report fragment (`StageSpec.report`), once per fragment, in stage order; stages that declare
+    none (or are unknown here) share the generic fragment."""
+    from deepmath.demo.report_sections import section_generic
+    from deepmath.registry import STAGES, _load
+
+    builders: list = []
+    seen: set[str] = set()
+    generic: list[StageInfo] = []
+    for info in stages:
+        spec = STAGES.get(info.stage)
+        target = spec.report if spec is not None else None
+        if target is None:
+            generic.append(info)
+            continue
+        if target not in seen:
+            seen.add(target)
+            builders.append(_load(target))
+    if generic:
+
+        def section_other_stages(context, infos=tuple(generic)):
+            section_generic(context, list(infos))
+
+        builders.append(section_other_stages)
+    return builders
+
+
 def _report(cfg: ReportConfig, run: StageRun) -> StageResult:
     import matplotlib
 
@@ -115,7 +152,7 @@ def _report(cfg: ReportConfig, run: StageRun) -> StageResult:
     run_dir = Path(cfg.run_dir)
     fingerprint = _fingerprint(run_dir, run.output)
     stages = collect_stages(run_dir, run.output)
-    doc = ReportDoc(cfg.title, run_dir)
+    doc = ReportDoc(cfg.title, run.output)
     missing: list[str] = []
     plots: list[str] = []
     by_stage: dict[str, list[StageInfo]] = {}
@@ -126,13 +163,14 @@ def _report(cfg: ReportConfig, run: StageRun) -> StageResult:
     from deepmath.demo import report_sections as sections
 
     context = sections.Context(run_dir, run.output, stages, by_stage, doc, missing, plots, embedded)
-    for build in sections.SECTIONS:
+    for build in [*sections.SECTIONS_BEFORE, *_fragments(stages), *sections.SECTIONS_AFTER]:
         try:
             build(context)
         except Exception as err:  # one unreadable file must not cost the whole report: shown, logged, listed
-            logger.warning("report: section %s failed: %s", build.__name__, err, exc_info=True)
+            name = getattr(build, "__name__", "fragment")
+            logger.warning("report: section %s failed: %s", name, err, exc_info=True)
             doc.note(f"this section could not be built: {type(err).__name__}: {err}")
-            missing.append(f"{build.__name__.removeprefix('section_')}: {type(err).__name__}: {err}")
+            missing.append(f"{name.removeprefix('section_')}: {type(err).__name__}: {err}")
     if missing:
         doc.section("Missing")
         doc.para(
@@ -141,12 +179,12 @@ def _report(cfg: ReportConfig, run: StageRun) -> StageResult:
         doc.bullets(missing)
 
     intro = f"Run folder `{run_dir}`: {len(stages)} stage folder(s), {sum(s.complete for s in stages)} complete."
-    atomic_write_text(run_dir / "report.html", doc.render_html(intro))
-    atomic_write_text(run_dir / "report.md", doc.render_md(intro))
+    atomic_write_text(run.output / "report.html", doc.render_html(intro))
+    atomic_write_text(run.output / "report.md", doc.render_md(intro))
     atomic_write_json(run.output / _INPUTS_FILE, fingerprint)
     logger.info(
         "report: %s (%d sections, %d images, %d missing)",
-        run_dir / "report.html",
+        run.output / "report.html",
         len(doc.sections),
         doc.images,
         len(missing),
@@ -159,19 +197,19 @@ def _report(cfg: ReportConfig, run: StageRun) -> StageResult:
         "sections": doc.sections,
         "images": doc.images,
         "missing": missing,
-        "report_html": str(run_dir / "report.html"),
-        "report_md": str(run_dir / "report.md"),
+        "report_html": str(run.output / "report.html"),
+        "report_md": str(run.output / "report.md"),
         "plots": plots,
     }
     card = Card(
         title="deepmath run report",
         stage="report",
-        summary=f"Plots and bookkeeping of the run report; the report itself is `../report.html` (self-contained) "
-        f"and `../report.md` in the run folder `{run_dir}`.",
+        summary=f"The run report of `{run_dir}`: `report.html` (self-contained) and `report.md`, with the plots "
+        "the report draws itself.",
         n_rows=len(doc.sections),
         fields={
-            "../report.html": "the report, images embedded",
-            "../report.md": "the same as markdown",
+            "report.html": "the report, images embedded",
+            "report.md": "the same as markdown",
             "*.png": "plots drawn by the report",
             "_inputs.json": "stage markers the report was built from",
         },

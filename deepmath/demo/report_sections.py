@@ -20,7 +20,7 @@ import yaml
 from deepmath.demo.reportdoc import ReportDoc
 from deepmath.io.atomic import atomic_write_png
 
-__all__ = ["SECTIONS", "Context", "count_kinds", "read_labels"]
+__all__ = ["SECTIONS_AFTER", "SECTIONS_BEFORE", "Context", "count_kinds", "read_labels", "section_generic"]
 
 logger = logging.getLogger(__name__)
 
@@ -557,25 +557,24 @@ def section_cards(context: Context) -> None:
         doc.bullets(cards)
     else:
         context.lack("dataset cards (README.md in stage folders)")
-    others = [
-        info
-        for info in context.stages
-        if info.stage
-        not in ("demo-data", "ingest", "mine", "dedup", "decontam", "sft-mix", "train-sft", "train-grpo", "eval")
-    ]
-    for info in others:  # stages the report has no section for: at least show their plots
+
+
+def section_nothing(context: Context) -> None:
+    """The fragment of a stage the run-level sections already cover (ingest: the funnel)."""
+
+
+def section_generic(context: Context, infos: list) -> None:
+    """The fragment of a stage that declares none: its headline counts and the plots it listed."""
+    doc = context.doc
+    for info in infos:
+        doc.section(f"{info.name} ({info.stage})")
+        stats = info.stats or {}
+        rows = [[k, v] for k, v in _scalars(stats) if not k.startswith(("plots", "stage"))]
+        if rows:
+            doc.table(["count", "value"], rows[:30])
         context.stage_plots(info)
 
 
-SECTIONS = [
-    section_stages,
-    section_funnel,
-    section_mining,
-    section_ground_truth,
-    section_dedup,
-    section_decontam,
-    section_sft,
-    section_training,
-    section_eval,
-    section_cards,
-]
+# Run-level sections around the stages' own fragments (StageSpec.report), which the report assembles in stage order
+SECTIONS_BEFORE = [section_stages, section_funnel]
+SECTIONS_AFTER = [section_cards]

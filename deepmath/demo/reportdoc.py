@@ -1,13 +1,14 @@
 """One document, two renderings: the report's HTML (images as base64 data URIs, no scripts) and its markdown.
 
 `ReportDoc` collects headings, paragraphs, tables, lists, notes and images once and writes both forms, so the
-two never disagree. The markdown links images by their path relative to the run folder (it sits in that folder),
+two never disagree. The markdown links images by their path relative to its own folder (the report stage's folder),
 which keeps it readable in editors and on GitHub; the HTML is a single self-contained file.
 """
 
 from __future__ import annotations
 
 import base64
+import os
 import re
 from html import escape
 from pathlib import Path
@@ -56,7 +57,7 @@ def _inline_html(text: str) -> str:
 class ReportDoc:
     def __init__(self, title: str, base: Path):
         self.title = title
-        self.base = base  # the run folder: markdown image links are relative to it
+        self.base = base  # the markdown's folder: image links are relative to it
         self.html: list[str] = []
         self.md: list[str] = [f"# {title}", ""]
         self.sections: list[str] = []
@@ -116,8 +117,8 @@ class ReportDoc:
         encoded = base64.b64encode(data).decode("ascii")
         self.html.append(f'<img src="data:image/png;base64,{encoded}" alt="{escape(alt)}">')
         try:
-            link = path.resolve().relative_to(self.base.resolve()).as_posix()
-        except ValueError:
+            link = Path(os.path.relpath(path.resolve(), self.base.resolve())).as_posix()
+        except ValueError:  # another drive (Windows)
             link = path.resolve().as_posix()
         self.md += [f"![{alt}]({link})", ""]
         self.images += 1

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from deepmath.errors import UserError
+
 __all__ = [
     "DOCUMENT_SUFFIXES",
     "InputError",
@@ -27,7 +29,7 @@ SUCCESS_MARKER = "_SUCCESS"
 _HF_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
-class InputError(ValueError):
+class InputError(UserError):
     """An input spec that names nothing readable."""
 
 

@@ -20,6 +20,8 @@ import logging
 from collections import Counter
 from pathlib import Path
 
+from deepmath.errors import UserError
+
 __all__ = [
     "DataError",
     "build_messages",
@@ -39,7 +41,7 @@ ANSWER_FIELDS = ("answer", "final_answer", "gold", "golden", "target", "expected
 SOLUTION_FIELDS = ("solution", "rationale", "response", "output", "informal_proof")
 
 
-class DataError(ValueError):
+class DataError(UserError):
     """A data source that cannot be read or has no usable rows."""
 
 

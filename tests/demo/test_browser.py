@@ -52,7 +52,7 @@ def test_report_renders_in_headless_chromium(tmp_path):
     browser = _chromium()
     run = make_fake_run(tmp_path / "run")
     stats = run_report(ReportConfig(run_dir=str(run)))
-    url = (run / "report.html").resolve().as_uri()
+    url = (run / "report" / "report.html").resolve().as_uri()
 
     shot = tmp_path / "report.png"
     result = _run(

@@ -49,7 +49,7 @@ def test_demo_runs_then_resumes_without_changes(tmp_path):
     assert _tree(out) == before
     assert second < first / 5, (first, second)
 
-    assert (out / "report.html").exists() and (out / "report.md").exists()
+    assert (out / "report" / "report.html").exists() and (out / "report" / "report.md").exists()
     report = json.loads((out / "report" / "stats.json").read_text())
     assert report["missing"] == [], report["missing"]
     stages = [d for d in out.iterdir() if (d / "stats.json").exists()]

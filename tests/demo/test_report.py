@@ -16,8 +16,8 @@ from tests.demo.fake_run import make_fake_run
 SECTIONS = [
     "Stages",
     "Funnel",
+    "Against the ground truth",  # demo-data's fragment: stage fragments follow pipeline order
     "Mining",
-    "Against the ground truth",
     "Deduplication",
     "Decontamination",
     "SFT mix",
@@ -34,8 +34,8 @@ def _report(run: Path, **kwargs) -> dict:
 def test_full_run_report(tmp_path):
     run = make_fake_run(tmp_path / "run")
     stats = _report(run)
-    page = (run / "report.html").read_text()
-    markdown = (run / "report.md").read_text()
+    page = (run / "report" / "report.html").read_text()
+    markdown = (run / "report" / "report.md").read_text()
     assert stats["sections"] == SECTIONS and stats["missing"] == []
     for section in SECTIONS:
         assert "<h2 id=" in page and f">{section}</h2>" in page
@@ -44,7 +44,7 @@ def test_full_run_report(tmp_path):
     assert page.count('src="data:image/png;base64,') == stats["images"] == 9
     assert "<script" not in page
     for link in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", markdown):
-        assert (run / link).is_file(), link
+        assert (run / "report" / link).is_file(), link
     for name in stats["plots"]:
         assert (run / "report" / name).is_file()
     # the ground truth: 4 of 6 pages mined, all math; dedup dropped the copy, decontam the quote
@@ -60,20 +60,20 @@ def test_full_run_report(tmp_path):
     assert json.loads((folder / "stats.json").read_text())["rows_in"] == 9
 
 
-def test_missing_stages_are_listed_not_fatal(tmp_path):
+def test_a_partial_run_reports_only_its_stages(tmp_path):
+    """Fragments come from the stages present: an ingest-only run has no mining section and lacks nothing."""
     run = make_fake_run(tmp_path / "run", stages=("ingest",))
     stats = _report(run)
-    markdown = (run / "report.md").read_text()
-    assert "## Missing" in markdown
-    for needle in (
-        "a `mine` stage folder",
-        "a `dedup` stage folder",
-        "an `sft-mix` stage folder",
-        "`train-sft` / `train-grpo` stage folders",
-    ):
-        assert needle in stats["missing"]
-        assert needle in markdown
+    markdown = (run / "report" / "report.md").read_text()
+    assert stats["sections"] == ["Stages", "Funnel", "Data cards"]
+    assert "## Mining" not in markdown and stats["missing"] == []
     assert "Against the ground truth" not in stats["sections"]  # no demo-data: nothing to compare with
+    # a stage that is there but lacks what its fragment reads is listed as missing
+    (run / "mine").mkdir()
+    (run / "mine" / "stats.json").write_text('{"stage": "mine", "documents_out": 3}')
+    stats = _report(run, overwrite=True)
+    assert "Mining" in stats["sections"]
+    assert any("iteration_N" in item for item in stats["missing"])
 
 
 def test_broken_inputs_become_notes(tmp_path):
@@ -84,7 +84,7 @@ def test_broken_inputs_become_notes(tmp_path):
     (run / "train-grpo" / "reward_curve.png").unlink()
     (run / "sft-mix" / "_SUCCESS").unlink()
     stats = _report(run)
-    markdown = (run / "report.md").read_text()
+    markdown = (run / "report" / "report.md").read_text()
     assert "dedup: stats.json unreadable" in markdown
     assert any(m.startswith("decontam: JSONDecodeError") for m in stats["missing"])
     assert "not a PNG image: `score_histogram.png`" in markdown
@@ -95,13 +95,13 @@ def test_broken_inputs_become_notes(tmp_path):
 def test_report_is_skipped_until_a_stage_finishes_again(tmp_path):
     run = make_fake_run(tmp_path / "run")
     first = _report(run)
-    stamp = (run / "report.html").stat().st_mtime_ns
+    stamp = (run / "report" / "report.html").stat().st_mtime_ns
     assert _report(run) == first
-    assert (run / "report.html").stat().st_mtime_ns == stamp
+    assert (run / "report" / "report.html").stat().st_mtime_ns == stamp
     (run / "eval" / "_SUCCESS").write_text(json.dumps({"config_hash": "eval", "finished": 2.0}))
     (run / "eval" / "stats.json").write_text(json.dumps({"stage": "eval", "rows_in": 5, "rows_out": 5, "pass@1": 0.9}))
     _report(run)
-    assert "| pass@1 | 0.9 |" in (run / "report.md").read_text()
+    assert "| pass@1 | 0.9 |" in (run / "report" / "report.md").read_text()
 
 
 def test_collect_stages_orders_by_pipeline(tmp_path):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from datatrove.pipeline.base import PipelineStep
 
-from deepmath import executors
+from deepmath import compat, executors
 from deepmath.plot_worker import PlotWorker
 
 
@@ -95,12 +95,12 @@ def test_single_worker_runs_in_process_without_a_manager_process(tmp_path, monke
 def test_loguru_lib_dirs_computed_once():
     from loguru._better_exceptions import ExceptionFormatter
 
-    executors._cache_loguru_lib_dirs()
+    compat.cache_loguru_lib_dirs()
     first = ExceptionFormatter._get_lib_dirs()
     second = ExceptionFormatter._get_lib_dirs()
     assert first == second and first is not second, "a copy of the cached answer each call"
     assert getattr(ExceptionFormatter._get_lib_dirs, "deepmath_cached", False)
-    executors._cache_loguru_lib_dirs()  # idempotent: not wrapped twice
+    compat.cache_loguru_lib_dirs()  # idempotent: not wrapped twice
     assert ExceptionFormatter._get_lib_dirs() == first
 
 

@@ -104,6 +104,7 @@ def test_different_config_in_the_same_folder_is_refused(tmp_path):
     out.mkdir()
     (out / "config.yaml").write_text("{}\n")
     (out / "_config_hash.json").write_text('{"config_hash": "something-else"}')
+    (out / "checkpoint-5").mkdir()  # work of that other config: resuming it with this one would mix them
     with pytest.raises(ConfigError, match="different config"):
         run_grpo(micro_recipe(out))
 

@@ -1,0 +1,169 @@
+"""Every place deepmath leans on another library's private names, in one module, checked against tested versions.
+
+deepmath runs datatrove pipelines and TRL trainers; three behaviours need a hand on their internals. Each shim here
+guards the private name it touches and falls back to the library's own behaviour when that name moved, and
+`check_versions()` warns once when an installed version is outside the range the shims were tested with
+(`pyproject.toml` pins the same ranges).
+
+- `cache_loguru_lib_dirs`: loguru's exception formatter expands every sysconfig scheme each time datatrove adds a
+  task sink (~3 ms, a few hundred ms per stage of many short tasks); the answer depends only on `sys.path`.
+  Offered upstream as "cache ExceptionFormatter._get_lib_dirs" (not merged at the time of writing).
+- `without_manager_process`: datatrove's local executor starts a multiprocess Manager server (~30-50 ms) even for
+  one worker running tasks one after another in this process; a plain queue does the same job.
+- `quiet_task_logger`: datatrove's `add_task_logger` prints every task's log and stats block on stderr (~800 lines
+  per demo run); at default verbosity only warnings reach the console and everything still goes to the task's log
+  file under `OUTPUT/_logs/<pipeline>/logs/`. `-v` restores datatrove's console output.
+
+How much the first two are worth is measured in `bench/README.md` (dedup, with and without the shims).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import queue
+import sys
+import types
+from importlib import metadata
+
+__all__ = [
+    "TESTED",
+    "cache_loguru_lib_dirs",
+    "check_versions",
+    "prepare_datatrove",
+    "quiet_task_logger",
+    "without_manager_process",
+]
+
+logger = logging.getLogger(__name__)
+
+# (lowest tested, first untested) per library: the same bounds as pyproject.toml
+TESTED = {"datatrove": ("0.10", "0.11"), "trl": ("1.16", "1.17"), "loguru": ("0.7", "0.8")}
+_checked: set[str] = set()
+SHIMS_ENV = "DEEPMATH_NO_SHIMS"  # "1": run datatrove as it ships (for measuring what the shims are worth)
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    parts = []
+    for piece in text.split(".")[:3]:
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        parts.append(int(digits) if digits else 0)
+    return tuple(parts)
+
+
+def check_versions(*names: str) -> list[str]:
+    """Warn once per library installed outside its tested range; returns the warnings."""
+    warnings = []
+    for name in names or TESTED:
+        if name in _checked or name not in TESTED:
+            continue
+        _checked.add(name)
+        try:
+            installed = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+        low, high = TESTED[name]
+        if not _version_tuple(low) <= _version_tuple(installed) < _version_tuple(high):
+            message = f"{name} {installed} is outside the range deepmath was tested with (>={low},<{high})"
+            logger.warning("%s; its shims fall back to the library's own behaviour where they no longer fit", message)
+            warnings.append(message)
+    return warnings
+
+
+def shims_enabled() -> bool:
+    return os.environ.get(SHIMS_ENV, "") != "1"
+
+
+def cache_loguru_lib_dirs() -> bool:
+    """Compute loguru's library folders once per `sys.path`; False when loguru's private name moved."""
+    try:
+        from loguru._better_exceptions import ExceptionFormatter
+    except ImportError:  # pragma: no cover - a private name may move
+        return False
+    lookup = getattr(ExceptionFormatter, "_get_lib_dirs", None)
+    if lookup is None:
+        return False
+    if getattr(lookup, "deepmath_cached", False):
+        return True
+    cache: dict[tuple, list] = {}
+
+    def cached() -> list:
+        key = tuple(sys.path)
+        if key not in cache:
+            cache[key] = lookup()
+        return list(cache[key])
+
+    cached.deepmath_cached = True
+    ExceptionFormatter._get_lib_dirs = staticmethod(cached)
+    return True
+
+
+class _SameProcessManager:
+    """What LocalPipelineExecutor.run asks of its multiprocess Manager when workers == 1 and the tasks run one after
+    another in this process: a queue of local ranks."""
+
+    Queue = staticmethod(queue.SimpleQueue)
+
+    def shutdown(self) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def without_manager_process():
+    """Let datatrove's local executor use `_SameProcessManager` for the duration of one single-worker run."""
+    import datatrove.executor.local as local
+
+    real = getattr(local, "multiprocess", None)
+    if not shims_enabled() or real is None or not hasattr(real, "get_context"):  # datatrove changed: its own way
+        yield
+        return
+    local.multiprocess = types.SimpleNamespace(Manager=_SameProcessManager, get_context=real.get_context)
+    try:
+        yield
+    finally:
+        local.multiprocess = real
+
+
+def console_verbose() -> bool:
+    """True when the user asked for library output on the console (`deepmath -v`)."""
+    return os.environ.get("DEEPMATH_VERBOSE", "0") not in ("", "0")
+
+
+def quiet_task_logger() -> bool:
+    """Route datatrove's per-task console output to its log file only (warnings still reach the console)."""
+    try:
+        import datatrove.executor.base as base
+        from datatrove.utils import logging as dt_logging
+    except ImportError:  # pragma: no cover
+        return False
+    original = getattr(dt_logging, "add_task_logger", None)
+    if original is None or getattr(base, "add_task_logger", None) is None:
+        return False
+    if getattr(base.add_task_logger, "deepmath_quiet", False):
+        return True
+
+    def add_task_logger(logging_dir, rank: int, local_rank: int = 0, node_rank: int = -1):
+        logfile = original(logging_dir, rank, local_rank, node_rank=node_rank)
+        if not console_verbose():
+            from loguru import logger as loguru_logger
+
+            # datatrove added a stderr sink and a file sink; keep the file, make the console show warnings only
+            loguru_logger.remove()
+            loguru_logger.add(sys.stderr, level="WARNING", format="{level} | {name}: {message}")
+            loguru_logger.add(
+                logfile, level="DEBUG", format="{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <8} | {message}"
+            )
+        return logfile
+
+    add_task_logger.deepmath_quiet = True
+    base.add_task_logger = add_task_logger
+    return True
+
+
+def prepare_datatrove() -> None:
+    """What `run_pipeline` does before each pipeline: version check once, then the shims (unless disabled)."""
+    check_versions("datatrove", "loguru")
+    if shims_enabled():
+        cache_loguru_lib_dirs()
+    quiet_task_logger()

@@ -1,0 +1,23 @@
+"""The one base class of every mistake a user can make: the CLI prints it as one line and exits with code 2.
+
+A `UserError` is a problem with what the user gave (a path, a value, a recipe), never a bug: it carries a message
+that says what to change. Every layer raises its own subclass (`ConfigError`, `InputError`, `DataError`, ...), so a
+stage that fails on bad input fails the same way whichever layer noticed. Anything else is a bug and keeps its
+traceback.
+"""
+
+from __future__ import annotations
+
+__all__ = ["UserError", "shorten"]
+
+
+class UserError(ValueError):
+    """A mistake in what the user gave; the message says what to change."""
+
+
+def shorten(value, limit: int = 200) -> str:
+    """`repr(value)` cut to `limit` characters: an error message never copies a huge value (a 2 GB "line")."""
+    if isinstance(value, str | bytes) and len(value) > 4 * limit:
+        value = value[: 4 * limit]  # repr of a giant string is itself giant: cut first
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 20]}... ({len(text):,} chars)"
