@@ -4,7 +4,7 @@
 
 Runs GRPO steps of `pipelines/grpo_tiny.yaml` twice on the same policy, prompts and seed:
 
-- ours: rewards graded by name in the bounded worker pool (`deepmath.train.rewards_bridge`, what the stage uses);
+- ours: rewards graded by name in the bounded worker pool (`deepmath.grading`, what the stage uses);
 - anchor: TRL's own wiring, the same `rewards` functions called in-process by `GRPOTrainer` (blocking, unbounded).
 
 Each step is split (mean per step; a rollout feeds `num_iterations` steps) by wrapping the trainer's methods: generation (`_generate`), reward (`_calculate_rewards`),
@@ -97,11 +97,11 @@ def main(argv=None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
     from deepmath.config import from_dict, load_yaml
+    from deepmath.grading import RewardBridge
+    from deepmath.problems import grpo_dataset
     from deepmath.train.config import GRPORecipe
-    from deepmath.train.data import grpo_dataset
     from deepmath.train.grpo import sft_config
     from deepmath.train.prepare import training_problems
-    from deepmath.train.rewards_bridge import RewardBridge
     from deepmath.train.runs import set_torch_threads
     from deepmath.train.sft import run_sft
 

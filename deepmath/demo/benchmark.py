@@ -47,7 +47,7 @@ def program_for(solution: str, wrong: int = 0) -> str:
 
 def make_problem_sets(cfg, rng: random.Random) -> ProblemSets:
     """Disjoint benchmark / CoT / PoT / RL sets with a few wrong and contaminated SFT rows."""
-    from deepmath.train.tiny_task import make_arithmetic_problems
+    from deepmath.tasks.arithmetic import make_arithmetic_problems
 
     problems = make_arithmetic_problems(cfg.n_benchmark, seed=cfg.seed)
     benchmark = [

@@ -11,7 +11,7 @@
     DIR/flaws.json                 ids of the SFT rows made wrong or contaminated on purpose
 
 No third-party text: pages, seeds and problems come from the templates in `textgen`, `formulas` and
-`deepmath.train.tiny_task`. The same seed gives byte-identical files. Not Common Crawl: a few thousand pages on
+`deepmath.tasks.arithmetic`. The same seed gives byte-identical files. Not Common Crawl: a few thousand pages on
 invented `.example` domains with far more math (about a third) than the web has, so each stage has work to show.
 """
 

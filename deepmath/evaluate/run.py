@@ -95,7 +95,7 @@ def grade_completions(
 ):
     """Grade in worker processes (`bridge`: a RewardBridge, or a temporary one); None for a batch not back in time."""
     from deepmath.evaluate.grading import grade_problems
-    from deepmath.train.rewards_bridge import RewardBridge
+    from deepmath.grading import RewardBridge
 
     pairs = [(p["answer"], c) for p, c in zip(problems, completions)]
     own = bridge is None
@@ -132,7 +132,7 @@ def evaluate_model(
     """Metrics (pass@1, pass@k, maj@k, pass curve, counts) and per-problem samples for `model_path` on `problems`."""
     import rewards
     from deepmath.evaluate.metrics import GradedProblem, summarize
-    from deepmath.train.data import build_messages
+    from deepmath.problems import build_messages
 
     if not problems:
         raise ValueError("no problems to evaluate")
@@ -214,8 +214,8 @@ def run_eval(cfg: EvalConfig) -> dict:
     """Evaluate `cfg.model` on `cfg.data` into `cfg.output` (default: MODEL/eval/<data name>)."""
     from deepmath.cards import Card
     from deepmath.io.atomic import atomic_write_json
+    from deepmath.problems import load_problems, write_jsonl
     from deepmath.stage import StageResult, run_stage
-    from deepmath.train.data import load_problems, write_jsonl
 
     if not cfg.output:
         cfg.output = _default_output(cfg)

@@ -108,12 +108,12 @@ def build_trainer(cfg: GRPORecipe, policy: str, train_dataset, bridge, callbacks
 
 
 def _train(cfg: GRPORecipe, out: Path):
+    from deepmath.grading import RewardBridge
     from deepmath.io.atomic import atomic_write_json, atomic_write_text
+    from deepmath.problems import grpo_dataset
     from deepmath.stage import StageResult
-    from deepmath.train.data import grpo_dataset
     from deepmath.train.plots import plot_grpo_curves
     from deepmath.train.prepare import training_problems
-    from deepmath.train.rewards_bridge import RewardBridge
     from deepmath.train.runs import (
         JsonlLogCallback,
         cached_evaluation,

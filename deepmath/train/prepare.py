@@ -14,8 +14,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from deepmath.problems import DataError, decontaminate, load_problems, read_jsonl, write_jsonl
 from deepmath.train.config import TINY
-from deepmath.train.data import DataError, decontaminate, load_problems, read_jsonl, write_jsonl
 
 __all__ = ["is_tiny_data", "tiny_policy", "tokenizer_text", "training_problems"]
 
@@ -27,7 +27,7 @@ def is_tiny_data(cfg) -> bool:
 
 
 def _tiny_splits(cfg, out: Path) -> tuple[Path, Path]:
-    from deepmath.train.tiny_task import make_arithmetic_problems, split_problems
+    from deepmath.tasks.arithmetic import make_arithmetic_problems, split_problems
 
     train_path, test_path = out / "data" / "train.jsonl", out / "data" / "test.jsonl"
     if not (train_path.exists() and test_path.exists()):

@@ -101,7 +101,7 @@ def cached_evaluation(cfg, model_path: str, problems: list[dict], out: Path, pha
     """Evaluate once into `OUT/eval_<phase>.json` (+ samples); a re-run reads the file. None when eval is off."""
     from deepmath.evaluate.run import evaluate_model
     from deepmath.io.atomic import atomic_write_json
-    from deepmath.train.data import write_jsonl
+    from deepmath.problems import write_jsonl
 
     if not problems or cfg.eval_k <= 0:
         return None

@@ -30,7 +30,7 @@ def run_sft(cfg: SFTRecipe) -> dict:
 
 def _sft_rows(cfg: SFTRecipe, out: Path) -> tuple[list[dict], list[dict], dict]:
     """Rows with messages (or question + solution), the held-out problems, and the data report."""
-    from deepmath.train.data import DataError, decontaminate, load_rows
+    from deepmath.problems import DataError, decontaminate, load_rows
     from deepmath.train.prepare import is_tiny_data, training_problems
 
     if is_tiny_data(cfg):
@@ -50,7 +50,7 @@ def _sft_rows(cfg: SFTRecipe, out: Path) -> tuple[list[dict], list[dict], dict]:
     held_out: list[dict] = []
     benchmarks = list(cfg.decontaminate)
     if cfg.eval_data:
-        from deepmath.train.data import load_problems
+        from deepmath.problems import load_problems
 
         held_out, _ = load_problems(cfg.eval_data)
         if cfg.eval_max_problems:
@@ -67,8 +67,8 @@ def _train(cfg: SFTRecipe, out: Path):
     from trl import SFTTrainer
 
     from deepmath.io.atomic import atomic_write_json, atomic_write_text
+    from deepmath.problems import sft_dataset
     from deepmath.stage import StageResult
-    from deepmath.train.data import sft_dataset
     from deepmath.train.plots import plot_sft_curve
     from deepmath.train.prepare import tiny_policy
     from deepmath.train.runs import (

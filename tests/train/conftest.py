@@ -2,7 +2,7 @@
 
 import pytest
 
-from deepmath.train.tiny_task import make_arithmetic_problems
+from deepmath.tasks.arithmetic import make_arithmetic_problems
 
 
 @pytest.fixture(scope="session")

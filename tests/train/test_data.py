@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from deepmath.train.data import (
+from deepmath.problems import (
     DataError,
     build_messages,
     decontaminate,
@@ -15,7 +15,7 @@ from deepmath.train.data import (
     sft_dataset,
     write_jsonl,
 )
-from deepmath.train.tiny_task import make_arithmetic_problems, split_problems
+from deepmath.tasks.arithmetic import make_arithmetic_problems, split_problems
 from tests.conftest import require_shared
 
 

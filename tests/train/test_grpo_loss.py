@@ -87,7 +87,7 @@ def _scored_once(micro_model, tmp_path_factory):
     from transformers import AutoTokenizer
     from trl import GRPOTrainer
 
-    from deepmath.train.data import grpo_dataset
+    from deepmath.problems import grpo_dataset
 
     cfg = _recipe(micro_model, tmp_path_factory.mktemp("grpo_loss"))
     tokenizer = AutoTokenizer.from_pretrained(micro_model, padding_side="left")

@@ -110,7 +110,7 @@ def test_different_config_in_the_same_folder_is_refused(tmp_path):
 
 
 def test_missing_model_and_bad_data_fail_clearly(tmp_path):
-    from deepmath.train.data import DataError
+    from deepmath.problems import DataError
     from deepmath.train.grpo import run_grpo
 
     with pytest.raises(ValueError, match="no model given"):

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from deepmath.train.rewards_bridge import RewardBridge, load_reward
+from deepmath.grading import RewardBridge, load_reward
 
 
 def chat(text):

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from deepmath.train.tiny_task import make_arithmetic_problems, split_problems
+from deepmath.tasks.arithmetic import make_arithmetic_problems, split_problems
 
 
 def test_problems_are_deterministic_unique_and_well_formed():
