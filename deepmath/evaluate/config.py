@@ -9,11 +9,24 @@ __all__ = ["EvalConfig"]
 
 @dataclass
 class EvalConfig:
-    """Sample `k` completions per problem from `model`, grade them with `rewards`, report pass@1/pass@k/maj@k."""
+    """Sample `k` completions per problem from `model`, grade them with `rewards`, report pass@1/pass@k/maj@k.
 
-    model: str = field(metadata={"help": "model folder (e.g. a training run's OUT/model) or hub id"})
+    Three forms: `--model M --data PATH` (one problem file), `--model M --benchmarks a,b` (registry benchmarks with
+    greedy and sampled runs, paper-style prompts) and `--completions FILE` (regrade outputs made elsewhere).
+    """
+
+    model: str = field(default="", metadata={"help": "model folder (e.g. a training run's OUT/model) or hub id"})
     data: str = field(
-        metadata={"help": "problems: JSONL/Parquet/folder with question + answer, or hf:owner/name:split"}
+        default="", metadata={"help": "problems: JSONL/Parquet/folder with question + answer, or hf:owner/name:split"}
+    )
+    completions: str = field(
+        default="", metadata={"help": "score these saved completions (JSONL/Parquet) instead of generating"}
+    )
+    completion_field: str = field(
+        default="", metadata={"help": "--completions: field(s) holding the completions (comma: one per field)"}
+    )
+    label_field: str = field(
+        default="", metadata={"help": "--completions: field(s) with another grader's verdicts, to compare"}
     )
     k: int = field(default=8, metadata={"help": "samples per problem (pass@k and maj@k use all k)"})
     output: str = field(default="", metadata={"help": "output folder (default: MODEL/eval/<data name>)"})
@@ -33,6 +46,13 @@ class EvalConfig:
     grading_workers: int = field(default=2, metadata={"help": "grading processes"})
 
     def __post_init__(self):
+        if self.completions:
+            if self.model or self.data:
+                raise ValueError("--completions scores saved outputs: give it without --model/--data")
+        elif not self.model:
+            raise ValueError("--model is required (or --completions FILE to score saved outputs)")
+        elif not self.data:
+            raise ValueError("--data is required with --model")
         if self.k < 1:
             raise ValueError(f"k must be >= 1, got {self.k}")
         if self.temperature < 0:

@@ -202,8 +202,12 @@ def plot_eval(metrics_by_name: dict[str, dict], path: str | Path, title: str = "
     plt.close(fig)
 
 
+def _stem(data: str) -> str:
+    return Path(data.rstrip("/")).name.split(".")[0] or "data"
+
+
 def _default_output(cfg: EvalConfig) -> str:
-    name = Path(cfg.data.rstrip("/")).name.split(".")[0] if not cfg.data.startswith("hf:") else cfg.data[3:]
+    name = _stem(cfg.data) if not cfg.data.startswith("hf:") else cfg.data[3:]
     name = name.replace("/", "_").replace(":", "_") or "data"
     if Path(cfg.model).is_dir():
         return str(Path(cfg.model) / "eval" / name)
@@ -217,6 +221,12 @@ def run_eval(cfg: EvalConfig) -> dict:
     from deepmath.stage import StageResult, run_stage
     from deepmath.train.data import load_problems, write_jsonl
 
+    if cfg.completions:
+        from deepmath.evaluate.completions import run_score_completions
+
+        if not cfg.output:
+            cfg.output = str(Path("eval_output") / _stem(cfg.completions))
+        return run_score_completions(cfg)
     if not cfg.output:
         cfg.output = _default_output(cfg)
 
