@@ -57,7 +57,7 @@ def _options(value) -> list[tuple[str, str]]:
 
 def format_question(row: dict, entry: BenchmarkEntry) -> str:
     """The question text of one row, with its options as `A. ...` lines for multiple choice."""
-    question = _question(row, entry.question_field)
+    question = next((q for q in (_question(row, name) for name in entry.question_fields) if q), "")
     options = _options(row.get(entry.options_field)) if entry.options_field else []
     if question and options:
         question += "\n" + "\n".join(f"{letter}. {text}" for letter, text in options)

@@ -79,7 +79,7 @@ class BenchmarkEntry:
     local: tuple[str, ...] = ()  # test split, relative to a benchmarks dir
     language: str = "en"
     answer_type: str = "expression"
-    question_field: str = "question"
+    question_fields: tuple[str, ...] = ("question",)  # tried in order
     answer_fields: tuple[str, ...] = ()  # tried in order; empty: no gold answers (decontamination only)
     solution_field: str = ""
     options_field: str = ""
@@ -166,7 +166,7 @@ def _entry(name: str, data, where: str) -> BenchmarkEntry:
         local=splits.get("test", ()),
         language=language,
         answer_type=answer_type,
-        question_field=str(data.get("question_field", "question")),
+        question_fields=_strings(data.get("question_field", "question"), where, "question_field"),
         answer_fields=_strings(data.get("answer_field"), where, "answer_field"),
         solution_field=str(data.get("solution_field", "")),
         options_field=str(data.get("options_field", "")),
