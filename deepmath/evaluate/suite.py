@@ -39,7 +39,12 @@ def complete(generator, mode: str, prompts, stops: list[str], settings, cfg) -> 
     limits = SandboxLimits(timeout=cfg.sandbox_timeout, cpu_seconds=max(1, int(cfg.sandbox_timeout)))
     if mode == "tir":
         samples = run_tir(generator, prompts, settings, cfg.max_tool_calls, limits, cfg.grading_workers)
-        return [[{**s, "graded_text": s["completion"]} for s in sample] for sample in samples]
+        # a turn cut off at the call limit has no final answer: grading its text would read a number out of the
+        # unexecuted program (rewards' last-number fallback)
+        return [
+            [{**s, "graded_text": "" if s["status"] == "too_many_calls" else s["completion"]} for s in sample]
+            for sample in samples
+        ]
     # one stop list per call: prompts of one benchmark and mode share it
     texts = generator.generate(prompts, replace(settings, stop=stops[0] if stops else []))
     if mode == "pot":

@@ -10,8 +10,8 @@ A program that fails, times out or is refused gives no answer (graded wrong) and
 TIR (ToRA-style, DeepSeekMath 5.1 "tool-integrated reasoning"): generate until a ```python block closes (text the
 model wrote after the closing fence is discarded: the output must come first), run the block, append
 "```output\\n...\\n```" with its printed output or its error, and continue the same assistant turn; stop when a turn
-holds no program or after `max_calls` programs (a further program is not run: status `too_many_calls`). The final
-answer is read from the whole turn with `rewards` (last \\boxed{}), as for chat completions.
+holds no program or after `max_calls` programs (a further program is not run: status `too_many_calls`, graded as
+no answer). The final answer is read from the whole turn with `rewards` (last \\boxed{}), as for chat completions.
 
 Where we depart from ToRA's harness: the output block carries the error's last line rather than a full traceback,
 and all samples of a round run their programs in parallel (threads, each program its own sandbox process).
