@@ -204,12 +204,17 @@ def run_benchmarks(cfg, generator=None) -> dict:
 
     `generator`: a ready generation backend (tests pass a ScriptedGenerator); default: `cfg.model` on `cfg.backend`.
     """
-    from deepmath.benchmarks import expand_specs
+    from deepmath.benchmarks import BenchmarkError, expand_specs
     from deepmath.cards import Card
     from deepmath.evaluate.generation import load_generator
     from deepmath.stage import StageResult, run_stage
 
+    from deepmath.benchmarks import get_benchmark
+
     names = expand_specs(cfg.benchmarks)
+    for name in names:  # unknown names and answer-less benchmarks fail before anything is written
+        if not get_benchmark(name).evaluable:
+            raise BenchmarkError(f"benchmark '{name}' has no gold answers; it serves decontamination only")
 
     def body(run) -> StageResult:
         from deepmath.train.rewards_bridge import RewardBridge
