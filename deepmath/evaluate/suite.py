@@ -204,12 +204,10 @@ def run_benchmarks(cfg, generator=None) -> dict:
 
     `generator`: a ready generation backend (tests pass a ScriptedGenerator); default: `cfg.model` on `cfg.backend`.
     """
-    from deepmath.benchmarks import BenchmarkError, expand_specs
+    from deepmath.benchmarks import BenchmarkError, expand_specs, get_benchmark
     from deepmath.cards import Card
     from deepmath.evaluate.generation import load_generator
     from deepmath.stage import StageResult, run_stage
-
-    from deepmath.benchmarks import get_benchmark
 
     names = expand_specs(cfg.benchmarks)
     for name in names:  # unknown names and answer-less benchmarks fail before anything is written
