@@ -123,3 +123,20 @@ def test_missing_split_and_unknown_name_errors(tmp_path, monkeypatch):
         load_problems("math", split="train")
     with pytest.raises(BenchmarkError, match=r"unknown benchmark 'gsm8'.*gsm8k"):
         get_benchmark("gsm8")
+
+
+def test_registry_env_var_adds_user_files(tmp_path):
+    """DEEPMATH_BENCHMARK_REGISTRY is read when the registry loads (a fresh process here)."""
+    import os
+    import subprocess
+    import sys
+
+    registry = tmp_path / "extra.yaml"
+    registry.write_text(
+        "benchmarks:\n  my_eval:\n    language: zh\n    answer_field: a\n    text_fields: [q]\n"
+        "    splits: {test: [my_eval/test.jsonl]}\n"
+    )
+    env = {**os.environ, "DEEPMATH_BENCHMARK_REGISTRY": str(registry)}
+    code = "from deepmath.benchmarks import BENCHMARKS as B; print(B['my_eval'].language, 'my_eval' in B, len(B))"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["zh", "True", str(len(BENCHMARKS) + 1)]
