@@ -36,58 +36,19 @@ def generate_completions(
     batch_problems: int = 16,
     seed: int = 0,
     backend: str = "transformers",
+    max_batch_tokens: int = 0,
+    generator=None,
 ) -> list[list[str]]:
-    """k sampled completions (assistant text only) for each chat prompt."""
-    if backend == "vllm":
-        return _generate_vllm(model_path, prompts, k, temperature, top_p, max_new_tokens, seed)
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    """k sampled completions (assistant text only) for each chat prompt, through deepmath.evaluate.generation.
 
-    tokenizer = AutoTokenizer.from_pretrained(model_path, padding_side="left")
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    model = AutoModelForCausalLM.from_pretrained(model_path, dtype="auto").to(device).eval()
-    texts = [_prompt_text(tokenizer, p) for p in prompts]
-    eos = model.generation_config.eos_token_id or tokenizer.eos_token_id
-    torch.manual_seed(seed)
-    out: list[list[str]] = []
-    sample = temperature > 0
-    for start in range(0, len(texts), batch_problems):
-        batch = texts[start : start + batch_problems]
-        encoded = tokenizer(batch, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
-        with torch.no_grad():
-            generated = model.generate(
-                **encoded,
-                do_sample=sample,
-                temperature=temperature if sample else None,
-                top_p=top_p if sample else None,
-                top_k=0 if sample else None,
-                max_new_tokens=max_new_tokens,
-                num_return_sequences=k,
-                pad_token_id=tokenizer.pad_token_id,
-                eos_token_id=eos,
-            )
-        decoded = tokenizer.batch_decode(generated[:, encoded["input_ids"].shape[1] :], skip_special_tokens=True)
-        out.extend(decoded[i * k : (i + 1) * k] for i in range(len(batch)))
-        logger.info("eval: generated %d/%d problems", min(start + batch_problems, len(texts)), len(texts))
-    return out
+    `max_batch_tokens=0` sizes the token budget as `batch_problems` problems of k sequences of up to 512 prompt
+    tokens each, which is what one `generate` call held before the budget existed."""
+    from deepmath.evaluate.generation import Prompt, SamplingSettings, load_generator
 
-
-def _prompt_text(tokenizer, messages: list[dict]) -> str:
-    if tokenizer.chat_template:
-        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-    # a base model without a chat template: the messages as plain text
-    return "\n\n".join(m["content"] for m in messages) + "\n\n"
-
-
-def _generate_vllm(model_path, prompts, k, temperature, top_p, max_new_tokens, seed) -> list[list[str]]:
-    from vllm import LLM, SamplingParams
-
-    llm = LLM(model=model_path, seed=seed)
-    params = SamplingParams(n=k, temperature=temperature, top_p=top_p, max_tokens=max_new_tokens, seed=seed)
-    results = llm.chat(prompts, params)
-    return [[o.text for o in result.outputs] for result in results]
+    budget = max_batch_tokens or batch_problems * k * (512 + max_new_tokens)
+    generator = generator or load_generator(model_path, backend, budget, seed)
+    settings = SamplingSettings(k, temperature, top_p, max_new_tokens, [], seed)
+    return generator.generate([Prompt(messages=m) for m in prompts], settings)
 
 
 def grade_completions(
@@ -202,8 +163,12 @@ def plot_eval(metrics_by_name: dict[str, dict], path: str | Path, title: str = "
     plt.close(fig)
 
 
+def _stem(data: str) -> str:
+    return Path(data.rstrip("/")).name.split(".")[0] or "data"
+
+
 def _default_output(cfg: EvalConfig) -> str:
-    name = Path(cfg.data.rstrip("/")).name.split(".")[0] if not cfg.data.startswith("hf:") else cfg.data[3:]
+    name = _stem(cfg.data) if not cfg.data.startswith("hf:") else cfg.data[3:]
     name = name.replace("/", "_").replace(":", "_") or "data"
     if Path(cfg.model).is_dir():
         return str(Path(cfg.model) / "eval" / name)
@@ -217,6 +182,19 @@ def run_eval(cfg: EvalConfig) -> dict:
     from deepmath.problems import load_problems, write_jsonl
     from deepmath.stage import StageResult, run_stage
 
+    if cfg.completions:
+        from deepmath.evaluate.completions import run_score_completions
+
+        if not cfg.output:
+            cfg.output = str(Path("eval_output") / _stem(cfg.completions))
+        return run_score_completions(cfg)
+    if cfg.benchmarks:
+        from deepmath.evaluate.suite import run_benchmarks
+
+        if not cfg.output:
+            model = Path(cfg.model)
+            cfg.output = str(model / "eval" / cfg.mode) if model.is_dir() else str(Path("eval_output") / cfg.mode)
+        return run_benchmarks(cfg)
     if not cfg.output:
         cfg.output = _default_output(cfg)
 

@@ -73,7 +73,7 @@ def _resolve_benchmark(spec: str, data_root: str) -> str:
 
 def _check_inputs(cfg: SftMixConfig) -> None:
     """Every source path and benchmark must name something loadable before any work starts (errors name the key)."""
-    from deepmath.decontam.benchmarks import BenchmarkError, expand_specs, parse_spec
+    from deepmath.benchmarks import BenchmarkError, expand_specs, parse_spec
     from deepmath.io.inputs import DOCUMENT_SUFFIXES, InputError, resolve_inputs
     from deepmath.sftmix.sources import resolve_path
 
