@@ -189,7 +189,7 @@ def load_completion_rows(
     path: str, question_field: str = "", answer_field: str = "", completion_field: str = "", label_field: str = ""
 ) -> tuple[list[CompletionRow], dict[str, int], dict]:
     """Rows to score, rows dropped by reason, and the fields used (detected on the first row unless given)."""
-    from deepmath.train.data import DataError, load_rows
+    from deepmath.problems import DataError, load_rows
 
     rows: list[CompletionRow] = []
     dropped: dict[str, int] = {}
@@ -306,8 +306,8 @@ def run_score_completions(cfg) -> dict:
     from deepmath.cards import Card
     from deepmath.evaluate.run import plot_eval
     from deepmath.io.atomic import atomic_write_json
+    from deepmath.problems import write_jsonl
     from deepmath.stage import StageResult, run_stage
-    from deepmath.train.data import write_jsonl
 
     def body(run) -> StageResult:
         rows, dropped, fields = load_completion_rows(

@@ -106,7 +106,7 @@ def build_prompt(mode: str, problem: dict, language: str = "en", exemplars: list
 
 
 def _read_exemplar_file(path: str) -> list[dict]:
-    from deepmath.train.data import DataError, load_rows
+    from deepmath.problems import DataError, load_rows
 
     try:
         rows = list(load_rows(path))

@@ -81,7 +81,7 @@ def evaluate_benchmark(generator, name: str, cfg, bridge=None) -> dict:
     from deepmath.evaluate.metrics import GradedProblem, summarize
     from deepmath.evaluate.prompts import build_prompt, select_exemplars
     from deepmath.io.atomic import atomic_write_json
-    from deepmath.train.data import write_jsonl
+    from deepmath.problems import write_jsonl
 
     folder = Path(cfg.output) / name
     done = folder / "metrics.json"
@@ -215,7 +215,7 @@ def run_benchmarks(cfg, generator=None) -> dict:
             raise BenchmarkError(f"benchmark '{name}' has no gold answers; it serves decontamination only")
 
     def body(run) -> StageResult:
-        from deepmath.train.rewards_bridge import RewardBridge
+        from deepmath.grading import RewardBridge
 
         backend = generator
         results = {}

@@ -12,7 +12,7 @@ import json
 import pytest
 
 from deepmath.cli import main
-from deepmath.train.data import write_jsonl
+from deepmath.problems import write_jsonl
 from tests.conftest import require_shared
 
 # (gold, our extracted answer, the file's label): label errors we checked by reading the responses.

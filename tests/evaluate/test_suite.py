@@ -82,7 +82,7 @@ def test_exemplars_never_come_from_the_evaluated_split(shared_benchmarks):
 
 def test_exemplar_file_is_checked_against_the_evaluated_questions(tmp_path, shared_benchmarks):
     from deepmath.benchmarks import get_benchmark, load_problems
-    from deepmath.train.data import write_jsonl
+    from deepmath.problems import write_jsonl
 
     entry = get_benchmark("gsm8k")
     evaluated, _ = load_problems(entry)
