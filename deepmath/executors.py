@@ -98,10 +98,10 @@ def run_pipeline(pipeline: list, cfg, logging_dir: str | Path, tasks: int, job_n
     tasks = max(1, tasks)
     compat.prepare_datatrove()
     if settings.executor == "local":
-        from datatrove.executor import LocalPipelineExecutor
-
         workers = max(1, min(settings.workers, tasks))
-        executor = LocalPipelineExecutor(
+        from deepmath.quiet_executor import QuietLocalExecutor
+
+        executor = QuietLocalExecutor(
             pipeline, tasks=tasks, workers=workers, logging_dir=logging_dir, start_method=_start_method()
         )
         from deepmath.processes import children_die_with_parent
