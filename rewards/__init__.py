@@ -32,6 +32,7 @@ Where we depart from math-verify (which we use as the LaTeX parsing engine and f
 """
 
 from rewards.extract import extract_answer
+from rewards.policy import DEFAULT_POLICY, NumericPolicy
 from rewards.grader import (
     Verdict,
     answers_equal,
@@ -47,6 +48,8 @@ from rewards.registry import available, get, register
 from rewards.reward_funcs import boxed_format, math_accuracy, think_answer_format
 
 __all__ = [
+    "DEFAULT_POLICY",
+    "NumericPolicy",
     "Verdict",
     "answers_equal",
     "available",

@@ -38,6 +38,7 @@ def _setup() -> None:
 
 
 def _serve(requests, replies) -> None:
+    from rewards.policy import NumericPolicy
     from rewards.symbolic import compare_symbolic
 
     replies.write('{"ready": true}\n')
@@ -45,7 +46,8 @@ def _serve(requests, replies) -> None:
     for line in requests:
         request = json.loads(line)
         try:
-            reply = {"id": request["id"], "equal": compare_symbolic(request["gold"], request["pred"])}
+            policy = NumericPolicy.from_dict(request.get("policy"))
+            reply = {"id": request["id"], "equal": compare_symbolic(request["gold"], request["pred"], policy)}
         except Exception as exc:  # reported to the grading process, which counts it and grades False
             reply = {"id": request["id"], "error": f"{type(exc).__name__}: {exc}"[:300]}
         replies.write(json.dumps(reply) + "\n")

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from rewards.normalize import text_key
 from rewards.numbers import numbers_equal
+from rewards.policy import DEFAULT_POLICY, NumericPolicy
 from rewards.structure import (
     INFINITY,
     NEG_INFINITY,
@@ -53,13 +54,16 @@ class Comparator(Protocol):
 class FastComparator:
     """Decides what needs no sympy; None for the rest."""
 
+    def __init__(self, policy: NumericPolicy = DEFAULT_POLICY) -> None:
+        self.policy = policy
+
     def leaf(self, gold: Leaf, pred: Leaf) -> bool | None:
         if gold.key == pred.key:
             return True
         if gold.key in _INFINITY_KEYS or pred.key in _INFINITY_KEYS:
             return False
         if gold.num is not None and pred.num is not None:
-            return numbers_equal(gold.num, pred.num)
+            return numbers_equal(gold.num, pred.num, self.policy)
         if gold.is_text or pred.is_text:
             key = text_key(gold.text)
             if key and key == text_key(pred.text):
