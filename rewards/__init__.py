@@ -32,7 +32,6 @@ Where we depart from math-verify (which we use as the LaTeX parsing engine and f
 """
 
 from rewards.extract import extract_answer
-from rewards.policy import DEFAULT_POLICY, NumericPolicy
 from rewards.grader import (
     Verdict,
     answers_equal,
@@ -43,6 +42,7 @@ from rewards.grader import (
     stats,
     verify,
 )
+from rewards.policy import DEFAULT_POLICY, NumericPolicy
 from rewards.pool import shutdown, warmup
 from rewards.registry import available, get, register
 from rewards.reward_funcs import boxed_format, math_accuracy, think_answer_format

@@ -9,7 +9,6 @@ from collections.abc import Callable
 
 from rewards.policy import NumericPolicy
 from rewards.pool import prestart
-
 from rewards.reward_funcs import boxed_format, math_accuracy, think_answer_format
 
 __all__ = ["available", "get", "register"]

@@ -25,8 +25,8 @@ _MAX_SPAN = 1500
 _MAX_GAP = 60  # characters between two parts of one answer
 
 _SPAN_RE = re.compile(
-    r"\$\$(?P<display>[^$]{1,%d})\$\$|\\\[(?P<bracket>(?:(?!\\\]).){1,%d})\\\]|\\\((?P<paren>(?:(?!\\\)).){1,%d})\\\)"
-    r"|(?<![\\$])\$(?P<inline>[^$]{1,%d})\$" % ((_MAX_SPAN,) * 4),
+    r"\$\$(?P<display>[^$]{1,N})\$\$|\\\[(?P<bracket>(?:(?!\\\]).){1,N})\\\]|\\\((?P<paren>(?:(?!\\\)).){1,N})\\\)"
+    r"|(?<![\\$])\$(?P<inline>[^$]{1,N})\$".replace("N", str(_MAX_SPAN)),
     re.S,
 )
 _WHOLE_SPAN_RE = re.compile(r"^(?:\$\$(.+)\$\$|\$(.+)\$|\\\[(.+)\\\]|\\\((.+)\\\))[\s.]*$", re.S)
@@ -35,10 +35,59 @@ _TEXT_RE = re.compile(r"\\(?:text|textbf|textit|mathrm|mathbf|mbox|operatorname)
 _WORD_RE = re.compile(r"(?<![A-Za-z])[A-Za-z]{2,}(?![A-Za-z])")
 _SENTENCE_RE = re.compile(r"[.!?]\s+[A-Z]|[:;]\s+\S.*\s")
 _NOT_PROSE = frozenset(
-    """
-    or and sin cos tan cot sec csc log ln exp lim max min gcd lcm mod det arcsin arccos arctan sinh cosh tanh
-    pi inf infty deg dx dy dt cm mm km kg mg ml ft yd mi lb lbs oz in mph hr hrs min sec am pm
-    """.split()
+    [
+        "or",
+        "and",
+        "sin",
+        "cos",
+        "tan",
+        "cot",
+        "sec",
+        "csc",
+        "log",
+        "ln",
+        "exp",
+        "lim",
+        "max",
+        "min",
+        "gcd",
+        "lcm",
+        "mod",
+        "det",
+        "arcsin",
+        "arccos",
+        "arctan",
+        "sinh",
+        "cosh",
+        "tanh",
+        "pi",
+        "inf",
+        "infty",
+        "deg",
+        "dx",
+        "dy",
+        "dt",
+        "cm",
+        "mm",
+        "km",
+        "kg",
+        "mg",
+        "ml",
+        "ft",
+        "yd",
+        "mi",
+        "lb",
+        "lbs",
+        "oz",
+        "in",
+        "mph",
+        "hr",
+        "hrs",
+        "min",
+        "sec",
+        "am",
+        "pm",
+    ]
 )
 _CONNECTOR_RE = re.compile(
     r"^(?:[\s,;&$]|\\quad|\\qquad|\\[,;:! ]|\\text\{\s*(?:and|or)?\s*\}|\\\(|\\\)|\\\[|\\\]|\band\b|\bor\b"
@@ -83,7 +132,7 @@ def bare_answer(text: str) -> str | None:
 
 
 def _is_money(inner: str) -> bool:
-    return inner[:1].isdigit() and (inner != inner.rstrip() or bool(_MONEY_RE.match(inner)) and " " in inner)
+    return inner[:1].isdigit() and (inner != inner.rstrip() or (bool(_MONEY_RE.match(inner)) and " " in inner))
 
 
 def connected(gap: str) -> bool:
