@@ -127,7 +127,7 @@ def _ordered(gold: tuple, pred: tuple, cmp: Comparator) -> bool | None:
 
 
 def _seq(gold: Seq, pred: Seq, cmp: Comparator) -> bool | None:
-    kinds = {gold.kind, pred.kind}
+    kinds = {"list" if kind == "or" else kind for kind in (gold.kind, pred.kind)}
     if kinds == {"tuple"}:
         if len(gold.items) == 2 and {gold.brackets, pred.brackets} == {"()", "[]"}:
             return False  # (1, 2) and [1, 2] differ as intervals; as points nobody writes [1, 2]
@@ -190,6 +190,8 @@ def compare(gold: Node, pred: Node, cmp: Comparator) -> bool | None:
         if isinstance(other, (Choice, Leaf)):
             return letters[0] == letters[1]
         return False
+    if isinstance(gold, Seq) and gold.kind == "or" and not (isinstance(pred, Seq) and pred.kind in ("list", "or")):
+        return _any(compare(item, pred, cmp) for item in gold.items)  # (11, 7) or (7, 11): either one
     if isinstance(gold, Seq) and isinstance(pred, Seq):
         return _seq(gold, pred, cmp)
     if isinstance(gold, Seq) and len(gold.items) == 1:
@@ -201,18 +203,26 @@ def compare(gold: Node, pred: Node, cmp: Comparator) -> bool | None:
     if isinstance(gold, Matrix) or isinstance(pred, Matrix):
         return _matrices(gold, pred, cmp)
     if isinstance(gold, System) and isinstance(pred, System):
-        if [a.var.replace(" ", "").lower() for a in gold.assigns] != [
-            a.var.replace(" ", "").lower() for a in pred.assigns
-        ]:
+        gold_assigns, pred_assigns = _by_name(gold), _by_name(pred)
+        if [_name(a) for a in gold_assigns] != [_name(a) for a in pred_assigns]:
             return False
-        return _ordered(tuple(a.value for a in gold.assigns), tuple(a.value for a in pred.assigns), cmp)
-    if isinstance(gold, System) and isinstance(pred, Seq) and pred.kind == "tuple":
+        return _ordered(tuple(a.value for a in gold_assigns), tuple(a.value for a in pred_assigns), cmp)
+    # labels on one side only (`AB = 4, CD = 5` vs `4, 5`): the values in written order
+    if isinstance(gold, System) and isinstance(pred, Seq) and pred.kind in ("tuple", "list"):
         return _ordered(tuple(a.value for a in gold.assigns), pred.items, cmp)
-    if isinstance(pred, System) and isinstance(gold, Seq) and gold.kind == "tuple":
+    if isinstance(pred, System) and isinstance(gold, Seq) and gold.kind in ("tuple", "list"):
         return _ordered(gold.items, tuple(a.value for a in pred.assigns), cmp)
     if isinstance(gold, Relation) and isinstance(pred, Relation):
         return cmp.relation(gold, pred)
     return False
+
+
+def _name(assign: Assign) -> str:
+    return assign.var.replace(" ", "").lower()
+
+
+def _by_name(system: System) -> tuple:
+    return tuple(sorted(system.assigns, key=_name))
 
 
 def _intervals(gold: Node, pred: Node, cmp: Comparator) -> bool | None:

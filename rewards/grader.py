@@ -31,7 +31,7 @@ from rewards.notations import rewrite_pair
 from rewards.policy import DEFAULT_POLICY, NumericPolicy
 from rewards.pool import PoolClosed, get_pool, prestart
 from rewards.pool import counters as pool_counters
-from rewards.structure import Node, Seq, System, canonical, parse_answer
+from rewards.structure import Node, Seq, System, canonical, parse_answer, space_key
 
 __all__ = [
     "Verdict",
@@ -75,7 +75,7 @@ class _Answer:
 
     @property
     def key(self) -> str:
-        return self.cleaned.replace(" ", "")
+        return space_key(self.cleaned)
 
 
 _stats: Counter = Counter()
