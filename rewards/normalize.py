@@ -81,6 +81,7 @@ _REPLACE = [
     (re.compile(r"\\lbrace|\\\{"), r"\\{"),
     (re.compile(r"\\rbrace|\\\}"), r"\\}"),
     (re.compile(r"\\(?:emph|boldsymbol|bm|mathnormal)(?![a-zA-Z])"), ""),
+    (re.compile(r"\\mbox(?=[a-zA-Z])"), " "),  # `\mboxinches`: an extraction that lost the braces
     (re.compile(r"([_^])\{\s*(\w)\s*\}"), r"\1\2"),  # x^{2} -> x^2
     (re.compile(r"\s+"), " "),
 ]

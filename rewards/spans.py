@@ -26,7 +26,7 @@ _MAX_GAP = 60  # characters between two parts of one answer
 
 _SPAN_RE = re.compile(
     r"\$\$(?P<display>[^$]{1,N})\$\$|\\\[(?P<bracket>(?:(?!\\\]).){1,N})\\\]|\\\((?P<paren>(?:(?!\\\)).){1,N})\\\)"
-    r"|(?<![\\$])\$(?P<inline>[^$]{1,N})\$".replace("N", str(_MAX_SPAN)),
+    r"|(?<![\\$])\$(?P<inline>(?:\\\$|[^$]){1,N})(?<!\\)\$".replace("N", str(_MAX_SPAN)),
     re.S,
 )
 _WHOLE_SPAN_RE = re.compile(r"^(?:\$\$(.+)\$\$|\$(.+)\$|\\\[(.+)\\\]|\\\((.+)\\\))[\s.]*$", re.S)
@@ -93,6 +93,7 @@ _CONNECTOR_RE = re.compile(
     r"^(?:[\s,;&$]|\\quad|\\qquad|\\[,;:! ]|\\text\{\s*(?:and|or)?\s*\}|\\\(|\\\)|\\\[|\\\]|\band\b|\bor\b"
     r"|\(?\b(?:[a-h]|i{1,3}|iv|v)\)|\b(?:[a-h]|i{1,3}|iv|v)[.:]|\b[A-Za-z](?:_\{?\w+\}?)?\s*=)*$"
 )
+_DELIMITER_RE = re.compile(r"(?<!\\)\$|\\\(|\\\[")  # `\$` is a dollar sign, not a delimiter
 _MATHY_RE = re.compile(r"[\d\\=+^_{}()<>]")
 _MONEY_RE = re.compile(r"^\d[\d,.]*(?:\s|$)")
 _IS_RE = re.compile(r"\b(?:is|are|was|equals|be)\s+(?!\s)(.{1,200}?)\s*$", re.I | re.S)
@@ -112,10 +113,10 @@ def bare_answer(text: str) -> str | None:
     whole = _WHOLE_SPAN_RE.match(s)
     if whole is not None:
         inner = next(g for g in whole.groups() if g is not None).strip()
-        if "$" not in inner and "\\(" not in inner and "\\[" not in inner:
+        if not _DELIMITER_RE.search(inner):
             return inner or None
         return None  # several spans: prose-like, see last_math_spans
-    if "$" in s or "\\(" in s or "\\[" in s:
+    if _DELIMITER_RE.search(s):
         return None
     if "\n" in s and "\\begin" not in s:
         return None  # lines of work
