@@ -80,8 +80,17 @@ def _zygote(fd: int) -> None:
 
     for gold, pred in _WARMUP:  # builds the LaTeX parser and loads sympy's lazy parts once, before any fork
         compare_symbolic(gold, pred)
-    sock.sendall(b"ready\n")
     children: set[int] = set()
+    try:
+        sock.sendall(b"ready\n")
+        _zygote_loop(sock, children)
+    except OSError:
+        pass  # the grading process went away (it exited while we started): nothing to report to anyone
+    for pid in list(children):
+        _kill(pid, children)
+
+
+def _zygote_loop(sock: socket.socket, children: set[int]) -> None:
     while True:
         try:
             message, fds, _, _ = socket.recv_fds(sock, 256, 2)
@@ -112,8 +121,6 @@ def _zygote(fd: int) -> None:
             for descriptor in fds:
                 os.close(descriptor)
             sock.sendall(b"error\n")
-    for pid in list(children):
-        _kill(pid, children)
 
 
 def main() -> None:
@@ -123,7 +130,10 @@ def main() -> None:
         return
     replies = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
     _setup()
-    _serve(sys.stdin, replies)
+    try:
+        _serve(sys.stdin, replies)
+    except (BrokenPipeError, ConnectionError):
+        pass  # the grading process exited while we answered
 
 
 if __name__ == "__main__":

@@ -159,6 +159,10 @@ class WatchdogPool:
             worker = self._acquire()
         except PoolClosed:
             return "closed", None
+        except (RuntimeError, OSError):
+            if self._closed:  # shut down while this worker started (interpreter exit): not a broken installation
+                return "closed", None
+            raise
         try:
             reply = worker.ask(gold, pred, max(timeout, 0.0), policy)
         except TimeoutError:

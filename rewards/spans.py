@@ -95,14 +95,16 @@ _CONNECTOR_RE = re.compile(
 )
 _DELIMITER_RE = re.compile(r"(?<!\\)\$|\\\(|\\\[")  # `\$` is a dollar sign, not a delimiter
 _MATHY_RE = re.compile(r"[\d\\=+^_{}()<>]")
+_LABEL_RE = re.compile(r"\b[A-Za-z]\w{0,11}\s*=")
+_POINTS_RE = re.compile(r"^[A-Z]{2,3}$")  # AB, ABC: segments, triangles
 _MONEY_RE = re.compile(r"^\d[\d,.]*(?:\s|$)")
 _IS_RE = re.compile(r"\b(?:is|are|was|equals|be)\s+(?!\s)(.{1,200}?)\s*$", re.I | re.S)
 
 
 def _prose_words(s: str) -> list[str]:
     s = _TEXT_RE.sub(" ", s)  # \text{E}, \text{cm}: part of the answer, not prose around it
-    s = _COMMAND_RE.sub(" ", s)
-    return [w for w in _WORD_RE.findall(s) if w.lower() not in _NOT_PROSE]
+    s = _LABEL_RE.sub(" = ", _COMMAND_RE.sub(" ", s))  # `AB = 4`, `area = 5`: names, not prose
+    return [w for w in _WORD_RE.findall(s) if w.lower() not in _NOT_PROSE and not _POINTS_RE.match(w)]
 
 
 def bare_answer(text: str) -> str | None:

@@ -118,9 +118,10 @@ _RELATION_RE = re.compile(r"\\le(?![a-zA-Z])|\\ge(?![a-zA-Z])|\\neq(?![a-zA-Z])|
 _UNION_RE = re.compile(r"\\cup(?![a-zA-Z])|\s+U\s+")
 _THOUSANDS_RE = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?%?$")
 _NAME = r"(?:[a-zA-Z]{1,12}|\\[a-zA-Z]+)(?:_\{?\w+\}?)?(?:'|\^\{?\\prime\}?)?"
-# a label: `x`, `AB`, `f(2)`, `x_1'`, `(p, q)`, or a ratio of names `V_1:V_2`
+# a label: `x`, `AB`, `f(2)`, `x_1'`, `(p, q)`, a ratio of names `V_1:V_2`, an angle `m\angle B`
 _VAR_RE = re.compile(
     rf"^{_NAME}(?:\([a-zA-Z0-9, ]*\))?$|^\(\s*[a-zA-Z](?:\s*,\s*[a-zA-Z])+\s*\)$|^{_NAME}(?:\s*:\s*{_NAME})+$"
+    r"|^(?:m\s*)?\\angle\s*[A-Z]{1,3}$"
 )
 _OR_RE = re.compile(r"^\s*(?:or|\\text\{\s*or\s*\})\s*$")
 _TIME_RE = re.compile(r"^\d{1,2}:\d{2}\s*(?:[ap]\.?\s*m\.?)?$", re.I)

@@ -11,8 +11,11 @@ import pytest
 import rewards
 from rewards.pool import WatchdogPool
 from tests.rewards.cases import ROWS
+from tests.rewards.categories import CATEGORIES
 
-PAIRS = [(gold, completion) for _, gold, completion, _ in ROWS]
+PAIRS = [(gold, completion) for _, gold, completion, _ in ROWS] + [
+    (gold, prediction) for rows in CATEGORIES.values() for gold, prediction, _ in rows
+]
 SYMBOLIC = [
     ("x^2+2x+1", "\\boxed{(x+1)^2}", True),
     ("\\frac{\\sqrt{2}}{2}", "\\boxed{\\frac{1}{\\sqrt{2}}}", True),
@@ -122,3 +125,14 @@ def test_shutdown_then_lazy_restart(warm_pool):
     rewards.shutdown()
     assert _grade_symbolic(0) == [expected for *_, expected in SYMBOLIC]  # a new pool starts on demand
     rewards.warmup()  # leave a warm pool for the timed tests that follow
+
+
+def test_numeric_policy_reaches_the_workers_from_threads(warm_pool):
+    # 2\pi vs a decimal needs sympy: the policy travels with each request to the worker processes
+    lenient = rewards.NumericPolicy(rounded_digits=3)
+    pairs = [("2\\pi", "\\boxed{6.283}"), ("\\frac{\\sqrt{3}}{2}", "\\boxed{0.866}"), ("2\\pi", "\\boxed{6.2831853}")]
+    rewards.clear_caches()
+    jobs = [(gold, completion, policy) for gold, completion in pairs for policy in (None, lenient)] * 4
+    with ThreadPoolExecutor(max_workers=8) as executor:
+        verdicts = list(executor.map(lambda job: rewards.verify(job[0], job[1], job[2]), jobs))
+    assert verdicts == [False, True, False, True, True, True] * 4
