@@ -7,8 +7,9 @@ asyncio and inside other processes (daemonic ones included), and it interrupts s
 which `signal.alarm` cannot. How workers are started is in `rewards.processes` (a zygote that forks warm workers
 in milliseconds; plain subprocesses on Windows).
 
-Workers start lazily. Start-up is never charged to a grading budget (call `warmup()` before timing anything). A
-forked child forgets the parent's workers and starts its own.
+Workers start in the background at the first grade (`prestart`), or at `warmup()`. Start-up is never charged to a
+grading budget; it is counted apart, as `worker_startup_ms` in `rewards.stats()` (call `warmup()` before timing
+anything). A forked child forgets the parent's workers and starts its own.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import atexit
 import logging
 import os
 import threading
+import time
 
 from rewards.processes import ForkedWorker, SubprocessWorker, WorkerDied, Zygote, zygote_supported
 
@@ -69,6 +71,7 @@ class WatchdogPool:
         self._closed = False
         self.timeouts = 0
         self.restarts = 0
+        self.startup_seconds = 0.0  # spent starting workers (the zygote included); never charged to a budget
 
     def _new_worker(self) -> ForkedWorker | SubprocessWorker:
         if self.start_method == "subprocess":
@@ -100,6 +103,7 @@ class WatchdogPool:
                 self._cond.wait()
 
     def _start(self) -> ForkedWorker | SubprocessWorker:
+        started = time.monotonic()
         try:
             worker = self._new_worker()
             worker.wait_ready()
@@ -110,6 +114,7 @@ class WatchdogPool:
             raise
         with self._cond:
             self._all.add(worker)
+            self.startup_seconds += time.monotonic() - started
         return worker
 
     def _acquire(self) -> ForkedWorker | SubprocessWorker:
@@ -226,9 +231,16 @@ def get_pool() -> WatchdogPool:
 
 
 def counters() -> dict[str, int]:
-    """Worker timeouts and restarts of the current pool (empty before the first sympy comparison)."""
+    """Worker timeouts, restarts and start-up milliseconds (counted apart from any grading budget) of the current
+    pool; empty before the pool exists."""
     pool = _POOL
-    return {} if pool is None else {"worker_timeouts": pool.timeouts, "worker_restarts": pool.restarts}
+    if pool is None:
+        return {}
+    return {
+        "worker_timeouts": pool.timeouts,
+        "worker_restarts": pool.restarts,
+        "worker_startup_ms": round(1000 * pool.startup_seconds),
+    }
 
 
 def warmup(workers: int | None = None) -> None:

@@ -4,7 +4,10 @@ import asyncio
 import json
 import multiprocessing
 import os
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -136,3 +139,17 @@ def test_numeric_policy_reaches_the_workers_from_threads(warm_pool):
     with ThreadPoolExecutor(max_workers=8) as executor:
         verdicts = list(executor.map(lambda job: rewards.verify(job[0], job[1], job[2]), jobs))
     assert verdicts == [False, True, False, True, True, True] * 4
+
+
+def test_first_sympy_grade_in_a_fresh_process_is_not_charged_start_up():
+    # start-up (about a second, more on a loaded machine) is counted apart, never against the 0.5 s budget
+    code = (
+        "import json, rewards; v = rewards.grade('x^2+2x+1', '\\\\boxed{(x+1)^2}', timeout=0.5); "
+        "print(json.dumps([v.correct, v.reason, rewards.stats()['worker_startup_ms']]))"
+    )
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    correct, reason, startup_ms = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (correct, reason) == (True, "equal:symbolic")
+    assert startup_ms > 0
