@@ -67,6 +67,7 @@ _ANSWER_LINE_RE = re.compile(
 )
 _A_LINE_RE = re.compile(r"^A:[ \t]*(.+)$")
 _FINAL_PHRASE_RE = re.compile(r"\b(?:the\s+)?final\s+answer\s*(?:is|:|=)|\bthe\s+answer\s+is\b", re.I)
+_STATED_RE = re.compile(r"[\d\\$=+^_{}]|^\(?[A-E]\)?$")  # math, or a choice letter
 _NUMBER_RE = re.compile(r"(?<![\w.{^_])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:/\d+)?|(?<![\w.])-?\.\d+")
 # a sentence ends at a period followed by whitespace/end (not a decimal point), at CJK full stops, or where an
 # explanation starts ("18 because ...", "18, since ...")
@@ -226,7 +227,9 @@ def _phrase_after(text: str, position: int) -> str | None:
     match = _last(_FINAL_PHRASE_RE, text[window_start:])
     if match is None:
         return None
-    return _answer_is(text[window_start + match.start() :], text[window_start + match.start() :].lower())
+    answer = _answer_is(text[window_start + match.start() :], text[window_start + match.start() :].lower())
+    # "the answer is correct / consistent ...": a comment on the boxed answer, not a new one
+    return answer if answer and _STATED_RE.search(answer) else None
 
 
 def extract(text: str | None, *, _tags: bool = True) -> Extraction:

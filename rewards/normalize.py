@@ -1,8 +1,9 @@
 """String-level cleanup of an extracted answer: what two people would agree is "the same way of writing it".
 
 `clean` is cheap (regexes over a string of at most a few thousand characters) and runs on every answer before any
-parsing: Unicode folding (full-width digits, `−`, `√`, `π`, `²`), control characters, math delimiters, `\\left`,
-spacing commands, `\\dfrac`, `{,}` thousands separators, degrees, currency and `\\text{}` wrappers. Units are
+parsing: Unicode folding (full-width digits, `−`, `√`, `π`, `²`), invisible formatting characters, math delimiters,
+`\\left`, spacing commands, `\\dfrac`, `{,}` thousands separators, degrees, currency, `\\text{}` wrappers and
+ordinal suffixes (`12^{th}`). Control characters (NUL, ESC) are not cleaned away: the grader rejects such answers. Units are
 removed later, per leaf, by `strip_units`, because only there do we know a number precedes them.
 """
 

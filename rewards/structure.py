@@ -3,7 +3,10 @@
 The tree says what kind of object an answer is, which decides how two answers are compared: a tuple `(1, 2)` is
 ordered, a set `\\{1, 2\\}` or a list `1, 2` is not, `(1, 2]` is an interval (so is `1 < x \\le 2`), `x = 3` is the
 assignment of 3, `3 \\pm \\sqrt{2}` is a two-element set, `(C)` is a multiple-choice letter and `Monday` is a text
-answer. Leaves keep their LaTeX and, when they are plain numbers, a parsed `Num`; everything else is for sympy.
+answer. Labels are assignments (`AB = 4`, `V_1:V_2 = 11:21`, `(p, q) = (3, 2)`): a labelled answer equals its
+value, and `AB = 4, CD = 5` equals the list `4, 5` in written order. Tuples joined by "or" are alternatives
+(`(11, 7) or (7, 11)`), and `{1, 3}` (LaTeX grouping, which prints as 1, 3) is the list `1, 3`. Leaves keep their
+LaTeX and, when they are plain numbers, a parsed `Num`; everything else is for sympy.
 
 Trap: `(1, 2)` is both a point and an open interval; it stays a tuple and `compare` lets it equal either.
 """

@@ -137,6 +137,8 @@ LATE_ANSWER = [
     ("4", "The final answer is $\\boxed{4}$. Double-checking, it holds.", True),
     ("12", "Thus \\boxed{10}. Hmm, I made an error; the answer is 12.", True),
     ("10", "Thus \\boxed{10}. Hmm, I made an error; the answer is 12.", False),
+    ("10", "Thus \\boxed{10}. Checking: the answer is consistent with both equations.", True),
+    ("B", "So \\boxed{A} at first; rereading the options, the final answer is (B).", True),
 ]
 
 # 9. Tolerance: a rounded decimal is not the exact answer (default policy); integers match exactly.
