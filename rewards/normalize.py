@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from rewards.notations import ordinal_suffix
+from rewards.notations import named_set, ordinal_suffix
 
 __all__ = ["clean", "strip_units", "text_key"]
 
@@ -139,7 +139,7 @@ def clean(answer: str) -> str:
         s = s[2:-2].strip()
     s = _LEADING_RE.sub("", s)
     s = _DEGREE_WORDS_RE.sub("", s) if any(c.isdigit() for c in s) else s
-    return s.rstrip(_TRAILING).lstrip(" ,;:")
+    return named_set(s.rstrip(_TRAILING).lstrip(" ,;:"))
 
 
 def strip_units(leaf: str) -> str:

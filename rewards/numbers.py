@@ -37,6 +37,7 @@ _FRAC_RE = re.compile(
 )
 _SPACED_THOUSANDS_RE = re.compile(r"^\d{1,3}(?: \d{3})+(?:\.\d+)?$")
 _DIGITS_AND_SPACES_RE = re.compile(r"^[\d .]+$")
+_REPEATING_RE = re.compile(r"^(\d*)\.(\d*)\\overline\{?(\d+)\}?$")
 _SLASH_RE = re.compile(r"^([^/]+)/([^/]+)$")
 _MIXED_RE = re.compile(r"^(\d+)(?:\\frac\{(\d+)\}\{(\d+)\}|\s+(\d+)/(\d+))$")
 _NUMBER_WORDS = (
@@ -107,10 +108,24 @@ def _chinese(s: str) -> int | None:
     return total + section + (digit or 0)
 
 
+def _repeating(s: str) -> Num | None:
+    """`0.\\overline{6}` = 2/3, `1.1\\overline{3}` = 17/15: an exact value written as a repeating decimal."""
+    match = _REPEATING_RE.match(s)
+    if match is None:
+        return None
+    whole, fixed, period = match.group(1) or "0", match.group(2), match.group(3)
+    if len(whole) + len(fixed) + len(period) > 60:
+        return None
+    value = int(whole) + Fraction(int(fixed + period) - int(fixed or "0"), 10 ** len(fixed) * (10 ** len(period) - 1))
+    return Num(value)
+
+
 def _unsigned(s: str) -> Num | None:
     num = _decimal(s)
     if num is not None:
         return num
+    if "overline" in s:
+        return _repeating(s)
     match = _MIXED_RE.match(s)
     if match:
         whole = int(match.group(1))

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import re
 
+from rewards.notations import named_set
+
 __all__ = ["BARE_MAX_CHARS", "bare_answer", "connected", "last_math_spans", "sentence_answer"]
 
 BARE_MAX_CHARS = 400  # a longer text is a solution, not an answer
@@ -124,6 +126,8 @@ def bare_answer(text: str) -> str | None:
         return None  # lines of work
     if _SENTENCE_RE.search(s):
         return None
+    if named_set(s.rstrip(". ")) != s.rstrip(". "):
+        return s.rstrip(". ")  # "all real numbers", "no solution": answers in words
     words = _prose_words(s)
     if len(words) > 2:
         return None

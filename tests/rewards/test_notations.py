@@ -4,7 +4,7 @@ stay apart next to those that must match."""
 import pytest
 
 import rewards
-from rewards.notations import decimal_comma, ordinal_suffix
+from rewards.notations import decimal_comma, named_set, ordinal_suffix
 
 
 @pytest.mark.parametrize(
@@ -147,4 +147,55 @@ def test_grouping_braces_vs_sets(warm_pool, gold, prediction, expected):
     ],
 )
 def test_labels_and_alternatives(warm_pool, gold, prediction, expected):
+    assert rewards.verify(gold, prediction) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("all real numbers", "(-\\infty,\\infty)"),
+        ("\\mathbb{R}", "(-\\infty,\\infty)"),
+        ("(-\\infty, \\infty)", "(-\\infty,\\infty)"),
+        ("x \\in \\mathbb{R}", "(-\\infty,\\infty)"),
+        ("no solution", "\\emptyset"),
+        ("No real solutions", "\\emptyset"),
+        ("(0, \\infty)", "(0, \\infty)"),
+        ("none of these", "none of these"),
+    ],
+)
+def test_named_sets(text, expected):
+    assert named_set(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("gold", "prediction", "expected"),
+    [
+        ("\\mathbb{R}", "all real numbers", True),
+        ("(-\\infty, \\infty)", "\\mathbb{R}", True),
+        ("\\mathbb{R}", "(0, \\infty)", False),
+        ("\\emptyset", "no solution", True),
+        ("\\emptyset", "\\{\\}", True),
+        ("0", "\\emptyset", False),
+        ("\\emptyset", "\\{0\\}", False),
+        ("\\text{no solution}", "\\varnothing", True),
+    ],
+)
+def test_named_sets_graded(warm_pool, gold, prediction, expected):
+    assert rewards.verify(gold, prediction) is expected
+
+
+@pytest.mark.parametrize(
+    ("gold", "prediction", "expected"),
+    [
+        ("\\frac{2}{3}", "0.\\overline{6}", True),
+        ("\\frac{1}{3}", "0.\\overline{3}", True),
+        ("\\frac{1}{3}", "0.\\overline{6}", False),
+        ("\\frac{17}{15}", "1.1\\overline{3}", True),
+        ("\\frac{1}{7}", "0.\\overline{142857}", True),
+        ("\\frac{1}{7}", "0.\\overline{142856}", False),
+        ("1", "0.\\overline{9}", True),
+        ("-\\frac{5}{9}", "-0.\\overline{5}", True),
+    ],
+)
+def test_repeating_decimals(warm_pool, gold, prediction, expected):
     assert rewards.verify(gold, prediction) is expected
