@@ -30,6 +30,7 @@ from rewards.structure import (
     Union,
     as_interval,
     canonical,
+    parse_answer,
 )
 
 __all__ = ["FAST", "Comparator", "FastComparator", "compare"]
@@ -198,6 +199,9 @@ def compare(gold: Node, pred: Node, cmp: Comparator) -> bool | None:
         return compare(gold.items[0], pred, cmp)
     if isinstance(pred, Seq) and len(pred.items) == 1:
         return compare(gold, pred.items[0], cmp)
+    if isinstance(gold, Leaf) and isinstance(pred, Seq) and pred.kind in ("list", "or"):
+        # `3/2 or 1.5`: one answer restated, right when every item is; a hedge (`3 or 4`) is wrong
+        return _all(compare(gold, item, cmp) for item in pred.items)
     if isinstance(gold, (Interval, Union)) or isinstance(pred, (Interval, Union)):
         return _intervals(gold, pred, cmp)
     if isinstance(gold, Matrix) or isinstance(pred, Matrix):
@@ -214,6 +218,9 @@ def compare(gold: Node, pred: Node, cmp: Comparator) -> bool | None:
         return _ordered(gold.items, tuple(a.value for a in pred.assigns), cmp)
     if isinstance(gold, Relation) and isinstance(pred, Relation):
         return cmp.relation(gold, pred)
+    if isinstance(pred, Relation) and pred.op == "=" and isinstance(gold, Leaf) and gold.num is not None:
+        value = parse_answer(pred.rhs)  # `a^2 = 9` for the number 9: the expression asked for, and its value
+        return compare(gold, value, cmp) if isinstance(value, Leaf) and value.num is not None else False
     return False
 
 

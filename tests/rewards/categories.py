@@ -29,6 +29,10 @@ BARE = [
     ("x^2 - 4", "$$x^2-4$$", True),
     ("12", "12 apples", True),
     ("\\text{Tuesday}", "tuesday", True),
+    ("9", "We have $a=3$, so $a^2 = 9$.", True),  # an equation ending in a number answers that number
+    ("3", "We have $a=3$, so $a^2 = 9$.", False),
+    ("\\frac{3}{2}", "It is $\\frac{3}{2}$ or $1.5$.", True),  # one answer restated
+    ("\\frac{3}{2}", "It is $\\frac{3}{2}$ or $2.5$.", False),  # a hedge
 ]
 
 # 2. Several boxes that together are the answer (one per root, per coordinate, per part).
