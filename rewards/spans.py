@@ -36,61 +36,11 @@ _COMMAND_RE = re.compile(r"\\[a-zA-Z]+")
 _TEXT_RE = re.compile(r"\\(?:text|textbf|textit|mathrm|mathbf|mbox|operatorname)\s*\{([^{}]*)\}")
 _WORD_RE = re.compile(r"(?<![A-Za-z])[A-Za-z]{2,}(?![A-Za-z])")
 _SENTENCE_RE = re.compile(r"[.!?]\s+[A-Z]|[:;]\s+\S.*\s")
-_NOT_PROSE = frozenset(
-    [
-        "or",
-        "and",
-        "sin",
-        "cos",
-        "tan",
-        "cot",
-        "sec",
-        "csc",
-        "log",
-        "ln",
-        "exp",
-        "lim",
-        "max",
-        "min",
-        "gcd",
-        "lcm",
-        "mod",
-        "det",
-        "arcsin",
-        "arccos",
-        "arctan",
-        "sinh",
-        "cosh",
-        "tanh",
-        "pi",
-        "inf",
-        "infty",
-        "deg",
-        "dx",
-        "dy",
-        "dt",
-        "cm",
-        "mm",
-        "km",
-        "kg",
-        "mg",
-        "ml",
-        "ft",
-        "yd",
-        "mi",
-        "lb",
-        "lbs",
-        "oz",
-        "in",
-        "mph",
-        "hr",
-        "hrs",
-        "min",
-        "sec",
-        "am",
-        "pm",
-    ]
+_NOT_PROSE_WORDS = (
+    "or and sin cos tan cot sec csc log ln exp lim max min gcd lcm mod det arcsin arccos arctan sinh cosh tanh pi inf "
+    "infty deg dx dy dt cm mm km kg mg ml ft yd mi lb lbs oz in mph hr hrs min sec am pm"
 )
+_NOT_PROSE = frozenset(_NOT_PROSE_WORDS.split())
 _CONNECTOR_RE = re.compile(
     r"^(?:[\s,;&$]|\\quad|\\qquad|\\[,;:! ]|\\text\{\s*(?:and|or)?\s*\}|\\\(|\\\)|\\\[|\\\]|\band\b|\bor\b"
     r"|\(?\b(?:[a-h]|i{1,3}|iv|v)\)|\b(?:[a-h]|i{1,3}|iv|v)[.:]|\b[A-Za-z](?:_\{?\w+\}?)?\s*=)*$"
