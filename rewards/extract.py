@@ -4,8 +4,9 @@ Within a step the last occurrence wins (models restate and correct themselves, s
 answer, not the first). The steps, and why each sits where it does:
 
 1. `<answer>...</answer>` (R1-style; a `\\boxed{}` inside the tag is unwrapped): the format asked for by the prompt.
-2. An explicit "the final answer is ..." written *after* the last box: an intermediate `\\boxed{}` must not beat the
-   model's later, explicit conclusion.
+2. An explicit "the final answer is ..." written *after* the last box, when it states math or a choice letter: an
+   intermediate `\\boxed{}` must not beat the model's later, explicit conclusion (but "the answer is consistent with
+   ..." comments on the box and does not replace it).
 3. `\\boxed{...}` / `\\fbox{...}` with nested braces, also `\\boxed 5`. Boxes joined only by connectors
    (`\\boxed{-2} and \\boxed{1}`, one box per part) are all parts of the answer (source `boxes`); the grader joins
    them as a tuple or set when the gold is one, and grades the last box otherwise. A `\\boxed` that does not close,

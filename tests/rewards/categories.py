@@ -29,6 +29,8 @@ BARE = [
     ("x^2 - 4", "$$x^2-4$$", True),
     ("12", "12 apples", True),
     ("\\text{Tuesday}", "tuesday", True),
+    ("\\$32,\\!348", "$\\$32,348$", True),  # an escaped dollar inside math is a dollar sign, not a delimiter
+    ("864 \\mbox{ inches}^2", "864\\mboxinches^2", True),  # an extraction that lost its braces
     ("9", "We have $a=3$, so $a^2 = 9$.", True),  # an equation ending in a number answers that number
     ("3", "We have $a=3$, so $a^2 = 9$.", False),
     ("\\frac{3}{2}", "It is $\\frac{3}{2}$ or $1.5$.", True),  # one answer restated
