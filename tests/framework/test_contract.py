@@ -187,6 +187,7 @@ def test_the_cycle_finder_finds_a_cycle():
 
 def test_pins_match_the_ranges_the_shims_were_tested_with():
     import re
+
     import tomllib
 
     from deepmath.compat import TESTED, check_versions
