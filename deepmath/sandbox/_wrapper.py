@@ -13,6 +13,7 @@ harness could not set up. Anything the program could fake here only turns its ow
 """
 
 import builtins
+import contextlib
 import json
 import os
 import resource
@@ -165,7 +166,7 @@ def main() -> None:
     try:
         header = json.loads(_read_exactly(int(_read_exactly(10))))
         _setup(header)
-    except Exception as err:  # noqa: BLE001 - any setup failure is the harness's, reported as such
+    except Exception as err:  # any setup failure is the harness's, reported as such
         sys.stderr.write(f"deepmath-sandbox: setup failed: {type(err).__name__}: {err}\n")
         os._exit(EXIT_SETUP)
     nonce, source, guards = header["nonce"], header["program"], header.get("guards")
@@ -180,10 +181,9 @@ def main() -> None:
     except BaseException as err:  # the program's own failure is a verdict, not a crash of the harness
         code = EXIT_MEMORY if isinstance(err, MemoryError) else EXIT_ERROR
         code = EXIT_BLOCKED if isinstance(err, SandboxBlocked) else code
-        try:
+        # a MemoryError can leave no room to format the traceback; the exit code still says what happened
+        with contextlib.suppress(BaseException):
             sys.stderr.write("".join(traceback.format_exception(err, limit=-3))[-4_000:])
-        except BaseException:  # a MemoryError can leave no room to format; the exit code still says it
-            pass
     if blocked:
         sys.stderr.write(f"\nsandbox: blocked: {blocked[0]}\n")
         code = EXIT_BLOCKED
@@ -200,7 +200,10 @@ def main() -> None:
     except BaseException:  # a closed or broken stdout: the parent judges from what it received
         pass
     if not code:
-        os.write(1, ("\n" + RECORD + nonce + " " + json.dumps({"ans": ans}) + "\n").encode("utf-8"))
+        try:
+            os.write(1, ("\n" + RECORD + nonce + " " + json.dumps({"ans": ans}) + "\n").encode("utf-8"))
+        except OSError:  # the program closed its stdout: there is no result to report
+            code = EXIT_ERROR
     os._exit(code)  # skip atexit handlers and thread joins the program may have left behind
 
 

@@ -149,10 +149,15 @@ def bwrap_problem() -> str | None:
     if shutil.which("bwrap") is None:
         return "bwrap is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
     command = bwrap_command(1)
-    command = command[: command.index("--") + 2] + ["-I", "-c", "import sys; sys.exit(0)"]
+    command = [*command[: command.index("--") + 2], "-I", "-c", "import sys; sys.exit(0)"]
     try:
         probe = subprocess.run(
-            command, capture_output=True, text=True, timeout=30, env={"PATH": "/usr/bin:/bin"}, stdin=subprocess.DEVNULL
+            command,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env={"PATH": "/usr/bin:/bin"},
+            stdin=subprocess.DEVNULL,
         )
     except (OSError, subprocess.SubprocessError) as err:
         return f"bwrap could not start: {err}"

@@ -35,7 +35,7 @@ __all__ = ["ProgramResult", "SandboxLimits", "check_isolation", "run_program", "
 _RECORD = b"\x00deepmath-sandbox-record "  # _wrapper.RECORD
 _LOOKALIKE = b"\x00deepmath-sandbox"  # also the fixed marker of the old in-process layer
 _EXIT_STATUS = {0: "ok", 10: "error", 11: "memory", 12: "blocked", 13: "sandbox_error"}
-_SIGNAL_STATUS = {signal.SIGXCPU: "timeout", signal.SIGKILL: "timeout", signal.SIGXFSZ: "file_size"}
+_SIGNAL_STATUS = {signal.SIGXCPU: "timeout", signal.SIGXFSZ: "file_size"}  # SIGKILL: killed
 _STDERR_KEEP = 8_000
 
 
@@ -275,6 +275,11 @@ def run_program(code: str, limits: SandboxLimits | None = None, stdin: str = "")
     capture = _Capture(proc, data, status_read, limits)
     try:
         capture.run(start + limits.timeout)
+        if not (capture.timed_out or capture.too_long):  # its pipes are closed; it may still be running
+            try:
+                proc.wait(timeout=max(0.0, start + limits.timeout - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                capture.timed_out = True
     finally:
         _kill_group(proc.pid)  # the whole sandbox: bwrap's PID 1 takes every process inside with it
         proc.wait()
@@ -330,7 +335,7 @@ def _run_safely(code: str, limits: SandboxLimits, stdin: str) -> ProgramResult:
         return run_program(code, limits, stdin)
     except SandboxUnavailable:
         raise
-    except Exception as err:  # noqa: BLE001 - a harness failure on one program is that program's counted failure
+    except Exception as err:  # a harness failure on one program is that program's counted failure
         return ProgramResult("sandbox_error", error=f"{type(err).__name__}: {err}"[:500])
 
 

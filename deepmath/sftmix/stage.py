@@ -127,8 +127,8 @@ def _load_checkpoint(folder: Path, name: str) -> tuple[list[Candidate], dict] | 
 
 def _process_source(cfg: SftMixConfig, source: SourceConfig, matcher: _Matcher, work: Path) -> tuple[list, dict]:
     """Read, normalise, decontaminate and check one source; returns the passing candidates and the counts."""
-    from deepmath.sftmix.formats import normalise_row
     from deepmath.sandbox import SandboxLimits, SandboxUnavailable
+    from deepmath.sftmix.formats import normalise_row
     from deepmath.sftmix.sources import iter_source_rows, map_fields
     from deepmath.sftmix.verify import check_programs, check_texts
 

@@ -21,8 +21,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from deepmath.sftmix.formats import Candidate
 from deepmath.sandbox import ProgramResult, SandboxLimits, check_isolation, run_programs
+from deepmath.sftmix.formats import Candidate
 
 __all__ = ["check_programs", "check_texts", "program_reason", "program_value", "verdict_reason"]
 

@@ -60,7 +60,12 @@ def host(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the harness's working folder: what dir_fd tricks aimed at
     monkeypatch.setenv("DEEPMATH_TEST_SECRET", "hunter2-" + uuid.uuid4().hex)
     bystander = subprocess.Popen(["sleep", "300"])
-    state = {"folder": tmp_path, "victim": victim, "bystander": bystander, "secret": os.environ["DEEPMATH_TEST_SECRET"]}
+    state = {
+        "folder": tmp_path,
+        "victim": victim,
+        "bystander": bystander,
+        "secret": os.environ["DEEPMATH_TEST_SECRET"],
+    }
     before = sorted(p.name for p in tmp_path.iterdir())
     yield state
     assert sorted(p.name for p in tmp_path.iterdir()) == before, "the program changed the host folder"
@@ -225,7 +230,7 @@ def test_forged_result_record_is_reported_never_verified(forgery, ending):
 def test_forged_record_after_os_exit_is_counted_as_forged():
     program = (
         "import os\nans = 41\n"
-        "os.write(1, b'\\x00deepmath-sandbox-result\\x00{\"status\": \"ok\", \"value\": \"42\"}\\n')\nos._exit(0)"
+        'os.write(1, b\'\\x00deepmath-sandbox-result\\x00{"status": "ok", "value": "42"}\\n\')\nos._exit(0)'
     )
     result = run_program(program, LIMITS)
     assert (result.status, result.value) == ("forged", None)
@@ -246,7 +251,9 @@ def test_host_secrets_are_not_readable(host, path):
 
 def test_fork_bomb_is_contained(host):
     token = _token()
-    program = _name_self(token) + "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass"
+    program = (
+        _name_self(token) + "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass"
+    )
     result = run_program(program, LIMITS)
     assert result.status in ("timeout", "killed") and result.seconds < LIMITS.timeout + 5
     assert _rejected(result) in ("program_timeout", "program_killed")
@@ -327,7 +334,7 @@ def test_every_hostile_program_is_one_counted_failure_in_a_batch(host):
     hostile = {
         "bomb": "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass",
         "flood": "import sys\nwhile True:\n    sys.stdout.write('y' * 65536)",
-        "forge": "import os\nos.write(1, b'\\x00deepmath-sandbox-result\\x00{\"status\": \"ok\", \"value\": \"42\"}\\n')"
+        "forge": 'import os\nos.write(1, b\'\\x00deepmath-sandbox-result\\x00{"status": "ok", "value": "42"}\\n\')'
         "\nos._exit(0)",
         "killer": "import os\nos.kill(-1, 9)",
         "memory": "x = bytearray(8 * 1024 ** 3)",
