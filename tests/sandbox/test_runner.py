@@ -177,3 +177,16 @@ def test_a_program_that_closes_its_output_still_runs_to_the_end():
         result = run_program(program, limits)
         assert (result.status, result.value) == ("error", None)  # its result line could not be written
         assert result.seconds >= 0.5
+
+
+@REAL
+def test_only_the_private_tmp_is_writable():
+    program = (
+        "import os\nwritable = []\n"
+        "for folder in ('/', '/dev', '/dev/shm', '/usr', '/proc', '/tmp', '/.deepmath-sandbox', os.path.dirname(os.__file__)):\n"
+        "    try:\n        open(os.path.join(folder, 'probe'), 'w').close()\n        writable.append(folder)\n"
+        "    except OSError:\n        pass\n"
+        "open('/dev/null', 'w').write('devices still work')\nans = ' '.join(writable)"
+    )
+    result = run_program(program, LIMITS)
+    assert (result.status, result.value) == ("ok", "/tmp")
