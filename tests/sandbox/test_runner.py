@@ -162,7 +162,7 @@ def test_unprivileged_user_mode_with_the_system_python():
         )
     finally:
         shutil.rmtree(copy, ignore_errors=True)
-    if "user namespace" in done.stderr or "Operation not permitted" in done.stderr:
+    if "SandboxUnavailable" in done.stderr:  # e.g. unprivileged user namespaces switched off on this machine
         pytest.skip(f"unprivileged user namespaces are not allowed here: {done.stderr.strip()[-200:]}")
     lines = done.stdout.strip().splitlines()
     assert lines[0].startswith("ok 42 bwrap"), done.stdout + done.stderr
