@@ -32,6 +32,8 @@ _PATH_EVENTS = {
     "os.link",
     "os.chmod",
     "os.chown",
+    "os.chflags",
+    "os.lchflags",
     "os.truncate",
     "os.utime",
     "os.mkfifo",
@@ -61,6 +63,7 @@ _BLOCKED_EVENTS = {
     "smtplib.connect",
     "imaplib.open",
     "poplib.connect",
+    "telnetlib.Telnet.open",
 }
 
 
