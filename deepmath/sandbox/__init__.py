@@ -31,7 +31,7 @@ What is NOT isolated:
 - reads of what is bound: the program can read the Python installation and /usr (world-readable, no secrets
   expected there), and /proc of its own namespace (host-wide facts like /proc/cpuinfo and load are visible);
   the host paths of the interpreter and the wrapper show in its mounts and in bwrap's command line (/proc/1);
-- memory in total: RLIMIT_AS is per process, so the ceiling is memory_mb x processes (no cgroup);
+- memory in total: RLIMIT_AS is per process, so the ceiling is memory_mb x processes (8 GB by default; no cgroup);
 - CPU share: programs compete with the host for cores (no cgroup); CPU seconds and wall clock bound each run;
 - side channels and timing; and anything the nonce protects if the program reads it from its own memory (it can
   then report a value it chose, which is no more than printing it: it cannot turn a failure into ok).

@@ -49,7 +49,7 @@ class SandboxLimits:
     file_mb: int = 16  # largest file the program may write (RLIMIT_FSIZE)
     output_chars: int = 2_000  # tail of the printed output kept in ProgramResult.stdout
     output_bytes: int = 1_000_000  # printing more than this kills the program (status output_limit)
-    processes: int = 16  # tasks (processes + threads) inside the sandbox (RLIMIT_NPROC); bwrap only
+    processes: int = 8  # tasks (processes + threads) inside the sandbox (RLIMIT_NPROC); bwrap only
     tmpfs_mb: int = 64  # size of the writable working folder; bwrap only
     isolation: str = "auto"  # auto (bwrap where it runs, else the warned fallback) | bwrap | inprocess
     require_isolation: bool = False  # refuse to run without bwrap (also DEEPMATH_SANDBOX_REQUIRE=1)
