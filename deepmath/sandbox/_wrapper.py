@@ -5,10 +5,10 @@
 The header carries the program, the limits, the per-run nonce and, when the sandbox was started by root, the
 unprivileged uid to switch to. Order matters: read the header (exactly its bytes, so the program's stdin is
 untouched), lower the resource limits, drop to the unprivileged uid and check no capability is left, install the
-in-process guards (fallback only), and only then run the program.
+in-process guards (unless turned off; always in the fallback), and only then run the program.
 
 Exit codes are a convention the parent reads, not a trusted channel: 0 the program finished (the result record is
-the last line of stdout), 10 it raised, 11 MemoryError, 12 a guard refused an operation (fallback), 13 the
+the last line of stdout), 10 it raised, 11 MemoryError, 12 a guard refused an operation, 13 the
 harness could not set up. Anything the program could fake here only turns its own run into a failure.
 """
 
@@ -68,7 +68,7 @@ _BLOCKED_EVENTS = {
 
 
 class SandboxBlocked(PermissionError):
-    """Raised inside the program for an operation the in-process guards refuse (fallback only)."""
+    """Raised inside the program for an operation the in-process guards refuse."""
 
 
 def _read_exactly(count: int) -> bytes:
@@ -99,9 +99,10 @@ def _effective_capabilities() -> int:
 
 
 def _install_guards(work: str) -> list:
-    """Fallback only: an audit hook that refuses writes outside `work`, processes, signals, sockets and ctypes.
+    """An audit hook that refuses writes outside `work`, processes, signals, sockets and ctypes library loads.
 
-    NOT a boundary: ctypes on `pythonapi`, `dir_fd`-relative calls and C extensions get past it.
+    NOT a boundary (ctypes.CDLL(None), `_posixsubprocess`, `dir_fd`-relative calls get past it): inside bwrap it
+    keeps the old layer's verdicts and is a second line; in the fallback it is all there is.
     """
     blocked: list[str] = []
     busy = [False]

@@ -8,8 +8,8 @@ The bwrap command line (built once per process, see `_bwrap_args`):
   loopback), no other process visible or signalable, no shared memory with the host.
 - a new root that is an empty tmpfs holding only read-only binds of /usr (and /bin, /lib*, /sbin), the Python
   prefixes (venv and base interpreter) and the wrapper script; a fresh /proc of the new PID namespace, a minimal
-  /dev and one size-limited writable tmpfs (`/tmp`, the working folder); the root and /dev are remounted
-  read-only, so /tmp is the only place to write. No /etc, /home, /root, /work or the caller's folders.
+  /dev and one size-limited writable tmpfs (`/tmp`; the working folder is /tmp/work); the root and /dev are
+  remounted read-only, so /tmp is the only place to write. No /etc, /home, /root, /work or the caller's folders.
 - `--clearenv` plus a minimal environment; bwrap itself is started with a minimal environment too, because its
   process is PID 1 inside and /proc/1/environ would otherwise show the caller's environment.
 - `--new-session` (no TIOCSTI into the caller's terminal), `--die-with-parent`.
@@ -40,7 +40,8 @@ logger = logging.getLogger(__name__)
 
 WRAPPER = Path(__file__).with_name("_wrapper.py")
 INSIDE_WRAPPER = "/.deepmath-sandbox/wrapper.py"
-INSIDE_WORK = "/tmp"
+INSIDE_TMP = "/tmp"  # the one writable tmpfs
+INSIDE_WORK = "/tmp/work"  # the program's folder (cwd, HOME, TMPDIR): the guards allow writes only below it
 _warned = threading.Event()
 
 
@@ -131,7 +132,8 @@ def bwrap_command(tmpfs_mb: int, status_fd: int | None = None) -> list[str]:
     """
     return [
         *_bwrap_args(),
-        *("--perms", "1777", "--size", str(tmpfs_mb * 1024 * 1024), "--tmpfs", INSIDE_WORK, "--chdir", INSIDE_WORK),
+        *("--perms", "1777", "--size", str(tmpfs_mb * 1024 * 1024), "--tmpfs", INSIDE_TMP),
+        *("--perms", "1777", "--dir", INSIDE_WORK, "--chdir", INSIDE_WORK),
         # the new root and /dev are tmpfs without a size limit, owned by the user in a user namespace: read-only
         *("--remount-ro", "/dev", "--remount-ro", "/"),
         *(("--json-status-fd", str(status_fd)) if status_fd is not None else ()),

@@ -53,14 +53,17 @@ class SandboxLimits:
     tmpfs_mb: int = 64  # size of the writable working folder; bwrap only
     isolation: str = "auto"  # auto (bwrap where it runs, else the warned fallback) | bwrap | inprocess
     require_isolation: bool = False  # refuse to run without bwrap (also DEEPMATH_SANDBOX_REQUIRE=1)
+    # the in-process audit-hook guards (status "blocked": subprocess, sockets, writes outside the folder, ...) on
+    # top of bwrap too: the same verdicts as the old layer, and a second line; always on in the fallback
+    guards: bool = True
 
 
 @dataclass
 class ProgramResult:
     """What a program did.
 
-    status: ok | error | timeout | memory | file_size | output_limit | forged | killed | blocked (fallback only)
-    | sandbox_error (the harness, not the program, failed). `value` is set only for ok: the program's `ans`
+    status: ok | error | timeout | memory | file_size | output_limit | forged | killed | blocked (the in-process
+    guards refused an operation) | sandbox_error (the harness, not the program, failed). `value` is set only for ok: the program's `ans`
     variable if it set one (origin "ans"), else the last line it printed (origin "stdout").
     """
 
@@ -87,7 +90,7 @@ def _header(program: str, limits: SandboxLimits, nonce: str, mode: str) -> bytes
         "program": program,
         "nonce": nonce,
         "isolated": mode == "bwrap",
-        "guards": mode == "inprocess",
+        "guards": limits.guards or mode == "inprocess",
         # a random uid per run owns no host file and shares its RLIMIT_NPROC count with nothing
         "uid": 1_000_000 + secrets.randbelow(1_000_000_000) if mode == "bwrap" and os.geteuid() == 0 else None,
         "limits": {

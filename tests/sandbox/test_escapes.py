@@ -3,7 +3,8 @@
 Every escape that got out of the old in-process layer (issue 15) is here, plus the usual hostile programs. Each
 test checks three things: the program got a verdict that is not a verified value (counted as a rejection by
 `program_reason`), the host's files, processes and environment are untouched, and nothing outlives the run.
-The programs run with require_isolation=True: without bubblewrap they are skipped, never run unprotected.
+The programs run with require_isolation=True (without bubblewrap they are skipped, never run unprotected) and
+guards=False: the in-process audit hook that sits on top by default is off, so bubblewrap alone contains them.
 """
 
 import os
@@ -22,7 +23,7 @@ from deepmath.sftmix.verify import program_reason
 
 pytestmark = pytest.mark.skipif(bwrap_problem() is not None, reason=f"real sandbox unavailable: {bwrap_problem()}")
 
-LIMITS = SandboxLimits(timeout=6.0, cpu_seconds=2, memory_mb=512, require_isolation=True)
+LIMITS = SandboxLimits(timeout=6.0, cpu_seconds=2, memory_mb=512, require_isolation=True, guards=False)
 
 
 def _token() -> str:
@@ -171,10 +172,10 @@ for base in ("..", "/", {folder!r}, "/proc/1/cwd", "/proc/self/cwd/.."):
     except OSError:
         continue
     for action in (
-        lambda: os.close(os.open("victim.txt", os.O_WRONLY | os.O_TRUNC, dir_fd=fd)),
+        lambda: os.close(os.open("victim.txt", os.O_WRONLY | os.O_TRUNC | os.O_NONBLOCK, dir_fd=fd)),
         lambda: os.unlink("victim.txt", dir_fd=fd),
         lambda: os.mkfifo("victim.txt", dir_fd=fd),
-        lambda: os.close(os.open({folder.lstrip("/") + "/victim.txt"!r}, os.O_WRONLY | os.O_TRUNC, dir_fd=fd)),
+        lambda: os.close(os.open({folder.lstrip("/") + "/victim.txt"!r}, os.O_WRONLY | os.O_TRUNC | os.O_NONBLOCK, dir_fd=fd)),
         lambda: os.unlink({folder.lstrip("/") + "/victim.txt"!r}, dir_fd=fd),
         lambda: os.mkfifo({folder.lstrip("/") + "/fifo"!r}, dir_fd=fd),
     ):
@@ -280,7 +281,7 @@ def test_threads_do_not_outlive_the_run(host, main_ends):
         + "for _ in range(4):\n    threading.Thread(target=work).start()\n"
         + ("ans = 41" if main_ends else "while True:\n    time.sleep(1)")
     )
-    limits = SandboxLimits(timeout=2.0, cpu_seconds=2, memory_mb=512, require_isolation=True)
+    limits = SandboxLimits(timeout=2.0, cpu_seconds=2, memory_mb=512, require_isolation=True, guards=False)
     result = run_program(program, limits)
     if main_ends:
         assert (result.status, result.value) == ("ok", "41")  # the non-daemon threads did not hold the run
@@ -356,7 +357,7 @@ def test_the_caller_exiting_takes_the_sandbox_with_it(tmp_path):
     script.write_text(
         "from deepmath.sandbox import SandboxLimits, run_program\n"
         f"run_program({(_name_self(token) + 'import time' + chr(10) + 'time.sleep(60)')!r}, "
-        "SandboxLimits(timeout=60, cpu_seconds=60, require_isolation=True))\n"
+        "SandboxLimits(timeout=60, cpu_seconds=60, require_isolation=True, guards=False))\n"
     )
     repo = str(Path(__file__).resolve().parents[2])
     harness = subprocess.Popen([sys.executable, str(script)], env={**os.environ, "PYTHONPATH": repo})
