@@ -4,11 +4,11 @@ Input (read from ../shared/data, never copied): the first `--limit` programs of
 `pot/program_of_thoughts/gsm8K_s0_e-1_11_17_10_20.jsonl` (GSM8K test, PoT authors' outputs) and of
 `pot/tora_70b_gsm8k/test_tora_-1_seed0_t0.0_s0_e1319.jsonl` (ToRA-70B, first ```python block).
 
-Both modes run the same programs through `deepmath.sandbox.run_programs` with `--workers` at once and the same
-limits (10 s wall, 5 s CPU, 1 GB); only `SandboxLimits.isolation` differs ("bwrap" vs "inprocess", the old layer:
-plain child process + audit hook). The two modes alternate in `--rounds` chunks in one run, so both see the same
-machine load; reported: programs/s per mode, their ratio, and whether both modes gave the same verdict on every
-program (status and value).
+All modes run the same programs through `deepmath.sandbox.run_programs` with `--workers` at once and the same
+limits (10 s wall, 5 s CPU, 1 GB): bubblewrap with the audit-hook guards on top (the default), bubblewrap alone
+(`guards=False`), and the old layer (`isolation="inprocess"`: plain child process + audit hook, the fallback).
+The modes alternate in `--rounds` chunks in one run, so all see the same machine load; reported: programs/s per
+mode, the ratio to the old layer, and whether every mode gave the old layer's verdict on every program.
 
 Run: `python bench/sandbox.py [--data ../shared/data] [--workers 2] [--limit 400] [--rounds 4]`
 """
@@ -62,33 +62,36 @@ def main() -> None:
     if bwrap_problem() is not None:
         raise SystemExit(f"bench/sandbox.py: {bwrap_problem()}")
     programs = _programs(args.data, args.limit)
-    modes = {"bwrap": "bubblewrap sandbox", "inprocess": "in-process layer (old)"}
+    base = {"timeout": 10.0, "cpu_seconds": 5, "memory_mb": 1024}
+    modes = {
+        "bubblewrap + guards (default)": SandboxLimits(**base, isolation="bwrap"),
+        "bubblewrap alone": SandboxLimits(**base, isolation="bwrap", guards=False),
+        "in-process layer (old)": SandboxLimits(**base, isolation="inprocess"),
+    }
+    old = "in-process layer (old)"
     seconds, results = Counter(), {mode: {} for mode in modes}
     chunk = -(-len(programs) // args.rounds)
     for start in range(0, len(programs), chunk):
         part = programs[start : start + chunk]
         order = list(modes) if (start // chunk) % 2 == 0 else list(reversed(modes))
         for mode in order:
-            limits = SandboxLimits(timeout=10.0, cpu_seconds=5, memory_mb=1024, isolation=mode)
             began = time.monotonic()
-            results[mode].update(run_programs(part, limits, args.workers))
+            results[mode].update(run_programs(part, modes[mode], args.workers))
             seconds[mode] += time.monotonic() - began
-    same = sum(
-        (results["bwrap"][k].status, results["bwrap"][k].value)
-        == (results["inprocess"][k].status, results["inprocess"][k].value)
-        for k, _ in programs
-    )
     rate = {mode: len(programs) / seconds[mode] for mode in modes}
     print(f"{len(programs)} programs, {args.workers} at a time, {args.rounds} alternating rounds\n")
-    print("| runner | programs | outcomes | wall s | programs/s | vs in-process |")
-    print("| --- | ---: | --- | ---: | ---: | ---: |")
-    for mode, label in modes.items():
+    print("| runner | programs | outcomes | wall s | programs/s | vs in-process | same verdict as old |")
+    print("| --- | ---: | --- | ---: | ---: | ---: | ---: |")
+    for mode in modes:
         outcomes = ", ".join(f"{k} {v}" for k, v in Counter(r.status for r in results[mode].values()).most_common())
-        print(
-            f"| {label} | {len(programs)} | {outcomes} | {seconds[mode]:.1f} | {rate[mode]:.1f} | "
-            f"{rate[mode] / rate['inprocess']:.2f}x |"
+        same = sum(
+            (results[mode][k].status, results[mode][k].value) == (results[old][k].status, results[old][k].value)
+            for k, _ in programs
         )
-    print(f"\nsame status and value in both modes: {same}/{len(programs)}")
+        print(
+            f"| {mode} | {len(programs)} | {outcomes} | {seconds[mode]:.1f} | {rate[mode]:.1f} | "
+            f"{rate[mode] / rate[old]:.2f}x | {same}/{len(programs)} |"
+        )
 
 
 if __name__ == "__main__":
