@@ -127,6 +127,13 @@ def check_programs(
                 if handle and result.status != "sandbox_error":  # the harness's failure: run it again next time
                     handle.write(json.dumps({"hash": digest, "result": result.to_dict()}) + "\n")
                     handle.flush()  # one line per finished program: a killed run loses at most the running ones
+    harness_failures = [r for r in results.values() if r.status == "sandbox_error"]
+    if harness_failures:  # counted as program_sandbox_error, not cached: a re-run tries them again
+        logger.warning(
+            "sft-mix: the sandbox itself failed on %d programs (first: %s)",
+            len(harness_failures),
+            harness_failures[0].error,
+        )
     reasons = {}
     for c in candidates:
         result = results[hashes[c.key]]
