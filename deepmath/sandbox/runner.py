@@ -57,6 +57,14 @@ class SandboxLimits:
     # top of bwrap too: the same verdicts as the old layer, and a second line; always on in the fallback
     guards: bool = True
 
+    def __post_init__(self):
+        if self.timeout <= 0 or self.cpu_seconds < 1 or self.memory_mb < 64 or self.file_mb < 1:
+            raise ValueError("sandbox limits: timeout > 0, cpu_seconds >= 1, memory_mb >= 64 and file_mb >= 1")
+        if self.output_chars < 0 or self.output_bytes < 1 or self.processes < 1 or self.tmpfs_mb < 1:
+            raise ValueError("sandbox limits: output_chars >= 0, output_bytes, processes and tmpfs_mb >= 1")
+        if self.isolation not in ("auto", "bwrap", "inprocess"):
+            raise ValueError(f"sandbox limits: isolation must be auto, bwrap or inprocess, not {self.isolation!r}")
+
 
 @dataclass
 class ProgramResult:

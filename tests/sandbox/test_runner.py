@@ -116,9 +116,23 @@ def test_without_bwrap_a_required_sandbox_refuses_to_run(no_bwrap, monkeypatch):
         run_program("ans = 1", LIMITS)
 
 
-def test_unknown_isolation_is_an_error():
-    with pytest.raises(ValueError, match="isolation must be"):
-        run_program("ans = 1", SandboxLimits(isolation="docker"))
+@pytest.mark.parametrize(
+    "bad", [{"isolation": "docker"}, {"timeout": 0}, {"memory_mb": 8}, {"tmpfs_mb": 0}, {"processes": 0}]
+)
+def test_bad_limits_are_a_clear_error(bad):
+    with pytest.raises(ValueError, match="sandbox limits"):
+        SandboxLimits(**bad)
+
+
+def test_a_sandbox_that_never_started_is_the_harness_failure():
+    from deepmath.sandbox.runner import _exit_code
+
+    class Finished:
+        returncode = 1
+
+    assert _exit_code(Finished(), b"", "bwrap") == (None, False)  # bwrap wrote no child-pid: setup failed
+    assert _exit_code(Finished(), b'{ "child-pid": 7 }\n{ "exit-code": 10 }', "bwrap") == (10, True)
+    assert _verdict(13, b"", NONCE)[0] == "sandbox_error"  # the wrapper could not set up
 
 
 @REAL
