@@ -68,12 +68,14 @@ def host(tmp_path, monkeypatch):
         "secret": os.environ["DEEPMATH_TEST_SECRET"],
     }
     before = sorted(p.name for p in tmp_path.iterdir())
-    yield state
-    assert sorted(p.name for p in tmp_path.iterdir()) == before, "the program changed the host folder"
-    assert victim.read_text() == "keep me"
-    assert bystander.poll() is None, "a host process was killed"
-    bystander.kill()
-    bystander.wait()
+    try:
+        yield state
+        assert sorted(p.name for p in tmp_path.iterdir()) == before, "the program changed the host folder"
+        assert victim.read_text() == "keep me"
+        assert bystander.poll() is None, "a host process was killed"
+    finally:
+        bystander.kill()
+        bystander.wait()
 
 
 def _rejected(result: ProgramResult, gold: str = "42") -> str:
