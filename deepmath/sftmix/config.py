@@ -114,6 +114,10 @@ class SftMixConfig:
     program_timeout: float = field(default=10.0, metadata={"help": "wall-clock seconds per program"})
     program_cpu_seconds: int = field(default=5, metadata={"help": "CPU seconds per program"})
     program_memory_mb: int = field(default=1024, metadata={"help": "address-space limit per program (MB)"})
+    program_require_isolation: bool = field(
+        default=False,
+        metadata={"help": "refuse to run programs without the bubblewrap sandbox (also DEEPMATH_SANDBOX_REQUIRE=1)"},
+    )
     rows_per_shard: int = field(default=100_000, metadata={"help": "rows per Parquet shard of data/"})
 
     def __post_init__(self):
