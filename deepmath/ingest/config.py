@@ -20,6 +20,13 @@ class IngestConfig(CorpusStageConfig):
         default=-1, metadata={"help": "at most this many records in all (split evenly over tasks); -1: all"}
     )
     max_page_bytes: int = field(default=5_000_000, metadata={"help": "HTML payloads larger than this are skipped"})
+    max_record_bytes: int = field(
+        default=2**30,
+        metadata={
+            "help": "a record of a compressed WARC that inflates past this many bytes (a gzip bomb) is skipped "
+            "with the rest of its file"
+        },
+    )
     min_chars: int = field(default=1, metadata={"help": "documents with fewer extracted characters are dropped"})
     url_dedup: bool = field(default=True, metadata={"help": "drop later records of an already seen normalised URL"})
     strict: bool = field(default=False, metadata={"help": "fail on the first broken file instead of counting it"})

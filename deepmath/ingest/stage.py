@@ -49,7 +49,7 @@ def _ingest(cfg: IngestConfig, run: StageRun) -> StageResult:
     limit = -1 if cfg.limit < 0 else -(-cfg.limit // tasks)
     work = run.output / "_work"
     extract = [
-        CommonCrawlReader(files, cfg.max_page_bytes, limit, cfg.strict, cfg.text_key),
+        CommonCrawlReader(files, cfg.max_page_bytes, limit, cfg.strict, cfg.text_key, cfg.max_record_bytes),
         MathHtmlExtractor(cfg.max_page_bytes, cfg.min_chars),
         UrlHashRecorder(str(work / "urls")),
         document_writer(work, "jsonl", subfolder="extracted"),
