@@ -30,7 +30,7 @@ class NotRegularFile(OSError):
 def shorten(value, limit: int = 200) -> str:
     """`value` as text of at most `limit` characters (`...` and the full length mark a cut); for error messages."""
     if isinstance(value, bytes | bytearray):
-        text = bytes(value[: limit * 4]).decode("utf-8", errors="replace")
+        text = repr(bytes(value[:limit]))[2:-1]  # control bytes (a bomb's zeros) as escapes
         total = len(value)
     else:
         text = value if isinstance(value, str) else repr(value)
