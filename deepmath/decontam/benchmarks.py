@@ -30,6 +30,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from deepmath.config import ConfigError, close_matches
+from deepmath.io.limits import MAX_JSON_FILE_BYTES, MAX_LINE_BYTES
 
 __all__ = [
     "BENCHMARKS",
@@ -319,8 +320,11 @@ def iter_rows(path: str) -> Iterator[tuple[int, dict]]:
     try:
         with _open_text(path) as handle:
             if path.endswith((".json", ".json.gz")):
+                text = handle.read(MAX_JSON_FILE_BYTES + 1)
+                if len(text) > MAX_JSON_FILE_BYTES:
+                    raise BenchmarkError(f"{path}: a .json file over {MAX_JSON_FILE_BYTES:,} characters; use .jsonl")
                 try:
-                    data = json.load(handle)
+                    data = json.loads(text)
                 except json.JSONDecodeError as err:
                     raise BenchmarkError(f"{path}:{err.lineno}: not valid JSON: {err.msg}") from err
                 rows = data if isinstance(data, list) else [data]
@@ -331,7 +335,9 @@ def iter_rows(path: str) -> Iterator[tuple[int, dict]]:
                         )
                     yield number, row
                 return
-            for number, line in enumerate(handle, 1):
+            for number, line in enumerate(iter(lambda: handle.readline(MAX_LINE_BYTES + 1), ""), 1):
+                if len(line) > MAX_LINE_BYTES:  # bounded memory: a "line" of gigabytes is never held
+                    raise BenchmarkError(f"{path}:{number}: line longer than {MAX_LINE_BYTES:,} characters")
                 if not line.strip():
                     continue
                 try:

@@ -41,6 +41,7 @@ FIELDS = {
 
 
 def run_decontam(cfg: DecontamConfig) -> dict:
+    resolve_inputs(cfg.input)  # a missing input fails here, before the benchmarks are loaded or the hub probed
     return run_stage("decontam", cfg, lambda run: _decontam(cfg, run))
 
 

@@ -36,6 +36,9 @@ FIELDS = {
 
 
 def run_ingest(cfg: IngestConfig) -> dict:
+    from deepmath.ingest.warc import INGEST_SUFFIXES
+
+    resolve_inputs(cfg.input, INGEST_SUFFIXES)  # a missing input fails here, before the output folder is made
     return run_stage("ingest", cfg, lambda run: _ingest(cfg, run))
 
 
