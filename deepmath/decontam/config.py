@@ -45,6 +45,14 @@ class DecontamConfig(CorpusStageConfig):
     min_run: int = field(
         default=3, metadata={"help": "consecutive generic n-grams of one item that count as a hit", "range": (1, 1000)}
     )
+    common_docs: int = field(
+        default=5,
+        metadata={
+            "help": "an n-gram that alone would flag this many documents of the input is a phrase of the corpus "
+            "(a template, a textbook sentence) and counts only inside a longer overlap; 0: off",
+            "range": (0, 10**9),
+        },
+    )
     cache_dir: str = field(
         default="", metadata={"help": "where the benchmark index is cached (default OUTPUT/_index)"}
     )

@@ -10,7 +10,9 @@ Each key carries flags that the precise rule uses (see `matcher.py`):
   not evidence that a page copied one. Items with identical first text count once, so MATH and MATH-500 (a
   subset) loaded together do not make each other's n-grams common.
 - `PLAIN`: every token is generic (numbers, 1-2 character tokens, LaTeX names, stopwords; see `normalize.py`):
-  `1 2 3 4 5 6 7 8 9 10`, `begin pmatrix 1 0 0 1 end pmatrix`; `FORMULA`: PLAIN without even a stopword.
+  `1 2 3 4 5 6 7 8 9 10`, `begin pmatrix 1 0 0 1 end pmatrix`; `FORMULA`: PLAIN without even a stopword;
+  `THIN`: at most one content word (`as x 7 x 5 so the solutions are x`): a formula with one word around it,
+  treated like PLAIN and like a formula in runs.
 - `NUMBERS`: two different numbers of two or more digits and something that is not a number (`398 ... 46 x`).
 - `WHOLE`: the key is a whole benchmark text (hashed with a different salt from n-grams of the same length).
 
@@ -38,10 +40,12 @@ from deepmath.io.atomic import atomic_write_bytes
 
 __all__ = [
     "COMMON",
+    "CORPUS",
     "FORMULA",
     "INDEX_VERSION",
     "NUMBERS",
     "PLAIN",
+    "THIN",
     "WHOLE",
     "ContaminationIndex",
     "MatchRule",
@@ -51,12 +55,14 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2
 COMMON = 1
 PLAIN = 2
 WHOLE = 4
 FORMULA = 8  # PLAIN n-gram without a single stopword: numbers, variables and LaTeX only
 NUMBERS = 16  # the n-gram holds two different numbers of two or more digits (`398 ... 46`): specific constants
+THIN = 64  # at most one content word (not generic): `as x 7 x 5 so the solutions are x`, treated like PLAIN
+CORPUS = 32  # set per scan, not stored: the key alone flags at least `common_docs` documents of the corpus
 
 
 @dataclass(frozen=True)
@@ -187,7 +193,9 @@ class ContaminationIndex:
                     texts.append((tokens.hashes, item_index))
                     grams = ngram_hashes(tokens.hashes, [n] if m >= n else [], [m] if m <= rule.whole_limit else [])
                     if m >= n:
-                        plain = _all_in_window(generic_token_mask(tokens), n)
+                        generic = generic_token_mask(tokens)
+                        # bit 1: plain (every token generic); bit 2: thin (at most one content word)
+                        plain = _all_in_window(generic, n).astype(np.uint8) | (_at_most_one_in_window(generic, n) << 1)
                         formula = _all_in_window(generic_token_mask(tokens, stopwords=False), n)
                         numbers = _two_numbers_in_window(tokens, n)
                         _add(parts, grams[(n, False)], item_index, plain, formula, numbers, n, False)
@@ -195,7 +203,9 @@ class ContaminationIndex:
                     if m <= rule.whole_limit:
                         # a whole text is plain only when made of numbers, variables and LaTeX ("1 2 3", "x y z")
                         plain = _all_in_window(generic_token_mask(tokens, stopwords=False), m)
-                        _add(parts, grams[(m, True)], item_index, plain, plain, np.zeros(1, bool), m, True)
+                        _add(
+                            parts, grams[(m, True)], item_index, plain * np.uint8(3), plain, np.zeros(1, bool), m, True
+                        )
                         counts["texts_whole"] += 1
                 group_keys.append(_content_key(first))
             summaries.append(
@@ -257,7 +267,9 @@ class ContaminationIndex:
         flags = np.zeros(len(keys), dtype=np.uint8)
         flags[_distinct_groups(key_of_pair, groups[post_items], len(keys)) > rule.common_items] |= COMMON
         # plain if any occurrence is plain (the same tokens can be plain in one context: `\\pi` vs `pi`)
-        flags[np.maximum.reduceat(plain.astype(np.uint8), first).astype(bool)] |= PLAIN
+        plain_any = np.maximum.reduceat(plain.astype(np.uint8), first)
+        flags[(plain_any & 1).astype(bool)] |= PLAIN
+        flags[(plain_any & 2).astype(bool)] |= THIN
         flags[np.maximum.reduceat(formula.astype(np.uint8), first).astype(bool)] |= FORMULA
         flags[np.minimum.reduceat(numbers.astype(np.uint8), first).astype(bool)] |= NUMBERS
         flags[whole[first]] |= WHOLE
@@ -311,6 +323,12 @@ def _all_in_window(mask: np.ndarray, n: int) -> np.ndarray:
     """For each window of n tokens: are all of them in `mask`?"""
     outside = np.concatenate(([0], np.cumsum(~mask, dtype=np.int64)))
     return (outside[n:] - outside[:-n]) == 0
+
+
+def _at_most_one_in_window(generic: np.ndarray, n: int) -> np.ndarray:
+    """For each window of n tokens: at most one token that is not generic (uint8 0/1)?"""
+    content = np.concatenate(([0], np.cumsum(~generic, dtype=np.int64)))
+    return ((content[n:] - content[:-n]) <= 1).astype(np.uint8)
 
 
 def _two_numbers_in_window(tokens, n: int) -> np.ndarray:

@@ -41,16 +41,25 @@ import numpy as np
 
 from deepmath.decontam.index import (
     COMMON,
+    CORPUS,
     FORMULA,
     NUMBERS,
     PLAIN,
+    THIN,
     WHOLE,
     ContaminationIndex,
     MatchRule,
     default_cache_dir,
     index_key,
 )
-from deepmath.decontam.normalize import TokenizedText, ngram_hashes_flat, number_tokens, original_offsets, tokenize
+from deepmath.decontam.normalize import (
+    TokenizedText,
+    generic_token_mask,
+    ngram_hashes_flat,
+    number_tokens,
+    original_offsets,
+    tokenize,
+)
 
 __all__ = ["CleanResult", "ContaminationMatcher", "Match", "MatchRule"]
 
@@ -146,6 +155,32 @@ class ContaminationMatcher:
 
     # matching -------------------------------------------------------------------------------------------------
 
+    def evidence_keys(self, text: str) -> np.ndarray:
+        """Index keys that alone are evidence in `text` (what `survey` counts per document), sorted, unique."""
+        _, keys, _ = self._lookup(tokenize(text))
+        if len(keys) == 0:
+            return keys
+        return np.unique(keys[self._strong(self.index.flags[keys])])
+
+    def survey(self, texts) -> np.ndarray:
+        """Per index key, the number of `texts` in which it alone is evidence (a corpus pass before `mark_common`)."""
+        counts = np.zeros(len(self.index.keys), dtype=np.int64)
+        for text in texts:
+            counts[self.evidence_keys(text)] += 1
+        return counts
+
+    def mark_common(self, doc_counts: np.ndarray, min_docs: int) -> int:
+        """Keys that alone flag at least `min_docs` documents of this corpus become generic (CORPUS): a phrase the
+        corpus uses everywhere (a template, a textbook sentence: "the sum of the interior angles of a polygon
+        with") is no evidence alone, only inside a longer overlap with one item (a `run`). Returns how many."""
+        if min_docs < 1 or not self.rule.precise or len(doc_counts) != len(self.index.keys):
+            return 0
+        common = np.asarray(doc_counts) >= min_docs
+        self.index.flags = np.where(common, self.index.flags | CORPUS, self.index.flags & ~np.uint8(CORPUS)).astype(
+            np.uint8
+        )
+        return int(np.count_nonzero(common))
+
     def is_contaminated(self, text: str) -> bool:
         return bool(self._evidence(tokenize(text))[0])
 
@@ -212,11 +247,7 @@ class ContaminationMatcher:
             return {}, hits
         flags = self.index.flags[keys]
         evidence: dict[int, str] = {}
-        if self.rule.precise:
-            core = flags & (COMMON | PLAIN)
-            strong = (core == 0) | ((core == PLAIN) & (flags & NUMBERS > 0))
-        else:
-            strong = np.ones(len(keys), dtype=bool)
+        strong = self._strong(flags)
         for k, flag in zip(keys[strong].tolist(), flags[strong].tolist()):
             kind = "whole" if flag & WHOLE else "ngram"
             for item in self.index.items_of(k).tolist():
@@ -226,20 +257,28 @@ class ContaminationMatcher:
             self._run_evidence(tokens, positions, keys, flags, evidence)
         return evidence, hits
 
+    def _strong(self, flags: np.ndarray) -> np.ndarray:
+        """Which hits are evidence alone: all under the literal rule; specific, not generic ones under the precise."""
+        if not self.rule.precise:
+            return np.ones(len(flags), dtype=bool)
+        common = flags & COMMON > 0
+        thin = flags & (PLAIN | THIN) > 0
+        return ~common & (~thin | (flags & NUMBERS > 0)) & (flags & CORPUS == 0)
+
     def _run_evidence(self, tokens: TokenizedText, positions, keys, flags, evidence: dict[int, str]) -> None:
         """PLAIN n-grams count when one item owns `min_run` distinct ones at consecutive positions and the overlap has
         a word in it or, for pure formula, two different numbers of two or more digits (`17`, `398`) and something that
         is not a number: identities and matrices (`begin pmatrix cos theta sin theta ...`, `1 0 0 1`) use small
         constants, and bare lists of numbers are tables or counts."""
         run_min = self.rule.min_run
-        mask = (flags & (COMMON | PLAIN | WHOLE)) == PLAIN
+        mask = ((flags & (COMMON | WHOLE)) == 0) & ((flags & (PLAIN | THIN | CORPUS)) > 0)
         if np.count_nonzero(mask) < run_min:
             return
         pos, ks = positions[mask], keys[mask]
         order = np.argsort(pos, kind="stable")
         pos, ks = pos[order], ks[order]
         breaks = np.flatnonzero(np.diff(pos) != 1) + 1
-        numbers = None
+        numbers = words_mask = None
         for run_pos, run_keys in zip(np.split(pos, breaks), np.split(ks, breaks)):
             if len(np.unique(run_keys)) < run_min:
                 continue  # `1 & 1 & 1 & ...` repeats one n-gram: no longer an overlap of distinct text
@@ -255,14 +294,19 @@ class ContaminationMatcher:
                 for item, (stretch, has_words, first) in stretches.items():
                     if len(stretch) < run_min or item in evidence:
                         continue
-                    if not has_words:
-                        if numbers is None:
-                            numbers = (number_tokens(tokens), number_tokens(tokens, min_digits=1))
-                        span = slice(first, p + self.rule.ngram)
-                        if not _specific_formula(
-                            tokens.hashes[span], numbers[0][span], numbers[1][span], len(stretch) > run_min
-                        ):
+                    span = slice(first, p + self.rule.ngram)
+                    if has_words:
+                        if words_mask is None:
+                            words_mask = (~generic_token_mask(tokens), ~generic_token_mask(tokens, stopwords=False))
+                        if _wordy(tokens.hashes[span], words_mask[0][span], words_mask[1][span]):
+                            evidence[item] = "run"
                             continue
+                    if numbers is None:
+                        numbers = (number_tokens(tokens), number_tokens(tokens, min_digits=1))
+                    if not _specific_formula(
+                        tokens.hashes[span], numbers[0][span], numbers[1][span], len(stretch) > run_min
+                    ):
+                        continue
                     evidence[item] = "run"
 
     def _build_matches(self, text: str, tokens: TokenizedText, evidence: dict[int, str], hits) -> list[Match]:
@@ -294,6 +338,13 @@ class ContaminationMatcher:
                 )
         matches.sort(key=lambda m: (m.span or (0, 0), m.benchmark, m.item_id))
         return matches
+
+
+def _wordy(hashes: np.ndarray, content: np.ndarray, words: np.ndarray) -> bool:
+    """Is an overlap words rather than a formula with a word around it? Two different content words (not numbers,
+    variables, LaTeX or stopwords), or prose: two thirds of its tokens words, stopwords included (`then it is c or d
+    and so it is e`). `as x 7 x 5 so the solutions are x 7 and x 5` is neither: it must carry specific constants."""
+    return len(np.unique(hashes[content])) >= 2 or 3 * int(np.count_nonzero(words)) >= 2 * len(words)
 
 
 def _specific_formula(hashes: np.ndarray, long_numbers: np.ndarray, numbers: np.ndarray, longer: bool) -> bool:

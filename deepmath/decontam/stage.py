@@ -58,6 +58,36 @@ def _index(cfg: DecontamConfig, run: StageRun):
     return matcher
 
 
+def _survey(cfg: DecontamConfig, run: StageRun, matcher, index_path: str, tasks: int):
+    """First pass: count, per n-gram, the documents it alone would flag; save the counts for the filter.
+
+    Returns (path of the counts, number of keys that reach `common_docs`), or (False, 0) when the pass was only
+    submitted (Slurm)."""
+    import io
+
+    import numpy as np
+
+    from deepmath.decontam.steps import ContaminationSurvey, corpus_common_counts
+    from deepmath.io.atomic import atomic_write_bytes
+    from deepmath.io.documents import DocumentReader
+
+    folder = run.output / "_work" / "survey"
+    steps = [DocumentReader(cfg.input, text_key=cfg.text_key), ContaminationSurvey(index_path, str(folder.resolve()))]
+    if not run_pipeline(steps, cfg, run.logs("survey"), tasks, job_name="decontam-survey"):
+        return False, 0
+    counts = corpus_common_counts(folder, len(matcher.index.keys))
+    path = run.output / "_work" / "corpus_counts.npy"
+    buffer = io.BytesIO()
+    np.save(buffer, counts)
+    atomic_write_bytes(path, buffer.getvalue())
+    n_common = int(np.count_nonzero(counts >= cfg.common_docs))
+    if n_common:
+        logger.info(
+            "decontam: %d benchmark n-grams alone flag >= %d documents: generic here", n_common, cfg.common_docs
+        )
+    return str(path.resolve()), n_common
+
+
 def _decontam(cfg: DecontamConfig, run: StageRun) -> StageResult:
     from deepmath.decontam.report import build_report, plot_report, read_hits, write_report
     from deepmath.decontam.steps import ContaminationFilter
@@ -67,12 +97,22 @@ def _decontam(cfg: DecontamConfig, run: StageRun) -> StageResult:
     files = [f for source in resolve_inputs(cfg.input) for f in source.files]
     tasks = default_tasks(cfg, max(1, len(files)))
     hits_folder = run.output / "_work" / "hits"
+    index_path = str(Path(matcher.index_path).resolve())  # absolute: Slurm and Ray tasks may start elsewhere
+    common_path, n_common = (
+        _survey(cfg, run, matcher, index_path, tasks) if cfg.precise and cfg.common_docs else (None, 0)
+    )
+    if common_path is False:
+        return StageResult({}, complete=False, message="survey submitted; re-run when it has finished")
     removed = document_writer(run.output, "jsonl", subfolder="removed") if cfg.keep_removed else None
     pipeline = [
         DocumentReader(cfg.input, text_key=cfg.text_key),
-        # absolute paths: Slurm and Ray tasks may start in another directory
         ContaminationFilter(
-            str(Path(matcher.index_path).resolve()), cfg.mode, str(hits_folder.resolve()), exclusion_writer=removed
+            index_path,
+            cfg.mode,
+            str(hits_folder.resolve()),
+            exclusion_writer=removed,
+            common_path=common_path,
+            common_docs=cfg.common_docs,
         ),
         document_writer(run.output, cfg.output_format),
     ]
@@ -111,6 +151,7 @@ def _decontam(cfg: DecontamConfig, run: StageRun) -> StageResult:
         "paragraphs_removed": int(counters.get("paragraphs_removed", 0)),
         "benchmarks": per_benchmark,
         "index": {"path": str(matcher.index_path), **matcher.index.summary()},
+        "corpus_common_ngrams": n_common,
         "plots": [plot],
     }
     counts = {k: v for k, v in stats.items() if isinstance(v, int)}
