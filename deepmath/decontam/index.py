@@ -10,9 +10,7 @@ Each key carries flags that the precise rule uses (see `matcher.py`):
   not evidence that a page copied one. Items with identical first text count once, so MATH and MATH-500 (a
   subset) loaded together do not make each other's n-grams common.
 - `PLAIN`: every token is generic (numbers, 1-2 character tokens, LaTeX names, stopwords; see `normalize.py`):
-  `1 2 3 4 5 6 7 8 9 10`, `begin pmatrix 1 0 0 1 end pmatrix`; `FORMULA`: PLAIN without even a stopword;
-  `THIN`: at most one content word (`as x 7 x 5 so the solutions are x`): a formula with one word around it,
-  treated like PLAIN and like a formula in runs.
+  `1 2 3 4 5 6 7 8 9 10`, `begin pmatrix 1 0 0 1 end pmatrix`; `FORMULA`: PLAIN without even a stopword.
 - `NUMBERS`: two different numbers of two or more digits and something that is not a number (`398 ... 46 x`).
 - `WHOLE`: the key is a whole benchmark text (hashed with a different salt from n-grams of the same length).
 
@@ -45,7 +43,7 @@ __all__ = [
     "INDEX_VERSION",
     "NUMBERS",
     "PLAIN",
-    "THIN",
+    "TEMPLATE",
     "WHOLE",
     "ContaminationIndex",
     "MatchRule",
@@ -61,8 +59,9 @@ PLAIN = 2
 WHOLE = 4
 FORMULA = 8  # PLAIN n-gram without a single stopword: numbers, variables and LaTeX only
 NUMBERS = 16  # the n-gram holds two different numbers of two or more digits (`398 ... 46`): specific constants
-THIN = 64  # at most one content word (not generic): `as x 7 x 5 so the solutions are x`, treated like PLAIN
 CORPUS = 32  # set per scan, not stored: the key alone flags at least `common_docs` documents of the corpus
+TEMPLATE = 64  # set per scan: the key has numbers and its shape (numbers masked) is in `common_docs` documents
+_NUMBER_SHAPE = np.uint64(0x5EED0F1E5EED0F1E)  # the token hash every number gets in a shape
 
 
 @dataclass(frozen=True)
@@ -120,6 +119,7 @@ class ContaminationIndex:
     benchmarks: list[dict]  # name, origin, fields, items, skipped_rows, texts_ngram, texts_whole, texts_ignored
     rule: MatchRule
     key: str = ""
+    shapes: np.ndarray | None = None  # uint64 per key: its n-gram hash with every number token masked
 
     def items_of(self, k: int) -> np.ndarray:
         return self.post_items[self.post_start[k] : self.post_start[k + 1]]
@@ -142,6 +142,7 @@ class ContaminationIndex:
             post_start=self.post_start,
             post_items=self.post_items,
             item_bench=self.item_bench,
+            shapes=self.shapes if self.shapes is not None else np.zeros(0, np.uint64),
             meta=np.frombuffer(json.dumps(meta, ensure_ascii=False).encode("utf-8"), dtype=np.uint8),
         )
         atomic_write_bytes(path, buffer.getvalue())
@@ -164,6 +165,7 @@ class ContaminationIndex:
                 benchmarks=meta["benchmarks"],
                 rule=MatchRule(**meta["rule"]),
                 key=meta.get("key", ""),
+                shapes=data["shapes"] if len(data["shapes"]) == len(data["keys"]) else None,
             )
 
     @classmethod
@@ -172,7 +174,7 @@ class ContaminationIndex:
         start = time.time()
         n = rule.ngram
         parts: dict[str, list[np.ndarray]] = {
-            k: [] for k in ("hash", "item", "plain", "formula", "numbers", "length", "whole")
+            k: [] for k in ("hash", "item", "plain", "formula", "numbers", "length", "whole", "shape")
         }
         texts: list[tuple[np.ndarray, int]] = []  # (token hashes, item) of every indexed text, for the COMMON pass
         item_bench, item_ids, group_keys, summaries = [], [], [], []
@@ -193,19 +195,17 @@ class ContaminationIndex:
                     texts.append((tokens.hashes, item_index))
                     grams = ngram_hashes(tokens.hashes, [n] if m >= n else [], [m] if m <= rule.whole_limit else [])
                     if m >= n:
-                        generic = generic_token_mask(tokens)
-                        # bit 1: plain (every token generic); bit 2: thin (at most one content word)
-                        plain = _all_in_window(generic, n).astype(np.uint8) | (_at_most_one_in_window(generic, n) << 1)
+                        plain = _all_in_window(generic_token_mask(tokens), n)
                         formula = _all_in_window(generic_token_mask(tokens, stopwords=False), n)
                         numbers = _two_numbers_in_window(tokens, n)
                         _add(parts, grams[(n, False)], item_index, plain, formula, numbers, n, False)
+                        parts["shape"].append(ngram_hashes(number_shapes(tokens), [n])[(n, False)])
                         counts["texts_ngram"] += 1
                     if m <= rule.whole_limit:
                         # a whole text is plain only when made of numbers, variables and LaTeX ("1 2 3", "x y z")
                         plain = _all_in_window(generic_token_mask(tokens, stopwords=False), m)
-                        _add(
-                            parts, grams[(m, True)], item_index, plain * np.uint8(3), plain, np.zeros(1, bool), m, True
-                        )
+                        _add(parts, grams[(m, True)], item_index, plain, plain, np.zeros(1, bool), m, True)
+                        parts["shape"].append(grams[(m, True)])  # whole texts: no shape of their own
                         counts["texts_whole"] += 1
                 group_keys.append(_content_key(first))
             summaries.append(
@@ -252,10 +252,10 @@ class ContaminationIndex:
                 [],
                 rule,
             )
-        h, owner, plain, formula, numbers, length, whole = (
+        h, owner, plain, formula, numbers, length, whole, shape = (
             np.concatenate(parts[k])[order]
             for order in [np.lexsort((np.concatenate(parts["item"]), np.concatenate(parts["hash"])))]
-            for k in ("hash", "item", "plain", "formula", "numbers", "length", "whole")
+            for k in ("hash", "item", "plain", "formula", "numbers", "length", "whole", "shape")
         )
         keys, first = np.unique(h, return_index=True)
         # postings: unique (key, item) pairs, in key order
@@ -267,15 +267,15 @@ class ContaminationIndex:
         flags = np.zeros(len(keys), dtype=np.uint8)
         flags[_distinct_groups(key_of_pair, groups[post_items], len(keys)) > rule.common_items] |= COMMON
         # plain if any occurrence is plain (the same tokens can be plain in one context: `\\pi` vs `pi`)
-        plain_any = np.maximum.reduceat(plain.astype(np.uint8), first)
-        flags[(plain_any & 1).astype(bool)] |= PLAIN
-        flags[(plain_any & 2).astype(bool)] |= THIN
+        flags[np.maximum.reduceat(plain.astype(np.uint8), first).astype(bool)] |= PLAIN
         flags[np.maximum.reduceat(formula.astype(np.uint8), first).astype(bool)] |= FORMULA
         flags[np.minimum.reduceat(numbers.astype(np.uint8), first).astype(bool)] |= NUMBERS
         flags[whole[first]] |= WHOLE
-        return cls(
+        index = cls(
             keys, length[first], flags, post_start, post_items.astype(np.int32), np.zeros(0, np.int16), [], [], rule
         )
+        index.shapes = shape[first]
+        return index
 
     def _mark_common_whole(self, texts: list[tuple[np.ndarray, int]], groups: np.ndarray) -> None:
         """A whole-text key is COMMON when its tokens occur, anywhere, in more than `common_items` distinct items."""
@@ -319,16 +319,15 @@ class ContaminationIndex:
         }
 
 
+def number_shapes(tokens) -> np.ndarray:
+    """Token hashes with every number replaced by one placeholder: `x 7 x 5` and `x 3 x 2` get the same shape."""
+    return np.where(number_tokens(tokens, min_digits=1), _NUMBER_SHAPE, tokens.hashes)
+
+
 def _all_in_window(mask: np.ndarray, n: int) -> np.ndarray:
     """For each window of n tokens: are all of them in `mask`?"""
     outside = np.concatenate(([0], np.cumsum(~mask, dtype=np.int64)))
     return (outside[n:] - outside[:-n]) == 0
-
-
-def _at_most_one_in_window(generic: np.ndarray, n: int) -> np.ndarray:
-    """For each window of n tokens: at most one token that is not generic (uint8 0/1)?"""
-    content = np.concatenate(([0], np.cumsum(~generic, dtype=np.int64)))
-    return ((content[n:] - content[:-n]) <= 1).astype(np.uint8)
 
 
 def _two_numbers_in_window(tokens, n: int) -> np.ndarray:

@@ -45,21 +45,15 @@ from deepmath.decontam.index import (
     FORMULA,
     NUMBERS,
     PLAIN,
-    THIN,
+    TEMPLATE,
     WHOLE,
     ContaminationIndex,
     MatchRule,
     default_cache_dir,
     index_key,
+    number_shapes,
 )
-from deepmath.decontam.normalize import (
-    TokenizedText,
-    generic_token_mask,
-    ngram_hashes_flat,
-    number_tokens,
-    original_offsets,
-    tokenize,
-)
+from deepmath.decontam.normalize import TokenizedText, ngram_hashes_flat, number_tokens, original_offsets, tokenize
 
 __all__ = ["CleanResult", "ContaminationMatcher", "Match", "MatchRule"]
 
@@ -105,6 +99,7 @@ class ContaminationMatcher:
         self._whole = index.whole_lengths
         self._min_length = min([self.rule.ngram, *self._whole])
         self._bits, self._bitmap = _bitmap(index.keys)
+        self._shapes = None  # (sorted distinct shapes, shape index of each key), built on first use
 
     # construction ---------------------------------------------------------------------------------------------
 
@@ -162,23 +157,56 @@ class ContaminationMatcher:
             return keys
         return np.unique(keys[self._strong(self.index.flags[keys])])
 
-    def survey(self, texts) -> np.ndarray:
-        """Per index key, the number of `texts` in which it alone is evidence (a corpus pass before `mark_common`)."""
-        counts = np.zeros(len(self.index.keys), dtype=np.int64)
-        for text in texts:
-            counts[self.evidence_keys(text)] += 1
-        return counts
+    def shape_ids(self, text: str) -> np.ndarray:
+        """Distinct index shapes (n-grams with numbers masked) that occur in `text`, as indices into `shape_values`."""
+        values = self.shape_values
+        tokens = tokenize(text)
+        if len(values) == 0 or len(tokens) < self.rule.ngram:
+            return np.zeros(0, dtype=np.int64)
+        grams = ngram_hashes_flat(number_shapes(tokens), [self.rule.ngram])[0]
+        where = np.searchsorted(values, grams)
+        where[where == len(values)] = 0
+        return np.unique(where[values[where] == grams])
 
-    def mark_common(self, doc_counts: np.ndarray, min_docs: int) -> int:
-        """Keys that alone flag at least `min_docs` documents of this corpus become generic (CORPUS): a phrase the
-        corpus uses everywhere (a template, a textbook sentence: "the sum of the interior angles of a polygon
-        with") is no evidence alone, only inside a longer overlap with one item (a `run`). Returns how many."""
+    @property
+    def shape_values(self) -> np.ndarray:
+        """Sorted distinct shapes of the index's n-grams (empty for an index built without shapes)."""
+        if self._shapes is None:
+            shapes = self.index.shapes if self.index.shapes is not None else np.zeros(0, np.uint64)
+            self._shapes = np.unique(shapes, return_inverse=True)
+        return self._shapes[0]
+
+    def survey(self, texts) -> tuple[np.ndarray, np.ndarray]:
+        """(per key: documents where it alone is evidence, per shape: documents where it occurs): a corpus pass."""
+        docs = np.zeros(len(self.index.keys), dtype=np.int64)
+        shapes = np.zeros(len(self.shape_values), dtype=np.int64)
+        for text in texts:
+            docs[self.evidence_keys(text)] += 1
+            shapes[self.shape_ids(text)] += 1
+        return docs, shapes
+
+    def mark_common(self, doc_counts: np.ndarray, shape_counts: np.ndarray | None, min_docs: int) -> int:
+        """Mark what this corpus says everywhere, so it is no evidence alone (returns how many keys are CORPUS).
+
+        CORPUS: a key that alone flags `min_docs` documents, or whose shape (numbers masked) occurs in `min_docs`
+        documents: a phrase of the corpus (a template, a textbook sentence: "the sum of the interior angles of a
+        polygon with"), not a copy. It still counts inside a longer overlap with one item (a `run`), so a problem
+        copied onto many pages is still caught. TEMPLATE: a CORPUS key with numbers in it whose shape is common
+        (`factors as (x + 7)(x - 5), so the solutions are ...` with other numbers on other pages): in a run it
+        counts like a formula, i.e. only with specific constants.
+        """
+        flags = self.index.flags & ~np.uint8(CORPUS | TEMPLATE)
         if min_docs < 1 or not self.rule.precise or len(doc_counts) != len(self.index.keys):
+            self.index.flags = flags
             return 0
         common = np.asarray(doc_counts) >= min_docs
-        self.index.flags = np.where(common, self.index.flags | CORPUS, self.index.flags & ~np.uint8(CORPUS)).astype(
-            np.uint8
-        )
+        template = np.zeros(len(flags), dtype=bool)
+        if shape_counts is not None and self.index.shapes is not None and len(shape_counts) == len(self.shape_values):
+            per_key = np.asarray(shape_counts)[self._shapes[1]] >= min_docs
+            template = per_key & (self.index.shapes != self.index.keys) & ((flags & WHOLE) == 0)
+            common |= per_key & ((flags & WHOLE) == 0)
+        flags = np.where(common, flags | CORPUS, flags)
+        self.index.flags = np.where(template, flags | TEMPLATE, flags).astype(np.uint8)
         return int(np.count_nonzero(common))
 
     def is_contaminated(self, text: str) -> bool:
@@ -261,9 +289,8 @@ class ContaminationMatcher:
         """Which hits are evidence alone: all under the literal rule; specific, not generic ones under the precise."""
         if not self.rule.precise:
             return np.ones(len(flags), dtype=bool)
-        common = flags & COMMON > 0
-        thin = flags & (PLAIN | THIN) > 0
-        return ~common & (~thin | (flags & NUMBERS > 0)) & (flags & CORPUS == 0)
+        core = flags & (COMMON | PLAIN)
+        return ((core == 0) | ((core == PLAIN) & (flags & NUMBERS > 0))) & (flags & CORPUS == 0)
 
     def _run_evidence(self, tokens: TokenizedText, positions, keys, flags, evidence: dict[int, str]) -> None:
         """PLAIN n-grams count when one item owns `min_run` distinct ones at consecutive positions and the overlap has
@@ -271,20 +298,20 @@ class ContaminationMatcher:
         is not a number: identities and matrices (`begin pmatrix cos theta sin theta ...`, `1 0 0 1`) use small
         constants, and bare lists of numbers are tables or counts."""
         run_min = self.rule.min_run
-        mask = ((flags & (COMMON | WHOLE)) == 0) & ((flags & (PLAIN | THIN | CORPUS)) > 0)
+        mask = ((flags & (COMMON | WHOLE)) == 0) & ((flags & (PLAIN | CORPUS)) > 0)
         if np.count_nonzero(mask) < run_min:
             return
         pos, ks = positions[mask], keys[mask]
         order = np.argsort(pos, kind="stable")
         pos, ks = pos[order], ks[order]
         breaks = np.flatnonzero(np.diff(pos) != 1) + 1
-        numbers = words_mask = None
+        numbers = None
         for run_pos, run_keys in zip(np.split(pos, breaks), np.split(ks, breaks)):
             if len(np.unique(run_keys)) < run_min:
                 continue  # `1 & 1 & 1 & ...` repeats one n-gram: no longer an overlap of distinct text
             stretches: dict[int, list] = {}  # item -> [distinct keys, has words, first position]
             for p, k in zip(run_pos.tolist(), run_keys.tolist()):
-                words = not self.index.flags[k] & FORMULA
+                words = not self.index.flags[k] & (FORMULA | TEMPLATE)
                 stretches = {
                     item: [stretches[item][0] | {k}, stretches[item][1] or words, stretches[item][2]]
                     if item in stretches
@@ -294,19 +321,14 @@ class ContaminationMatcher:
                 for item, (stretch, has_words, first) in stretches.items():
                     if len(stretch) < run_min or item in evidence:
                         continue
-                    span = slice(first, p + self.rule.ngram)
-                    if has_words:
-                        if words_mask is None:
-                            words_mask = (~generic_token_mask(tokens), ~generic_token_mask(tokens, stopwords=False))
-                        if _wordy(tokens.hashes[span], words_mask[0][span], words_mask[1][span]):
-                            evidence[item] = "run"
+                    if not has_words:
+                        if numbers is None:
+                            numbers = (number_tokens(tokens), number_tokens(tokens, min_digits=1))
+                        span = slice(first, p + self.rule.ngram)
+                        if not _specific_formula(
+                            tokens.hashes[span], numbers[0][span], numbers[1][span], len(stretch) > run_min
+                        ):
                             continue
-                    if numbers is None:
-                        numbers = (number_tokens(tokens), number_tokens(tokens, min_digits=1))
-                    if not _specific_formula(
-                        tokens.hashes[span], numbers[0][span], numbers[1][span], len(stretch) > run_min
-                    ):
-                        continue
                     evidence[item] = "run"
 
     def _build_matches(self, text: str, tokens: TokenizedText, evidence: dict[int, str], hits) -> list[Match]:
@@ -338,13 +360,6 @@ class ContaminationMatcher:
                 )
         matches.sort(key=lambda m: (m.span or (0, 0), m.benchmark, m.item_id))
         return matches
-
-
-def _wordy(hashes: np.ndarray, content: np.ndarray, words: np.ndarray) -> bool:
-    """Is an overlap words rather than a formula with a word around it? Two different content words (not numbers,
-    variables, LaTeX or stopwords), or prose: two thirds of its tokens words, stopwords included (`then it is c or d
-    and so it is e`). `as x 7 x 5 so the solutions are x 7 and x 5` is neither: it must carry specific constants."""
-    return len(np.unique(hashes[content])) >= 2 or 3 * int(np.count_nonzero(words)) >= 2 * len(words)
 
 
 def _specific_formula(hashes: np.ndarray, long_numbers: np.ndarray, numbers: np.ndarray, longer: bool) -> bool:

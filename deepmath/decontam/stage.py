@@ -75,15 +75,17 @@ def _survey(cfg: DecontamConfig, run: StageRun, matcher, index_path: str, tasks:
     steps = [DocumentReader(cfg.input, text_key=cfg.text_key), ContaminationSurvey(index_path, str(folder.resolve()))]
     if not run_pipeline(steps, cfg, run.logs("survey"), tasks, job_name="decontam-survey"):
         return False, 0
-    counts = corpus_common_counts(folder, len(matcher.index.keys))
-    path = run.output / "_work" / "corpus_counts.npy"
+    docs, shapes = corpus_common_counts(folder, len(matcher.index.keys), len(matcher.shape_values))
+    path = run.output / "_work" / "corpus_counts.npz"
     buffer = io.BytesIO()
-    np.save(buffer, counts)
+    np.savez(buffer, docs=docs, shapes=shapes)
     atomic_write_bytes(path, buffer.getvalue())
-    n_common = int(np.count_nonzero(counts >= cfg.common_docs))
+    n_common = matcher.mark_common(docs, shapes, cfg.common_docs)
     if n_common:
         logger.info(
-            "decontam: %d benchmark n-grams alone flag >= %d documents: generic here", n_common, cfg.common_docs
+            "decontam: %d benchmark n-grams are phrases of this corpus (in >= %d documents): no evidence alone",
+            n_common,
+            cfg.common_docs,
         )
     return str(path.resolve()), n_common
 

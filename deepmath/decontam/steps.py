@@ -46,28 +46,30 @@ class ContaminationSurvey(PipelineStep):
         from deepmath.decontam.matcher import ContaminationMatcher
 
         matcher = ContaminationMatcher.load(self.index_path)
-        found: list[np.ndarray] = []
+        docs = np.zeros(len(matcher.index.keys), dtype=np.int64)
+        shapes = np.zeros(len(matcher.shape_values), dtype=np.int64)
         for doc in data or []:
             with self.track_time():
-                keys = matcher.evidence_keys(doc.text)
-            if len(keys):
-                found.append(keys)
+                docs[matcher.evidence_keys(doc.text)] += 1
+                shapes[matcher.shape_ids(doc.text)] += 1
             self.stat_update("documents")
-        keys, counts = np.unique(np.concatenate(found), return_counts=True) if found else (np.zeros(0), np.zeros(0))
         buffer = io.BytesIO()
-        np.savez(buffer, keys=keys.astype(np.int64), counts=counts.astype(np.int64))
+        keys, shape_ids = np.flatnonzero(docs), np.flatnonzero(shapes)
+        np.savez(buffer, keys=keys, counts=docs[keys], shape_ids=shape_ids, shape_counts=shapes[shape_ids])
         atomic_write_bytes(Path(self.survey_folder) / f"{rank:05d}.npz", buffer.getvalue())
         return
         yield
 
 
-def corpus_common_counts(survey_folder: str | Path, n_keys: int) -> np.ndarray:
-    """Documents per index key over every shard of a survey."""
-    total = np.zeros(n_keys, dtype=np.int64)
+def corpus_common_counts(survey_folder: str | Path, n_keys: int, n_shapes: int) -> tuple[np.ndarray, np.ndarray]:
+    """(documents per index key, documents per index shape) over every shard of a survey."""
+    docs = np.zeros(n_keys, dtype=np.int64)
+    shapes = np.zeros(n_shapes, dtype=np.int64)
     for path in sorted(Path(survey_folder).glob("*.npz")):
         with np.load(path) as data:
-            np.add.at(total, data["keys"], data["counts"])
-    return total
+            np.add.at(docs, data["keys"], data["counts"])
+            np.add.at(shapes, data["shape_ids"], data["shape_counts"])
+    return docs, shapes
 
 
 class ContaminationFilter(BaseFilter):
@@ -107,8 +109,8 @@ class ContaminationFilter(BaseFilter):
 
             self._matcher = ContaminationMatcher.load(self.index_path)
             if self.common_path:
-                counts = np.load(self.common_path)
-                self._matcher.mark_common(counts, self.common_docs)
+                with np.load(self.common_path) as counts:
+                    self._matcher.mark_common(counts["docs"], counts["shapes"], self.common_docs)
             self._order = {name: i for i, name in enumerate(self._matcher.benchmark_names)}
         return self._matcher
 
