@@ -30,7 +30,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from deepmath.config import ConfigError, close_matches
-from deepmath.io.limits import MAX_JSON_FILE_BYTES, MAX_LINE_BYTES
+from deepmath.io.limits import MAX_JSON_FILE_BYTES, MAX_LINE_BYTES, check_regular_file
 
 __all__ = [
     "BENCHMARKS",
@@ -318,6 +318,7 @@ def iter_rows(path: str) -> Iterator[tuple[int, dict]]:
             raise BenchmarkError(f"{path}: not a readable Parquet file: {err}") from err
         return
     try:
+        check_regular_file(path)  # a named pipe would block `open` forever
         with _open_text(path) as handle:
             if path.endswith((".json", ".json.gz")):
                 text = handle.read(MAX_JSON_FILE_BYTES + 1)

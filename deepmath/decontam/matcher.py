@@ -23,6 +23,10 @@ entries, `let a b and c be real numbers such that`); the literal rule removes 5.
   10-grams are often PLAIN);
 - `run`: `min_run` distinct PLAIN 10-grams of one item at consecutive positions (an exact overlap of 12+ tokens)
   with a word among them; for pure formula they must also carry specific constants (see `_specific_formula`).
+- `corpus` (the decontam stage, `mark_common` after `survey`): an n-gram that alone flags `common_docs` (5) documents
+  of the corpus being cleaned, or whose shape (numbers masked) occurs in that many, is a phrase of that corpus (a
+  template, a textbook sentence: the demo's "the sum of the interior angles of a polygon with"), not a copy: it counts
+  only inside a run, and a run of number-carrying template n-grams needs specific constants like a formula.
 bench/decontam.py measures both sides (planted recall, clean pages removed); bench/README.md has the numbers.
 
 Scanning is vectorised: tokens and n-gram hashes in numpy, one `searchsorted` against the sorted index for all

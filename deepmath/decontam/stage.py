@@ -3,9 +3,12 @@
     deepmath decontam corpus/dedup --output corpus/decontam --benchmarks gsm8k,math,cmath,agieval_math
     deepmath decontam docs.jsonl --output out --benchmarks standard,/data/my_eval.jsonl:question+answer --mode segment
 
+0. The inputs are resolved before anything else (a missing input fails before the benchmarks load).
 1. One process loads the benchmarks and builds the hashed n-gram index (or reuses the cached one, keyed by the
    benchmark contents and the rule) into `--cache-dir` (default `OUTPUT/_index`).
-2. A datatrove pipeline scans the documents, one task per input file, on the local/Ray/Slurm executor; each task
+2. A first datatrove pass (`survey`) counts, per benchmark n-gram, the documents it alone would flag and the documents
+   holding its shape (numbers masked); those reaching `--common-docs` are phrases of this corpus, no evidence alone.
+   A second pass scans the documents, one task per input file, on the local/Ray/Slurm executor; each task
    loads the index file and writes its hits to `_work/hits/`. Dropped documents go to `removed/` (`--keep-removed`).
 3. The hits become `contamination.json`, `contamination.md`, `plots/contamination.png` and the card's counts.
 
@@ -170,8 +173,9 @@ def _decontam(cfg: DecontamConfig, run: StageRun) -> StageResult:
             + f": DeepSeekMath's rule (any {cfg.ngram}-gram of a benchmark text; short texts matched whole) after "
             "NFKC, case folding and punctuation/whitespace collapsing"
             + (
-                f", made precise: generic n-grams (numbers, variables, LaTeX, stopwords, or shared by more than "
-                f"{cfg.common_items} benchmark items) are not evidence alone; texts of {cfg.min_tokens}..{cfg.whole_max} "
+                f", made precise: generic n-grams (numbers, variables, LaTeX, stopwords, shared by more than "
+                f"{cfg.common_items} benchmark items, or phrases of this corpus found in {cfg.common_docs}+ documents) "
+                f"are not evidence alone; texts of {cfg.min_tokens}..{cfg.whole_max} "
                 "tokens with a word in them are matched whole."
                 if cfg.precise
                 else f", applied literally (texts of {cfg.min_tokens}..{cfg.ngram - 1} tokens matched whole)."

@@ -44,11 +44,12 @@ class DataError(ValueError):
 
 
 def _read_file(path: str, on_skip=None):
-    """Rows of one file; a bad row is skipped (`on_skip(reason)`) and reading goes on (see `deepmath.io.rows`)."""
+    """Rows of one file with bounded memory (see `deepmath.io.rows`); a bad row is a DataError naming file:line
+    unless `on_skip` is given (then it is counted there and reading goes on)."""
     from deepmath.io.rows import iter_rows
 
     try:
-        for _, row in iter_rows(path, on_skip=on_skip):
+        for _, row in iter_rows(path, on_skip=on_skip, strict=on_skip is None):
             yield row
     except (OSError, EOFError, ValueError) as err:
         raise DataError(f"{path}: cannot read: {err}") from err
@@ -146,7 +147,7 @@ def load_problems(
     problems: list[dict] = []
     dropped: Counter = Counter()
     for spec in specs:
-        for row in load_rows(spec, on_skip=lambda reason: dropped.update([reason])):
+        for row in load_rows(spec):
             result = row_to_problem(row, question_field, answer_field)
             if isinstance(result, str):
                 dropped[result] += 1
