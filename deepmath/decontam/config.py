@@ -65,7 +65,6 @@ class DecontamConfig(CorpusStageConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        check_ranges(self)
         if not self.input:
             raise ValueError("decontam needs at least one input (a stage folder, files or globs)")
         if not self.benchmarks:
@@ -77,6 +76,7 @@ class DecontamConfig(CorpusStageConfig):
         if self.report_hits < 0:
             raise ValueError("report_hits must be >= 0")
         self.rule()  # validates ngram, min_tokens, whole_max, common_items, min_run
+        check_ranges(self)  # after the specific checks: their messages win
 
     def rule(self):
         """The `MatchRule` these fields describe."""

@@ -61,7 +61,6 @@ class DedupConfig(CorpusStageConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        check_ranges(self)
         if not self.input:
             raise ValueError("dedup needs at least one input (a stage folder, files or globs)")
         if not 0.0 < self.threshold < 1.0:
@@ -82,3 +81,4 @@ class DedupConfig(CorpusStageConfig):
             raise ValueError("keep: score needs a score_field (a metadata key)")
         if self.false_positive_weight < 0 or self.false_negative_weight < 0:
             raise ValueError("LSH weights must not be negative")
+        check_ranges(self)  # after the specific checks: their messages win

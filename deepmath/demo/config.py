@@ -44,7 +44,6 @@ class DemoDataConfig:
     overwrite: bool = field(default=False, metadata={"help": "delete the folder's previous output first"})
 
     def __post_init__(self):
-        check_ranges(self)
         if self.n_pages < 50:
             raise ValueError(f"n_pages must be at least 50 to hold every kind of page, got {self.n_pages}")
         if self.warc_files < 1:
@@ -60,6 +59,7 @@ class DemoDataConfig:
                 raise ValueError(f"{name} must be at least 1")
         if self.n_quoting_pages < 0 or self.contaminated_rows < 0:
             raise ValueError("n_quoting_pages and contaminated_rows cannot be negative")
+        check_ranges(self)  # after the specific checks: their messages win
 
 
 @dataclass

@@ -43,7 +43,6 @@ class EvalConfig:
     grading_workers: int = field(default=2, metadata={"help": "grading processes", "range": (1, 1024)})
 
     def __post_init__(self):
-        check_ranges(self)
         if self.k < 1:
             raise ValueError(f"k must be >= 1, got {self.k}")
         if self.temperature < 0:
@@ -56,3 +55,4 @@ class EvalConfig:
             raise ValueError("prompt_template must contain {question}")
         if self.batch_problems < 1 or self.max_new_tokens < 1 or self.grading_workers < 1:
             raise ValueError("batch_problems, max_new_tokens and grading_workers must be >= 1")
+        check_ranges(self)  # after the specific checks: their messages win

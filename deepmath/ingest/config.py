@@ -44,6 +44,6 @@ class IngestConfig(CorpusStageConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        check_ranges(self)
         if not self.input:
             raise ValueError("ingest needs at least one input (files, globs, folders or URLs)")
+        check_ranges(self)  # after the specific checks: their messages win

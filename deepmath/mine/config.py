@@ -100,7 +100,6 @@ class MineConfig(CorpusStageConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        check_ranges(self)
         if not self.pool:
             raise ValueError("mine needs --pool (documents to mine)")
         if not self.seeds:
@@ -131,3 +130,4 @@ class MineConfig(CorpusStageConfig):
             raise ValueError("lr must be positive")
         if self.max_seeds == 0 or self.max_seeds < -1:
             raise ValueError("max_seeds must be positive or -1 (all)")
+        check_ranges(self)  # after the specific checks: their messages win

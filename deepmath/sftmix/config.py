@@ -133,7 +133,6 @@ class SftMixConfig:
     )
 
     def __post_init__(self):
-        check_ranges(self)
         if not self.sources:
             raise ValueError("sources: at least one source is required")
         names = [s.name for s in self.sources]
@@ -150,3 +149,4 @@ class SftMixConfig:
             raise ValueError("program limits: timeout > 0, cpu_seconds >= 1 and memory_mb >= 64 are required")
         if self.rows_per_shard < 1:
             raise ValueError("rows_per_shard must be at least 1")
+        check_ranges(self)  # after the specific checks: their messages win
