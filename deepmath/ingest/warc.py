@@ -269,8 +269,10 @@ class CommonCrawlReader(PipelineStep):
         strict: bool = False,
         text_key="text",
         max_record_bytes: int = MAX_RECORD_BYTES,
+        input_skips: dict[str, int] | None = None,
     ):
         super().__init__()
+        self.input_skips = dict(input_skips or {})  # what input resolution left out, counted by task 0
         self.files = list(files)
         self.max_bytes = max_bytes
         self.max_record_bytes = max(max_record_bytes, max_bytes)
@@ -313,6 +315,9 @@ class CommonCrawlReader(PipelineStep):
         from tqdm import tqdm
 
         produced = 0
+        if rank == 0:
+            for reason, n in self.input_skips.items():
+                self.stat_update(f"skipped_{reason}", value=n)
         files = self.files[rank::world_size]
         for path in tqdm(files, desc=f"ingest task {rank}", unit="file", disable=None, leave=False):
             try:

@@ -114,6 +114,10 @@ class DocumentReader(PipelineStep):
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         if data:
             yield from data
+        if rank == 0:  # what input resolution left out (symlinked folders), counted once
+            for source in self.sources:
+                for reason, n in source.skipped.items():
+                    self.stat_update(f"skipped_{reason}", value=n)
         count = 0
         for fallback_id, row in self._rows(rank, world_size):
             if 0 <= self.limit <= count:

@@ -50,6 +50,7 @@ class InputSource:
     hf_id: str | None = None
     hf_split: str = "train"
     hf_config: str | None = None
+    skipped: dict[str, int] = field(default_factory=dict)  # reason -> count, e.g. symlinked folders not followed
 
     @property
     def is_hf(self) -> bool:
@@ -66,10 +67,20 @@ def _has_suffix(name: str, suffixes: tuple[str, ...]) -> bool:
     return name.endswith(suffixes)
 
 
-def _folder_files(folder: Path, suffixes: tuple[str, ...]) -> list[str]:
+def _symlinked_folders(root: str, dirs: list[str], skipped: dict[str, int]) -> None:
+    """Count the symlinked folders of one walk step: never followed (a symlink loop would never end)."""
+    links = sum(os.path.islink(os.path.join(root, d)) for d in dirs)
+    if links:
+        skipped["symlinked_folder"] = skipped.get("symlinked_folder", 0) + links
+        logger.warning("input %s: %d symlinked folder(s) not followed", shorten(root), links)
+
+
+def _folder_files(folder: Path, suffixes: tuple[str, ...], skipped: dict[str, int] | None = None) -> list[str]:
     files = []
-    for root, dirs, names in os.walk(folder):
+    skipped = {} if skipped is None else skipped
+    for root, dirs, names in os.walk(folder, followlinks=False):
         dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
+        _symlinked_folders(root, dirs, skipped)
         files.extend(
             os.path.join(root, n) for n in sorted(names) if _has_suffix(n, suffixes) and not n.startswith(".")
         )
@@ -83,7 +94,7 @@ def _looks_local(spec: str) -> bool:
     return os.path.lexists(spec.split("/", 1)[0])
 
 
-def _glob(pattern: str) -> list[str]:
+def _glob(pattern: str, skipped: dict[str, int]) -> list[str]:
     """Files matching `pattern`; `**` walks folders without following symlinked folders (a symlink loop never ends
     Python's recursive glob). Entries that are not folders are kept, so readers count pipes and devices as skips."""
     if "**" not in pattern:
@@ -92,17 +103,15 @@ def _glob(pattern: str) -> list[str]:
     first_magic = next(i for i, part in enumerate(parts) if any(ch in part for ch in "*?["))
     root = "/".join(parts[:first_magic]) or ("/" if pattern.startswith("/") else ".")
     regex = re.compile(_translate("/".join(parts[first_magic:])))
-    matches, skipped = [], 0
+    matches = []
     for folder, dirs, names in os.walk(root, followlinks=False):
-        skipped += sum(os.path.islink(os.path.join(folder, d)) for d in dirs)
+        _symlinked_folders(folder, dirs, skipped)
         dirs.sort()
         for name in names:
             path = os.path.join(folder, name)
             relative = os.path.relpath(path, root)
             if regex.fullmatch(relative.replace(os.sep, "/")):
                 matches.append(path if root != "." or pattern.startswith("./") else relative)
-    if skipped:
-        logger.warning("input glob %s: %d symlinked folder(s) not followed", pattern, skipped)
     return sorted(matches)
 
 
@@ -152,11 +161,12 @@ def _resolve_one(spec: str, suffixes: tuple[str, ...]) -> InputSource:
         return InputSource(spec, files=[spec])
     local = spec.removeprefix("file://")
     path = Path(local)
+    skipped: dict[str, int] = {}
     if any(ch in local for ch in "*?["):
-        matches = _glob(local)
+        matches = _glob(local, skipped)
         if not matches:
             raise InputError(f"input glob matched no files: {shorten(spec)}")
-        return InputSource(spec, files=matches)
+        return InputSource(spec, files=matches, skipped=skipped)
     if path.is_dir():
         if is_stage_folder(path):
             if not (path / SUCCESS_MARKER).exists():
@@ -167,10 +177,10 @@ def _resolve_one(spec: str, suffixes: tuple[str, ...]) -> InputSource:
             hint = f"; its documents are in: {', '.join(str(path / n) for n in inner)}" if inner else ""
             raise InputError(f"{path} is a stage folder without a data/ folder{hint}")
         else:
-            files = _folder_files(path, suffixes)
+            files = _folder_files(path, suffixes, skipped)
         if not files:
             raise InputError(f"input folder has no readable files ({', '.join(suffixes)}): {shorten(spec)}")
-        return InputSource(spec, files=files)
+        return InputSource(spec, files=files, skipped=skipped)
     if os.path.lexists(path):  # a file, or a pipe, device or dangling link that the reader counts as skipped
         return InputSource(spec, files=[str(path)])
     if _HF_ID.match(spec) and not _looks_local(spec):

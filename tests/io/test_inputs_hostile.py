@@ -40,21 +40,25 @@ def test_pipes_and_symlink_loops_are_skipped_never_hang(tmp_path, spec):
         "from deepmath.io.documents import DocumentReader\n"
         f"reader = DocumentReader({spec.format(folder=folder)!r})\n"
         "docs = sorted(d.id for d in reader.run(None, 0, 1))\n"
-        "print(docs, reader.stats.stats['skipped_not_regular_file'].total)\n"
+        "stats = reader.stats.stats\n"
+        "links = stats['skipped_symlinked_folder'].total if 'skipped_symlinked_folder' in stats else 0\n"
+        "print(docs, stats['skipped_not_regular_file'].total, links)\n"
     )
     result = _run(code, timeout=60)  # a hang fails here with TimeoutExpired
     assert result.returncode == 0, result.stderr[-2000:]
-    expected = "['a', 'b']" if "*.jsonl" not in spec or "**" in spec else "['b']"
-    assert result.stdout.strip() == f"{expected} 1"
+    recursive = "*.jsonl" not in spec or "**" in spec
+    expected = "['a', 'b']" if recursive else "['b']"
+    assert result.stdout.strip() == f"{expected} 1 {2 if recursive else 0}"  # loop and loop2: counted, not followed
 
 
-def test_ingest_counts_a_named_pipe(tmp_path):
+def test_ingest_counts_a_named_pipe_and_a_symlink_loop(tmp_path):
     from tests.ingest.warc_fixtures import write_math_warc
 
     folder = tmp_path / "in"
     folder.mkdir()
     write_math_warc(folder / "a.warc.gz")
     os.mkfifo(folder / "pipe.warc.gz")
+    os.symlink(folder, folder / "loop")
     out = tmp_path / "out"
     code = (
         f"from deepmath.cli import main; raise SystemExit(main(['ingest', {str(folder)!r}, '--output', {str(out)!r}]))"
@@ -63,6 +67,7 @@ def test_ingest_counts_a_named_pipe(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     stats = json.loads((out / "stats.json").read_text())
     assert stats["dropped"]["not_regular_file"] == 1 and stats["documents_out"] > 3
+    assert stats["dropped"]["symlinked_folder"] == 1
 
 
 @pytest.mark.parametrize(
