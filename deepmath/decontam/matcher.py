@@ -154,23 +154,23 @@ class ContaminationMatcher:
 
     # matching -------------------------------------------------------------------------------------------------
 
-    def evidence_keys(self, text: str) -> np.ndarray:
-        """Index keys that alone are evidence in `text` (what `survey` counts per document), sorted, unique."""
-        _, keys, _ = self._lookup(tokenize(text))
-        if len(keys) == 0:
-            return keys
-        return np.unique(keys[self._strong(self.index.flags[keys])])
-
-    def shape_ids(self, text: str) -> np.ndarray:
-        """Distinct index shapes (n-grams with numbers masked) that occur in `text`, as indices into `shape_values`."""
-        values = self.shape_values
+    def survey_text(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """(index keys that alone are evidence in `text`, ids of index shapes that occur in it), sorted, unique:
+        what `survey` counts per document. A shape is an n-gram with its numbers masked (`shape_values`)."""
         tokens = tokenize(text)
+        _, keys, _ = self._lookup(tokens)
+        if len(keys):
+            keys = np.unique(keys[self._strong(self.index.flags[keys])])
+        values = self.shape_values
         if len(values) == 0 or len(tokens) < self.rule.ngram:
-            return np.zeros(0, dtype=np.int64)
+            return keys, np.zeros(0, dtype=np.int64)
         grams = ngram_hashes_flat(number_shapes(tokens), [self.rule.ngram])[0]
+        bits, bitmap = self._shape_bitmap
+        slot = grams >> np.uint64(64 - bits)
+        grams = grams[(bitmap[slot >> np.uint64(3)] >> (slot & np.uint64(7)).astype(np.uint8)) & 1 > 0]
         where = np.searchsorted(values, grams)
         where[where == len(values)] = 0
-        return np.unique(where[values[where] == grams])
+        return keys, np.unique(where[values[where] == grams])
 
     @property
     def shape_values(self) -> np.ndarray:
@@ -178,6 +178,7 @@ class ContaminationMatcher:
         if self._shapes is None:
             shapes = self.index.shapes if self.index.shapes is not None else np.zeros(0, np.uint64)
             self._shapes = np.unique(shapes, return_inverse=True)
+            self._shape_bitmap = _bitmap(self._shapes[0])
         return self._shapes[0]
 
     def survey(self, texts) -> tuple[np.ndarray, np.ndarray]:
@@ -185,8 +186,9 @@ class ContaminationMatcher:
         docs = np.zeros(len(self.index.keys), dtype=np.int64)
         shapes = np.zeros(len(self.shape_values), dtype=np.int64)
         for text in texts:
-            docs[self.evidence_keys(text)] += 1
-            shapes[self.shape_ids(text)] += 1
+            keys, shape_ids = self.survey_text(text)
+            docs[keys] += 1
+            shapes[shape_ids] += 1
         return docs, shapes
 
     def mark_common(self, doc_counts: np.ndarray, shape_counts: np.ndarray | None, min_docs: int) -> int:

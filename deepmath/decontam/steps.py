@@ -50,8 +50,9 @@ class ContaminationSurvey(PipelineStep):
         shapes = np.zeros(len(matcher.shape_values), dtype=np.int64)
         for doc in data or []:
             with self.track_time():
-                docs[matcher.evidence_keys(doc.text)] += 1
-                shapes[matcher.shape_ids(doc.text)] += 1
+                keys, shape_ids = matcher.survey_text(doc.text)
+                docs[keys] += 1
+                shapes[shape_ids] += 1
             self.stat_update("documents")
         buffer = io.BytesIO()
         keys, shape_ids = np.flatnonzero(docs), np.flatnonzero(shapes)
