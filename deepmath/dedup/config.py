@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
+from deepmath.ranges import CORPUS_RANGES, check_ranges
 from deepmath.stage import CorpusStageConfig
 
 __all__ = ["DedupConfig"]
@@ -17,22 +19,30 @@ _SCHEMES = ("affine32", "legacy")
 class DedupConfig(CorpusStageConfig):
     """Exact + MinHash near-duplicate removal; every LSH candidate pair is verified before anything is removed."""
 
+    RANGES: ClassVar[dict] = CORPUS_RANGES
+
     input: list[str] = field(
         default_factory=list, metadata={"help": "documents: stage folders, JSONL/Parquet files, globs"}
     )
     threshold: float = field(
         default=0.8, metadata={"help": "Jaccard of word n-gram sets at or above which pages are duplicates"}
     )
-    ngram: int = field(default=5, metadata={"help": "words per shingle"})
-    num_perm: int = field(default=128, metadata={"help": "MinHash permutations"})
-    seed: int = field(default=1, metadata={"help": "permutation seed (datasketch's `seed`)"})
+    ngram: int = field(default=5, metadata={"help": "words per shingle", "range": (1, 1000)})
+    num_perm: int = field(default=128, metadata={"help": "MinHash permutations", "range": (16, 4096)})
+    seed: int = field(default=1, metadata={"help": "permutation seed (datasketch's `seed`)", "range": (0, 2**32 - 1)})
     scheme: str = field(
         default="affine32", metadata={"help": "datasketch permutation scheme: affine32 (2.x default) or legacy"}
     )
-    bands: int = field(default=0, metadata={"help": "LSH bands (0: chosen with datasketch's optimiser)"})
-    rows: int = field(default=0, metadata={"help": "rows per band (0: chosen with the bands)"})
-    false_positive_weight: float = field(default=0.05, metadata={"help": "optimiser weight of false candidate pairs"})
-    false_negative_weight: float = field(default=0.95, metadata={"help": "optimiser weight of missed pairs"})
+    bands: int = field(
+        default=0, metadata={"help": "LSH bands (0: chosen with datasketch's optimiser)", "range": (0, 4096)}
+    )
+    rows: int = field(default=0, metadata={"help": "rows per band (0: chosen with the bands)", "range": (0, 4096)})
+    false_positive_weight: float = field(
+        default=0.05, metadata={"help": "optimiser weight of false candidate pairs", "range": (0.0, 1e6)}
+    )
+    false_negative_weight: float = field(
+        default=0.95, metadata={"help": "optimiser weight of missed pairs", "range": (0.0, 1e6)}
+    )
     verify: str = field(
         default="exact", metadata={"help": "candidate check: exact Jaccard, estimate (signatures) or none"}
     )
@@ -43,7 +53,8 @@ class DedupConfig(CorpusStageConfig):
         default=False, metadata={"help": "also write removed pages to OUTPUT/removed (with duplicate_of)"}
     )
     splits: int = field(
-        default=1, metadata={"help": "split the global steps by hash into this many tasks (memory per task)"}
+        default=1,
+        metadata={"help": "split the global steps by hash into this many tasks (memory per task)", "range": (1, 1024)},
     )
     text_key: str = field(default="text", metadata={"help": "text field of JSONL/Parquet inputs"})
     id_key: str = field(default="id", metadata={"help": "id field of JSONL/Parquet inputs"})
@@ -70,3 +81,4 @@ class DedupConfig(CorpusStageConfig):
             raise ValueError("keep: score needs a score_field (a metadata key)")
         if self.false_positive_weight < 0 or self.false_negative_weight < 0:
             raise ValueError("LSH weights must not be negative")
+        check_ranges(self)  # after the specific checks: their messages win

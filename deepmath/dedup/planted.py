@@ -121,7 +121,7 @@ def _iter_texts(files: list[Path]) -> Iterator[str]:
     from deepmath.io.documents import iter_raw_rows  # imports datatrove: only when reading
 
     for path in files:
-        for number, row in iter_raw_rows(str(path)):
+        for number, row in iter_raw_rows(str(path), strict=True):  # test fixtures: a bad row is an error
             if isinstance(row.get("text"), str):
                 yield row["text"]
             elif isinstance(row.get("Q"), str) and isinstance(row.get("A"), str):

@@ -52,6 +52,7 @@ FIELDS = {
 
 
 def run_dedup(cfg: DedupConfig) -> dict:
+    resolve_inputs(cfg.input)  # a missing input fails here, before the output folder is made
     return run_stage("dedup", cfg, lambda run: _dedup(cfg, run))
 
 

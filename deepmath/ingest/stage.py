@@ -36,6 +36,9 @@ FIELDS = {
 
 
 def run_ingest(cfg: IngestConfig) -> dict:
+    from deepmath.ingest.warc import INGEST_SUFFIXES
+
+    resolve_inputs(cfg.input, INGEST_SUFFIXES)  # a missing input fails here, before the output folder is made
     return run_stage("ingest", cfg, lambda run: _ingest(cfg, run))
 
 
@@ -44,12 +47,19 @@ def _ingest(cfg: IngestConfig, run: StageRun) -> StageResult:
     from deepmath.ingest.warc import INGEST_SUFFIXES, CommonCrawlReader
     from deepmath.io.documents import DocumentReader, document_writer
 
-    files = [f for source in resolve_inputs(cfg.input, INGEST_SUFFIXES) for f in source.files]
+    sources = resolve_inputs(cfg.input, INGEST_SUFFIXES)
+    files = [f for source in sources for f in source.files]
+    input_skips: dict[str, int] = {}
+    for source in sources:
+        for reason, n in source.skipped.items():
+            input_skips[reason] = input_skips.get(reason, 0) + n
     tasks = default_tasks(cfg, len(files))
     limit = -1 if cfg.limit < 0 else -(-cfg.limit // tasks)
     work = run.output / "_work"
     extract = [
-        CommonCrawlReader(files, cfg.max_page_bytes, limit, cfg.strict, cfg.text_key),
+        CommonCrawlReader(
+            files, cfg.max_page_bytes, limit, cfg.strict, cfg.text_key, cfg.max_record_bytes, input_skips=input_skips
+        ),
         MathHtmlExtractor(cfg.max_page_bytes, cfg.min_chars),
         UrlHashRecorder(str(work / "urls")),
         document_writer(work, "jsonl", subfolder="extracted"),

@@ -53,6 +53,7 @@ class _Submitted(Exception):
 
 
 def run_mine(cfg: MineConfig) -> dict:
+    _check_inputs(cfg)  # a missing input fails here, before the output folder is made
     return run_stage("mine", cfg, lambda run: _mine(cfg, run))
 
 

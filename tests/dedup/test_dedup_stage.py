@@ -131,14 +131,19 @@ def test_rerun_skips_and_a_killed_run_resumes(planted, dedup_run, tmp_path):
 def test_bad_rows_are_counted(planted, tmp_path):
     folder = tmp_path / "in"
     write_inputs(folder, planted.ids[:40], planted.texts[:40], files=2)
-    (folder / "broken.jsonl").write_text('{"id": "ok", "text": "fine"}\n{not json\n')
+    (folder / "broken.jsonl").write_bytes(
+        b'{"id": "ok", "text": "fine"}\n{not json\n{"id": "s", "text": "lone \\ud800 surrogate"}\n[1]\n'
+        b'{"id": "after", "text": "the rows after the bad ones are kept"}\n'
+    )
     (folder / "notext.jsonl").write_text('{"id": "a", "body": "no text field"}\n{"id": "b", "text": "has text"}\n')
     out = tmp_path / "out"
     stats = run_dedup(DedupConfig(input=[str(folder)], output=str(out)))
-    assert stats["dropped"]["file_unreadable"] == 1  # rows before the broken line are read, the rest skipped
+    assert stats["dropped"]["invalid_json"] == 2  # `{not json` and the lone surrogate; reading goes on
+    assert stats["dropped"]["not_object"] == 1
+    assert "file_unreadable" not in stats["dropped"]
     assert stats["dropped"]["no_text"] == 1
-    assert stats["documents_in"] == 42
-    assert {"ok", "b"} <= set(read_rows(out / "data")) <= {*planted.ids[:40], "ok", "b"}
+    assert stats["documents_in"] == 43
+    assert {"ok", "b", "after"} <= set(read_rows(out / "data")) <= {*planted.ids[:40], "ok", "b", "after"}
 
 
 def test_keep_score(planted, tmp_path):

@@ -65,9 +65,12 @@ def test_parquet_rows(tmp_path):
 
 def test_malformed_jsonl_names_file_and_line(tmp_path):
     path = tmp_path / "bad.jsonl"
-    path.write_text('{"id": 1, "text": "a"}\n{oops\n')
+    path.write_text('{"id": 1, "text": "a"}\n{oops\n{"id": 3, "text": "c"}\n')
     with pytest.raises(ValueError, match=r"bad.jsonl:2"):
-        list(iter_raw_rows(str(path)))
+        list(iter_raw_rows(str(path), strict=True))
+    skipped = []
+    assert [row["id"] for _, row in iter_raw_rows(str(path), skipped.append)] == [1, 3]
+    assert skipped == ["invalid_json"]
 
 
 def test_hf_dataset_spec_streams_through_datasets(tmp_path):
