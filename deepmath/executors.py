@@ -44,11 +44,6 @@ class ExecutorConfig:
             raise ValueError(f"executor must be local, ray or slurm, not {self.executor!r}")
         if self.workers < 1:
             raise ValueError(f"workers must be at least 1, got {self.workers}")
-        if self.tasks < 0:
-            raise ValueError(f"tasks must be 0 (one per input file) or more, got {self.tasks}")
-        for name in ("slurm_cpus_per_task", "slurm_mem_per_cpu_gb"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
 
 
 EXECUTION_FIELDS = (

@@ -63,7 +63,9 @@ def test_check_ranges_names_the_field_and_value():
 def test_absurd_values_are_one_line_errors(tmp_path, capsys, argv, message):
     code = main([*argv, "--output", str(tmp_path / "out")])
     err = capsys.readouterr().err.strip()
-    assert code == 2 and message in err and "Traceback" not in err
+    stage = argv[0] if argv[0] != "train" else f"train-{argv[1]}"
+    assert code == 2 and err.startswith(f"deepmath {stage}: error: ") and "Traceback" not in err
+    assert message.removeprefix(f"{argv[0]}: ") in err and len(err.splitlines()) == 1
     assert not (tmp_path / "out").exists()
 
 
