@@ -29,7 +29,6 @@ def stage_stats(documents_in: int, iterations: list[dict], status: str) -> dict:
         "stopped": final["stop"] if final else None,
         "iterations": [_summary(m) for m in iterations],
         "plots": [m["histogram"] for m in iterations],
-        "selected": "selected",
     }
 
 
@@ -49,8 +48,8 @@ def _summary(metrics: dict) -> dict:
     }
 
 
-def mine_card(cfg, stats: dict, iterations: list[dict], image_prefix: str) -> Card:
-    """The card of DIR (image_prefix '') or of DIR/selected (image_prefix '../')."""
+def mine_card(cfg, stats: dict, iterations: list[dict]) -> Card:
+    """The card of DIR, whose `data/` holds the final selection."""
     rows = [
         "| iteration | selected pages | selected tokens | cutoff score | overlap with previous | seeds from domains "
         "| held-out precision | recall | AUC | candidate domains | accepted paths |",
@@ -105,14 +104,14 @@ def mine_card(cfg, stats: dict, iterations: list[dict], image_prefix: str) -> Ca
         dropped=stats["dropped"],
         parameters={k: v for k, v in vars(cfg).items() if k not in EXECUTION_FIELDS and not k.startswith("slurm")},
         lineage=[*cfg.pool, *cfg.seeds, *cfg.negatives],
-        data_files="data/*" if image_prefix else "selected/data/*",
+        data_files="data/*",
         tags=["fasttext", "common-crawl"],
         sections={
             "Iterations": "\n".join(rows) + note,
             "Classifier": "\n".join(classifier_lines),
             "Accepted math paths": "\n".join(accepted_lines) or "_none_",
         },
-        images=[f"{image_prefix}{p}" for p in stats["plots"]],
+        images=list(stats["plots"]),
     )
 
 

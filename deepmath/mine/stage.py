@@ -8,12 +8,13 @@ sampled outside the previous selection) -> fastText classifier (held-out precisi
 scored in parallel datatrove tasks -> the top pages by a global token budget -> domains with more than 10% of their
 pages collected and their URL paths written to `iteration_N/domains.yaml`, reviewed by a rule (`--review auto`)
 or by you (`--review manual` stops; edit, re-run). It stops after `--iterations` or once a new selection is 98%
-old pages. `DIR/selected/` is a standard stage folder with the final selection and `metadata.math_score`.
+old pages. The stage's documents are the final selection with `metadata.math_score`, in `DIR/data/` like every
+corpus stage, so `@mine` in a recipe (or `DIR` on the command line) is the mined corpus.
 
     DIR/pool_index/      id, url, domain, path, title, tokens of every pool page (built once)
     DIR/iteration_N/     model.bin, scores.npy, selected.npy, selected_ids.txt.gz, domains.yaml,
                          score_histogram.png, metrics.json (written last: the iteration is done)
-    DIR/selected/        data/*.jsonl.gz, README.md, config.yaml, stats.json, _SUCCESS
+    DIR/data/            the final selection (*.jsonl.gz), beside README.md, config.yaml, stats.json, _SUCCESS
 
 Resume: every pass is a datatrove pipeline with its own logs, finished iterations are skipped, and a re-run after
 a manual review reads the edited domains.yaml. Where we depart from the paper: the small-training-set rule of
@@ -34,11 +35,10 @@ from pathlib import Path
 
 import numpy as np
 
-from deepmath.cards import write_card
-from deepmath.config import ConfigError, config_hash, save_config
-from deepmath.executors import EXECUTION_FIELDS, run_pipeline
+from deepmath.config import ConfigError
+from deepmath.executors import run_pipeline
 from deepmath.io.atomic import atomic_write_json
-from deepmath.io.inputs import SUCCESS_MARKER, InputError, resolve_inputs
+from deepmath.io.inputs import InputError, resolve_inputs
 from deepmath.mine.card import mine_card, stage_stats
 from deepmath.mine.config import MineConfig
 from deepmath.stage import StageResult, StageRun, default_tasks, drops_by_reason, run_stage
@@ -426,28 +426,22 @@ def _write_selected_ids(path: Path, index, mask: np.ndarray) -> None:
 
 
 def _finish(cfg: MineConfig, run: StageRun, index, iterations: list[dict]) -> StageResult:
+    """The final iteration's selection as the stage's documents (`DIR/data/`); run_stage writes the rest."""
     from deepmath.io.documents import DocumentReader, document_writer
     from deepmath.mine.steps import SelectionFilter
 
     last = run.output / f"iteration_{iterations[-1]['iteration']}"
-    selected = run.output / "selected"
     selection_filter = SelectionFilter(str(index.folder), str(last / "selected.npy"), str(last / "scores.npy"))
     steps = [
         DocumentReader(cfg.pool, text_key=cfg.text_key),
         selection_filter,
-        document_writer(selected, cfg.output_format),
+        document_writer(run.output, cfg.output_format),
     ]
     _pipeline(steps, cfg, run, "selected", index.tasks)
     stats = stage_stats(index.size, iterations, status="done")
     stats["dropped"] = drops_by_reason(run.step_stats("selected"))  # rows without text + below_selection
     stats["documents_out"] = int(np.load(last / "selected.npy").sum())
-    card = mine_card(cfg, stats, iterations, image_prefix="")
-    save_config(cfg, selected / "config.yaml")
-    atomic_write_json(selected / "stats.json", {"stage": "mine", **stats})
-    write_card(selected, mine_card(cfg, stats, iterations, image_prefix="../"))
-    digest = config_hash(cfg, ignore=EXECUTION_FIELDS)
-    atomic_write_json(selected / SUCCESS_MARKER, {"config_hash": digest, "finished": time.time()})
-    return StageResult(stats, card)
+    return StageResult(stats, mine_card(cfg, stats, iterations))
 
 
 # ---------------------------------------------------------------------------------------------------- small helpers

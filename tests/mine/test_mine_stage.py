@@ -23,7 +23,7 @@ FAST = {"dim": 16, "threads": 1, "domain_min_pages": 5, "auto_min_pages": 5}
 
 def read_selected(folder: Path) -> dict[str, dict]:
     docs = {}
-    for path in sorted((folder / "selected" / "data").glob("*.jsonl.gz")):
+    for path in sorted((folder / "data").glob("*.jsonl.gz")):
         with gzip.open(path, "rt") as handle:
             for line in handle:
                 row = json.loads(line)
@@ -110,13 +110,14 @@ def test_labelled_run_layout_metrics_and_card(labelled_run):
     assert stats["plots"] == ["iteration_1/score_histogram.png", "iteration_2/score_histogram.png"]
     assert all((out / p).read_bytes()[:4] == b"\x89PNG" for p in stats["plots"])
     assert [s["iteration"] for s in stats["iterations"]] == [1, 2]
-    for folder in (out, out / "selected"):
-        assert (folder / "_SUCCESS").exists() and (folder / "config.yaml").exists()
-        card = (folder / "README.md").read_text()
-        assert "## Iterations" in card and f"`{MIXED_DOMAIN}` `/math`" in card
-    # other stages take DIR/selected as input
-    (source,) = resolve_inputs(str(out / "selected"))
-    assert len(source.files) >= 1
+    assert (out / "_SUCCESS").exists() and (out / "config.yaml").exists()
+    assert not (out / "selected").exists(), "the documents are the stage's own data/"
+    card = (out / "README.md").read_text()
+    assert "## Iterations" in card and f"`{MIXED_DOMAIN}` `/math`" in card and "data/*" in card
+    # other stages take DIR as input: its data/ shards are the selection, nothing of the iterations is read
+    (source,) = resolve_inputs(str(out))
+    assert source.files and all("/data/" in f for f in source.files)
+    assert sum(1 for f in source.files for _ in gzip.open(f, "rt")) == stats["documents_out"]
     # a finished run is skipped
     assert run_mine(cfg)["documents_out"] == stats["documents_out"]
 
@@ -139,7 +140,7 @@ def test_manual_review_stops_and_a_rerun_picks_up_the_edits(tmp_path):
     out = Path(cfg.output)
     stats = run_mine(cfg)
     assert stats["status"] == "awaiting_review"
-    assert not (out / "_SUCCESS").exists() and not (out / "selected").exists()
+    assert not (out / "_SUCCESS").exists() and not (out / "data").exists()
     domains_file = out / "iteration_1" / "domains.yaml"
     report = yaml.safe_load(domains_file.read_text())
     assert report["reviewed"] is False
@@ -189,9 +190,7 @@ def test_resume_redoes_only_the_unfinished_iteration(tmp_path):
     # simulate a run killed during iteration 2: its marker, the final output and the stage marker are gone
     (out / "iteration_2" / "metrics.json").unlink()
     (out / "_SUCCESS").unlink()
-    for path in (out / "selected").rglob("*"):
-        if path.is_file():
-            path.unlink()
+    shutil.rmtree(out / "data")
     shutil.rmtree(out / "_logs" / "selected")
     second = run_mine(cfg)
     assert (out / "iteration_1" / "model.bin").stat().st_mtime_ns == model1
