@@ -33,6 +33,21 @@ class MineConfig(CorpusStageConfig):
         default=None, metadata={"help": "keep the top-scored pages up to this fraction of the pool's tokens"}
     )
     threshold: float | None = field(default=None, metadata={"help": "keep pages with math score >= this"})
+    token_unit: Literal["tokenizer", "words"] = field(
+        default="tokenizer", metadata={"help": "budget unit: tokenizer (model tokens) or words (whitespace words)"}
+    )
+    tokenizer: str = field(
+        default="deepseek",
+        metadata={"help": "deepseek (bundled, offline), a tokenizer.json path, a model folder or a Hub id"},
+    )
+    languages: list[str] = field(
+        default_factory=list,
+        metadata={"help": "only pool pages identified as these languages can be selected (e.g. en,zh); empty: all"},
+    )
+    language_quotas: dict[str, float] = field(
+        default_factory=dict,
+        metadata={"help": "at most this share of the kept tokens per language, e.g. {zh: 0.3} (budget rules only)"},
+    )
     max_seeds: int = field(
         default=500_000, metadata={"help": "at most this many seed documents (the paper: 500K); -1: all"}
     )
@@ -96,6 +111,11 @@ class MineConfig(CorpusStageConfig):
         for name in ("domain_fraction", "auto_accept_fraction", "stop_overlap"):
             if not 0 < getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be in (0, 1]")
+        for language, share in self.language_quotas.items():
+            if not 0 <= share <= 1:
+                raise ValueError(f"language_quotas: the share of {language!r} must be in [0, 1]")
+        if self.language_quotas and self.threshold is not None:
+            raise ValueError("language_quotas need a token budget (keep_tokens or keep_fraction), not threshold")
         if not 0 <= self.holdout_fraction < 1:
             raise ValueError("holdout_fraction must be in [0, 1)")
         if self.negatives_ratio <= 0:

@@ -16,7 +16,7 @@ import random
 import re
 from pathlib import Path
 
-from tests.mine.labelled_pool import LabelledPool
+from tests.mine.labelled_pool import LabelledPool, model_tokens
 
 _TAG = re.compile(r"/[a-zA-Z]+\s*")
 
@@ -74,5 +74,5 @@ def build_chinese_pool(benchmarks: Path, out: Path, n_seeds: int = 200, n_other:
         pool=[str(out / "pool.jsonl")],
         seeds=str(out / "seeds.jsonl"),
         is_math={r["id"]: m for r, m in labelled},
-        tokens={},
+        tokens=model_tokens([r for r, _ in labelled]),
     )
