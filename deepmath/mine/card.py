@@ -82,7 +82,7 @@ def mine_card(cfg, stats: dict, iterations: list[dict]) -> Card:
         f"Math pages mined from {stats['documents_in']:,} pool pages by {len(iterations)} iteration(s) of the "
         "DeepSeekMath recipe: a fastText classifier trained on seeds vs negatives scores every page, the top pages "
         f"are kept by a global token budget ({selection['rule']}), and URL paths of domains with many collected pages "
-        f"feed new seeds. Stopped: {stop}. Scores are `metadata.math_score`; token counts are whitespace words."
+        f"feed new seeds. Stopped: {stop}. Scores are `metadata.math_score`; token counts are {_unit(cfg)}."
     )
     note = (
         "\n\nHeld-out metrics are seeds vs negatives at P(math) >= 0.5. Without `--negatives`, iteration 1 draws its "
@@ -110,9 +110,35 @@ def mine_card(cfg, stats: dict, iterations: list[dict]) -> Card:
             "Iterations": "\n".join(rows) + note,
             "Classifier": "\n".join(classifier_lines),
             "Accepted math paths": "\n".join(accepted_lines) or "_none_",
+            "Languages": languages_table(iterations[-1].get("languages", {}), _unit(cfg)),
         },
         images=list(stats["plots"]),
     )
+
+
+def _unit(cfg) -> str:
+    return "whitespace words" if cfg.token_unit == "words" else f"`{cfg.tokenizer}` tokenizer tokens"
+
+
+def languages_table(languages: dict, unit: str) -> str:
+    """Pool and selection per identified language (and seeds), for the card."""
+    pool, selected, seeds = languages.get("pool", {}), languages.get("selected", {}), languages.get("seeds", {})
+    if not pool:
+        return "_no language counts_"
+    rows = [
+        f"Languages identified by py3langid (`metadata.language` when ingest set it); tokens are {unit}.",
+        "",
+        "| language | seeds | pool pages | pool tokens | selected pages | selected tokens | selected share of tokens |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    total = sum(v["tokens"] for v in selected.values()) or 1
+    for code in sorted(set(pool) | set(seeds), key=lambda c: -pool.get(c, {}).get("tokens", 0)):
+        p, s = pool.get(code, {}), selected.get(code, {"documents": 0, "tokens": 0})
+        rows.append(
+            f"| {code} | {seeds.get(code, 0):,} | {p.get('documents', 0):,} | {p.get('tokens', 0):,} "
+            f"| {s['documents']:,} | {s['tokens']:,} | {s['tokens'] / total:.1%} |"
+        )
+    return "\n".join(rows)
 
 
 def _dash(value) -> str:
