@@ -31,7 +31,7 @@ def _model():
     if _identifier is None:
         with _lock:
             if _identifier is None:
-                from py3langid.langid import LanguageIdentifier, MODEL_FILE
+                from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
                 _identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
     return _identifier

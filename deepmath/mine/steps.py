@@ -130,7 +130,14 @@ class PoolIndexer(PipelineStep):
                     title = str(doc.metadata.get("title") or "")[:200]
                     language = doc.metadata.get("language") or identify_language(doc.text)[0]
                     rows.append(
-                        {"id": doc.id, "url": url, "domain": domain, "path": path, "title": title, "language": language}
+                        {
+                            "id": doc.id,
+                            "url": url,
+                            "domain": domain,
+                            "path": path,
+                            "title": title,
+                            "language": language,
+                        }
                     )
                     texts.append(doc.text)
                     self.stat_update("pages")
