@@ -110,7 +110,8 @@ def mine_card(cfg, stats: dict, iterations: list[dict]) -> Card:
             "Iterations": "\n".join(rows) + note,
             "Classifier": "\n".join(classifier_lines),
             "Accepted math paths": "\n".join(accepted_lines) or "_none_",
-            "Languages": languages_table(iterations[-1].get("languages", {}), _unit(cfg)),
+            "Languages": languages_table(iterations[-1].get("languages", {}), _unit(cfg))
+            + _domains_by_language(iterations),
         },
         images=list(stats["plots"]),
     )
@@ -139,6 +140,16 @@ def languages_table(languages: dict, unit: str) -> str:
             f"| {s['documents']:,} | {s['tokens']:,} | {s['tokens'] / total:.1%} |"
         )
     return "\n".join(rows)
+
+
+def _domains_by_language(iterations: list[dict]) -> str:
+    lines = []
+    for metrics in iterations:
+        split = metrics["domains"].get("by_language") or {}
+        if split:
+            parts = [f"{k}: {v['domains']} domains, {v['accepted']} accepted paths" for k, v in split.items()]
+            lines.append(f"- iteration {metrics['iteration']}: " + "; ".join(parts))
+    return "\n\nCandidate domains by majority language:\n\n" + "\n".join(lines) if lines else ""
 
 
 def _dash(value) -> str:

@@ -90,4 +90,7 @@ class PoolIndex:
         if len(collected) != self.size:
             raise PoolChanged(f"mask of {len(collected)} pages for a pool of {self.size}")
         for position, row in enumerate(self.iter_rows()):
-            yield PageRecord(row["domain"], row["path"], row["url"], row["title"], bool(collected[position]))
+            collected_page = bool(collected[position])
+            yield PageRecord(
+                row["domain"], row["path"], row["url"], row["title"], collected_page, row.get("language", "")
+            )

@@ -181,7 +181,14 @@ def _write_lines(path: Path, specs: list[str], text_key: str, label: str, limit:
 
 def _iteration(cfg: MineConfig, run: StageRun, index, n: int, seeds_file: Path, n_seeds: int) -> dict:
     from deepmath.io.documents import DocumentReader
-    from deepmath.mine.domains import auto_review, auto_rule, candidate_domains, domain_report, write_domains_yaml
+    from deepmath.mine.domains import (
+        auto_review,
+        auto_rule,
+        by_language,
+        candidate_domains,
+        domain_report,
+        write_domains_yaml,
+    )
     from deepmath.mine.plots import score_histogram
     from deepmath.mine.select import language_counts, select_top
     from deepmath.mine.steps import MathScorer, ScoreRecorder
@@ -265,6 +272,9 @@ def _iteration(cfg: MineConfig, run: StageRun, index, n: int, seeds_file: Path, 
             "candidates": len(report),
             "paths": len(paths),
             "accepted": sum(bool(p["accept"]) for p in paths),
+            "by_language": {
+                k: {x: v[x] for x in ("domains", "paths", "accepted")} for k, v in by_language(report).items()
+            },
             "file": f"iteration_{n}/domains.yaml",
         },
         "stop": stop,

@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from deepmath.mine.config import MineConfig
 from deepmath.mine.stage import run_mine
@@ -52,6 +53,8 @@ def test_chinese_pool_mined_with_chinese_seeds(tmp_path):
     assert stats["languages"]["seeds"] == {"zh": 200}
     card = (tmp_path / "mine" / "README.md").read_text()
     assert "## Languages" in card and "| zh |" in card
+    domains = yaml.safe_load((tmp_path / "mine" / "iteration_1" / "domains.yaml").read_text())
+    assert "cmath.example" in domains["by_language"]["zh"]["names"]
 
 
 @pytest.fixture(scope="module")
