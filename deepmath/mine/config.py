@@ -44,9 +44,9 @@ class MineConfig(CorpusStageConfig):
         default_factory=list,
         metadata={"help": "only pool pages identified as these languages can be selected (e.g. en,zh); empty: all"},
     )
-    language_quotas: dict[str, float] = field(
-        default_factory=dict,
-        metadata={"help": "at most this share of the kept tokens per language, e.g. {zh: 0.3} (budget rules only)"},
+    language_quotas: list[str] = field(
+        default_factory=list,
+        metadata={"help": "at most this share of the kept tokens per language: LANG=SHARE, e.g. zh=0.3 (budgets only)"},
     )
     max_seeds: int = field(
         default=500_000, metadata={"help": "at most this many seed documents (the paper: 500K); -1: all"}
@@ -111,7 +111,7 @@ class MineConfig(CorpusStageConfig):
         for name in ("domain_fraction", "auto_accept_fraction", "stop_overlap"):
             if not 0 < getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be in (0, 1]")
-        for language, share in self.language_quotas.items():
+        for language, share in self.quotas.items():
             if not 0 <= share <= 1:
                 raise ValueError(f"language_quotas: the share of {language!r} must be in [0, 1]")
         if self.language_quotas and self.threshold is not None:
@@ -127,3 +127,17 @@ class MineConfig(CorpusStageConfig):
             raise ValueError("lr must be positive")
         if self.max_seeds == 0 or self.max_seeds < -1:
             raise ValueError("max_seeds must be positive or -1 (all)")
+
+    @property
+    def quotas(self) -> dict[str, float]:
+        """`language_quotas` as {language: share}; a malformed entry is a ValueError naming it."""
+        quotas = {}
+        for entry in self.language_quotas:
+            language, sep, share = str(entry).partition("=")
+            try:
+                quotas[language.strip()] = float(share)
+            except ValueError:
+                sep = ""
+            if not sep or not language.strip():
+                raise ValueError(f"language_quotas: {entry!r} is not LANG=SHARE (e.g. zh=0.3)")
+        return quotas

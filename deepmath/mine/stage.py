@@ -235,7 +235,7 @@ def _iteration(cfg: MineConfig, run: StageRun, index, n: int, seeds_file: Path, 
         keep_fraction=cfg.keep_fraction,
         threshold=cfg.threshold,
         languages=languages,
-        quotas=cfg.language_quotas,
+        quotas=cfg.quotas,
         allowed=allowed,
     )
     _save_npy(folder / "selected.npy", selection.mask)

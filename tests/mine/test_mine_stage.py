@@ -255,6 +255,10 @@ def test_cli(tmp_path):
         ({"threshold": 0.5, "stop_overlap": 0}, "stop_overlap"),
         ({"threshold": 0.5, "iterations": 0}, "iterations must be at least 1"),
         ({"threshold": 0.5, "seeds": []}, "needs --seeds"),
+        ({"threshold": 0.5, "language_quotas": ["zh=0.3"]}, "need a token budget"),
+        ({"keep_fraction": 0.5, "language_quotas": ["zh:0.3"]}, "not LANG=SHARE"),
+        ({"keep_fraction": 0.5, "language_quotas": ["zh=1.5"]}, r"share of 'zh' must be in \[0, 1\]"),
+        ({"keep_fraction": 0.5, "token_unit": "bytes"}, "not one of"),
     ],
 )
 def test_config_errors(fields, message):
@@ -308,3 +312,27 @@ def test_seeds_stream_from_a_hugging_face_dataset_and_are_capped(tmp_path):
     metrics = json.loads((tmp_path / "mine" / "iteration_1" / "metrics.json").read_text())
     assert metrics["training"]["seeds"] == 25
     assert metrics["training"]["negatives"] == 25
+
+
+def test_cli_language_options_parse():
+    from deepmath.cli import build_stage_config
+    from deepmath.registry import get_stage
+
+    argv = ["--pool", "p", "--seeds", "s", "--output", "o", "--keep-tokens", "100"]
+    argv += ["--language-quotas", "zh=0.3,en=0.9", "--languages", "en,zh", "--token-unit", "words"]
+    cfg = build_stage_config("mine", get_stage("mine"), argv)
+    assert cfg.quotas == {"zh": 0.3, "en": 0.9} and cfg.languages == ["en", "zh"] and cfg.token_unit == "words"
+
+
+def test_unknown_tokenizer_is_a_clear_error(tmp_path):
+    write_synthetic(tmp_path / "data")
+    cfg = MineConfig(
+        pool=[str(tmp_path / "data" / "pool")],
+        seeds=[str(tmp_path / "data" / "seeds.jsonl")],
+        output=str(tmp_path / "mine"),
+        threshold=0.5,
+        tokenizer=str(tmp_path / "no_such_folder"),
+        **FAST,
+    )
+    with pytest.raises(ConfigError, match="mine --tokenizer: tokenizer .*no_such_folder: no such file or folder"):
+        run_mine(cfg)

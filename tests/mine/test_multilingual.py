@@ -97,7 +97,7 @@ def test_bilingual_pool_keeps_both_languages(bilingual_run):
 @pytest.mark.slow  # ~2 minutes more
 def test_language_quota_and_filter_on_the_bilingual_pool(bilingual_run, tmp_path):
     chinese, _, cfg, _ = bilingual_run
-    capped = MineConfig(**{**vars(cfg), "output": str(tmp_path / "capped"), "language_quotas": {"zh": 0.02}})
+    capped = MineConfig(**{**vars(cfg), "output": str(tmp_path / "capped"), "language_quotas": ["zh=0.02"]})
     stats = run_mine(capped)
     selected = stats["languages"]["selected"]
     budget = capped.keep_tokens
