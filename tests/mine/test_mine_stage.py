@@ -334,5 +334,5 @@ def test_unknown_tokenizer_is_a_clear_error(tmp_path):
         tokenizer=str(tmp_path / "no_such_folder"),
         **FAST,
     )
-    with pytest.raises(ConfigError, match="mine --tokenizer: tokenizer .*no_such_folder: no such file or folder"):
+    with pytest.raises(ConfigError, match=r"mine --tokenizer: tokenizer .*no_such_folder: no such file or folder"):
         run_mine(cfg)
