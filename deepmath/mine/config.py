@@ -46,7 +46,9 @@ class MineConfig(CorpusStageConfig):
     )
     language_quotas: list[str] = field(
         default_factory=list,
-        metadata={"help": "at most this share of the kept tokens per language: LANG=SHARE, e.g. zh=0.3 (budgets only)"},
+        metadata={
+            "help": "at most this share of the kept tokens per language: LANG=SHARE, e.g. zh=0.3 (budgets only)"
+        },
     )
     max_seeds: int = field(
         default=500_000, metadata={"help": "at most this many seed documents (the paper: 500K); -1: all"}
