@@ -41,6 +41,10 @@ class IngestConfig(CorpusStageConfig):
     url_dedup: bool = field(default=True, metadata={"help": "drop later records of an already seen normalised URL"})
     strict: bool = field(default=False, metadata={"help": "fail on the first broken file instead of counting it"})
     text_key: str = field(default="text", metadata={"help": "text field of JSONL/Parquet inputs"})
+    languages: list[str] = field(
+        default_factory=list,
+        metadata={"help": "keep only pages identified as these languages (ISO 639-1, e.g. en zh); empty: all"},
+    )
 
     def __post_init__(self):
         super().__post_init__()

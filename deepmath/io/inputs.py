@@ -174,9 +174,7 @@ def _resolve_one(spec: str, suffixes: tuple[str, ...]) -> InputSource:
                 raise StageIncomplete(f"input folder {path} was written by a stage that has not finished; re-run it")
             files = _folder_files(path / "data", DOCUMENT_SUFFIXES)
         elif (path / "config.yaml").exists():
-            inner = sorted(p.name for p in path.iterdir() if p.is_dir() and is_stage_folder(p))
-            hint = f"; its documents are in: {', '.join(str(path / n) for n in inner)}" if inner else ""
-            raise InputError(f"{path} is a stage folder without a data/ folder{hint}")
+            raise InputError(f"{path} is a stage folder without a data/ folder: that stage writes no documents")
         else:
             files = _folder_files(path, suffixes, skipped)
         if not files:

@@ -38,6 +38,23 @@ class MineConfig(CorpusStageConfig):
         default=None, metadata={"help": "keep the top-scored pages up to this fraction of the pool's tokens"}
     )
     threshold: float | None = field(default=None, metadata={"help": "keep pages with math score >= this"})
+    token_unit: Literal["tokenizer", "words"] = field(
+        default="tokenizer", metadata={"help": "budget unit: tokenizer (model tokens) or words (whitespace words)"}
+    )
+    tokenizer: str = field(
+        default="deepseek",
+        metadata={"help": "deepseek (bundled, offline), a tokenizer.json path, a model folder or a Hub id"},
+    )
+    languages: list[str] = field(
+        default_factory=list,
+        metadata={"help": "only pool pages identified as these languages can be selected (e.g. en,zh); empty: all"},
+    )
+    language_quotas: list[str] = field(
+        default_factory=list,
+        metadata={
+            "help": "at most this share of the kept tokens per language: LANG=SHARE, e.g. zh=0.3 (budgets only)"
+        },
+    )
     max_seeds: int = field(
         default=500_000,
         metadata={"help": "at most this many seed documents (the paper: 500K); -1: all", "range": (-1, 10**10)},
@@ -119,6 +136,11 @@ class MineConfig(CorpusStageConfig):
         for name in ("domain_fraction", "auto_accept_fraction", "stop_overlap"):
             if not 0 < getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be in (0, 1]")
+        for language, share in self.quotas.items():
+            if not 0 <= share <= 1:
+                raise ValueError(f"language_quotas: the share of {language!r} must be in [0, 1]")
+        if self.language_quotas and self.threshold is not None:
+            raise ValueError("language_quotas need a token budget (keep_tokens or keep_fraction), not threshold")
         if not 0 <= self.holdout_fraction < 1:
             raise ValueError("holdout_fraction must be in [0, 1)")
         if self.negatives_ratio <= 0:
@@ -131,3 +153,17 @@ class MineConfig(CorpusStageConfig):
         if self.max_seeds == 0 or self.max_seeds < -1:
             raise ValueError("max_seeds must be positive or -1 (all)")
         check_ranges(self)  # after the specific checks: their messages win
+
+    @property
+    def quotas(self) -> dict[str, float]:
+        """`language_quotas` as {language: share}; a malformed entry is a ValueError naming it."""
+        quotas = {}
+        for entry in self.language_quotas:
+            language, sep, share = str(entry).partition("=")
+            try:
+                quotas[language.strip()] = float(share)
+            except ValueError:
+                sep = ""
+            if not sep or not language.strip():
+                raise ValueError(f"language_quotas: {entry!r} is not LANG=SHARE (e.g. zh=0.3)")
+        return quotas
