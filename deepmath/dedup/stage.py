@@ -122,6 +122,7 @@ def _dedup_with(cfg: DedupConfig, run: StageRun, plot_worker: PlotWorker) -> Sta
         store_shingles=cfg.verify == "exact",
         score_field=cfg.score_field if cfg.keep == "score" else "",
         exact=cfg.exact,
+        keep_rows=cfg.output_format == "jsonl",
     )
     splits = cfg.splits
     plan = [
@@ -132,13 +133,12 @@ def _dedup_with(cfg: DedupConfig, run: StageRun, plot_worker: PlotWorker) -> Sta
         ("clusters", [MinhashClusters(str(work), tasks, cfg.keep)], 1),
     ]
     exclusion = kept_writer(run.output, cfg.output_format, subfolder="removed") if cfg.write_removed else None
-    plan.append(
-        (
-            "filter",
-            [reader(), MinhashFilter(str(work), exclusion), kept_writer(run.output, cfg.output_format)],
-            tasks,
-        )
-    )
+    if cfg.output_format == "jsonl":  # the rows the signature pass serialised: the input is not read again
+        writer = kept_writer(run.output, cfg.output_format)
+        filter_steps = [MinhashFilter(str(work), exclusion, writer=writer, reader=reader())]
+    else:
+        filter_steps = [reader(), MinhashFilter(str(work), exclusion), kept_writer(run.output, cfg.output_format)]
+    plan.append(("filter", filter_steps, tasks))
     drawing = {}
     for name, steps, n_tasks in plan:
         start = time.perf_counter()
@@ -154,8 +154,10 @@ def _dedup_with(cfg: DedupConfig, run: StageRun, plot_worker: PlotWorker) -> Sta
             drawing[name] = plot_worker.submit(_cluster_size_plot, run.output, sizes)
     plots = [drawing[name].result() for name in ("clusters", "verify")]
     result = _result(cfg, run, params, tasks, candidate_probability, plots)
-    # the shingle hashes (4 bytes per shingle) are only needed to verify pairs; signatures, bands and clusters stay
+    # the shingle hashes (4 bytes per shingle) are only needed to verify pairs, the serialised rows (the input's size,
+    # uncompressed) only by the filter; signatures, bands and clusters stay
     shutil.rmtree(work / "shingles", ignore_errors=True)
+    shutil.rmtree(work / "rows", ignore_errors=True)
     return result
 
 
@@ -178,6 +180,8 @@ def _result(
     signature = run.counters("signatures")
     verify = run.counters("verify")
     final = run.step_stats("filter")
+    if cfg.output_format == "jsonl":  # the filter wrote the rows the signature pass read: the reader's skips are there
+        final = run.step_stats("signatures") + final
     kept = int(run.counters("filter").get("kept", 0))
     dropped = drops_by_reason(final)
     sizes = summary["cluster_sizes"]
