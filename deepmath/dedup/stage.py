@@ -37,7 +37,10 @@ from deepmath.io.inputs import resolve_inputs
 from deepmath.plot_worker import PlotWorker
 from deepmath.stage import StageResult, StageRun, default_tasks, drops_by_reason, run_stage
 
-__all__ = ["run_dedup"]
+__all__ = ["MEMORY_NOTE", "run_dedup"]
+
+# measured with bench/dedup.py (peak RSS of the whole command, one process holds one shard or split at a time)
+MEMORY_NOTE = "MEMORY_TBD"
 
 logger = logging.getLogger(__name__)
 
@@ -205,9 +208,17 @@ def _result(
         "verified_pairs": int(verify.get("verified_pairs", 0)),
         "lsh": {"bands": params.bands, "rows": params.rows, "candidate_probability": curve},
         "tasks": tasks,
+        "workers": cfg.workers,
+        "peak_rss_mb": _peak_rss_mb(),
         "plots": plots,
     }
-    counts = {k: v for k, v in stats.items() if isinstance(v, int) and k != "tasks"}
+    counts = {k: v for k, v in stats.items() if isinstance(v, int) and k not in ("tasks", "workers", "peak_rss_mb")}
+    resources = (
+        f"{cfg.workers} worker(s) (`--workers`; by default the cores available to the local executor, like "
+        f"datatrove's default), {tasks} task(s) per sharded pipeline. Peak memory of one process (the largest "
+        f"resident set of this process and of the workers it ran): {stats['peak_rss_mb']:,} MB for "
+        f"{stats['documents_in']:,} pages. " + MEMORY_NOTE
+    )
     histogram = "\n".join(
         ["| cluster size | clusters |", "| ---: | ---: |"] + [f"| {k} | {v:,} |" for k, v in sorted(sizes.items())]
     )
@@ -236,10 +247,18 @@ def _result(
         parameters={k: v for k, v in vars(cfg).items() if not k.startswith("slurm") and k != "ray_address"},
         lineage=list(cfg.input),
         tags=["deduplication", "minhash"],
-        sections={"Cluster sizes": histogram, "LSH": lsh},
+        sections={"Cluster sizes": histogram, "LSH": lsh, "Resources": resources},
         images=plots,
     )
     return StageResult(stats, card)
+
+
+def _peak_rss_mb() -> int:
+    """The largest resident set of this process and of its reaped children (the forked workers), in MB."""
+    import resource
+
+    peak = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return round(peak / 1024)  # Linux reports KB
 
 
 def _figure():
