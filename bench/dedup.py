@@ -1,16 +1,26 @@
-"""Benchmark: `deepmath dedup` vs the documented datasketch MinHashLSH loop vs datatrove's MinhashDedup stages.
+"""Benchmark: `deepmath dedup` vs rensa (documented loop and batch API), datasketch's documented MinHashLSH loop and
+datatrove's MinhashDedup stages.
 
-    /tmp/venv/bin/python bench/dedup.py [--pages 20000] [--workers 1 2] [--workdir /tmp/dedup_bench]
+    python bench/dedup.py [--pages 20000] [--workers 1 2] [--repeat 3] [--workdir /tmp/dedup_bench] [--skip ...]
 
-All three run in this one invocation on the same files and are timed from reading the input to writing the kept
-pages (gzipped JSONL through the same datatrove writer): `deepmath dedup` as the whole command in a subprocess
-(Python start-up, imports, six pipelines, plots and card included); the datasketch loop as documented
-(`MinHash(num_perm=128).update_batch(shingles)`, then `MinHashLSH(threshold=0.8, num_perm=128)` query, insert if
-no match, no verification); datatrove's four MinhashDedup stages with its defaults (14 buckets x 8 hashes, xxhash64)
-on its LocalPipelineExecutor, with a str.split word tokenizer (its English default needs spaCy). The sharded methods
-run with each --workers value. Wall time is what the issue asks for; CPU time (user + system of the process and its
-children, single-process runs only) is also shown because a shared machine's load distorts wall time. Prints a
-markdown table.
+Every method runs in a process of its own, started from a small launcher process (so `os.wait4` gives that process
+tree's own peak RSS: the largest resident set of the process or of any worker it reaped, i.e. of one worker), on
+the same 8 gzipped JSONL files, and writes the kept pages as gzipped JSONL through the same datatrove writer.
+`--repeat` rounds each run every method once, in the same order, so a load change on a shared machine hits all of
+them; the table gives medians and the median of the per-round ratios to rensa's documented loop.
+- `deepmath dedup`: the whole command, timed from the launcher (Python start-up, imports, six pipelines, plots and
+  card included), with each --workers value.
+- rensa's documented loop: `RMinHash(num_perm=128, seed=42).update(text.split())`, `RMinHashLSH(threshold=0.8,
+  num_perm=128, num_bands=16)`, query, a candidate counts when `is_similar`, else insert. Also on word 5-grams
+  (the shingles deepmath and the datasketch loop compare). rensa's batch API: `RMinHashDeduplicator(threshold=0.8,
+  num_perm=128, use_lsh=True).add_pairs` over 4,096 (id, text.split()) pairs a call.
+- datasketch's documented loop: `MinHash(num_perm=128).update_batch(shingles)`, `MinHashLSH(threshold=0.8,
+  num_perm=128)` query, insert if no match, no verification.
+- datatrove's four MinhashDedup stages with its defaults (14 buckets x 8 hashes, xxhash64) on its
+  LocalPipelineExecutor, with a str.split word tokenizer (its English default needs spaCy), with each --workers.
+The in-process methods (rensa, datasketch, datatrove) are timed inside their process from reading the input to
+writing the last page (their interpreter start-up is not counted, deepmath's is). CPU time is user + system of the
+process tree (datatrove's parallel workers come from a forkserver that is not our child: n/a).
 
 The corpus is `deepmath.dedup.planted.build_corpus` (construction and metrics in that module's docstring) over the
 real text in ../shared/data/webtext (dolma Common Crawl pages, cc_net pages, StackMathQA question+answer pairs;
