@@ -19,8 +19,9 @@ them; the table gives medians and the median of the per-round ratios to rensa's 
 - datatrove's four MinhashDedup stages with its defaults (14 buckets x 8 hashes, xxhash64) on its
   LocalPipelineExecutor, with a str.split word tokenizer (its English default needs spaCy), with each --workers.
 The in-process methods (rensa, datasketch, datatrove) are timed inside their process from reading the input to
-writing the last page (their interpreter start-up is not counted, deepmath's is). CPU time is user + system of the
-process tree (datatrove's parallel workers come from a forkserver that is not our child: n/a).
+writing the last page (their interpreter start-up is not counted, deepmath's is), and so is their CPU time (user +
+system of the process and its children; datatrove's parallel workers come from a forkserver that is not our child:
+n/a); deepmath's CPU time is that of the whole command and its workers.
 
 The corpus is `deepmath.dedup.planted.build_corpus` (construction and metrics in that module's docstring) over the
 real text in ../shared/data/webtext (dolma Common Crawl pages, cc_net pages, StackMathQA question+answer pairs;
@@ -276,9 +277,17 @@ IN_PROCESS = {
 
 def _child(method: str, inputs: Path, out: Path, workers: int) -> None:
     """One method in a process of its own (so its peak RSS is its own): time and removed ids to out/result.json."""
+    import resource
+
+    def cpu() -> float:
+        own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+    start = cpu()
     seconds, removed = IN_PROCESS[method](inputs, out, workers)
+    used = cpu() - start  # the timed part only, like `seconds` (a little more: imports inside the method)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "result.json").write_text(json.dumps({"seconds": seconds, "removed": removed}))
+    (out / "result.json").write_text(json.dumps({"seconds": seconds, "cpu": used, "removed": removed}))
 
 
 def _measure(method: str, inputs: Path, out: Path, workers: int) -> dict:
@@ -304,7 +313,7 @@ def _measure(method: str, inputs: Path, out: Path, workers: int) -> dict:
         wall, removed = result["seconds"], result["removed"]
     return {
         "wall": wall,
-        "cpu": usage.ru_utime + usage.ru_stime,
+        "cpu": result["cpu"] if method != "deepmath" else usage.ru_utime + usage.ru_stime,
         "rss_mb": usage.ru_maxrss / 1024,
         "removed": removed,
     }
@@ -322,6 +331,9 @@ def main(argv: list[str] | None = None) -> None:
         nargs="*",
         default=[],
         help="methods to skip: deepmath rensa rensa-batch rensa-5gram datasketch datatrove",
+    )
+    parser.add_argument(
+        "--once", nargs="*", default=[], help="methods to run in the first round only (the slow anchors)"
     )
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -362,6 +374,8 @@ def _bench(args, work: Path, launcher) -> None:
     for round_ in range(args.repeat):
         loads.append(os.getloadavg()[0])
         for name, (method, workers) in methods.items():
+            if round_ and method in args.once:
+                continue
             run = launcher.apply(_measure, (method, work / "input", work / f"{method}{workers}", workers))
             runs[name].append(run)
             print(
@@ -382,22 +396,24 @@ def _table(runs: dict[str, list[dict]], docs: list[PlantedPage], truth: GroundTr
     lines = [
         f"{len(docs):,} pages ({sum(len(d.text) for d in docs) / 1e6:.0f} M characters), "
         f"{len(truth.groups):,} groups, {len(truth.unique):,} unique pages; {os.cpu_count()} cores; "
-        f"{len(next(iter(runs.values()), []))} interleaved rounds, load average (1 min) at their starts: "
+        f"{len(loads)} interleaved rounds, load average (1 min) at their starts: "
         + ", ".join(f"{x:.1f}" for x in loads),
         "",
-        "| method | wall s (median) | pages/s | x rensa loop (median of rounds) | CPU s | peak RSS MB "
-        "| recall (groups J>=0.85) | false removals (J<=0.5) | families lost | removed |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| method | runs | wall s (median) | pages/s | x rensa loop, wall (median of rounds) | CPU s | x rensa loop, CPU "
+        "| peak RSS MB | recall (groups J>=0.85) | false removals (J<=0.5) | families lost | removed |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, rounds in runs.items():
         wall = _median([r["wall"] for r in rounds])
         ratio = _median([a["wall"] / r["wall"] for a, r in zip(anchor, rounds)]) if anchor else float("nan")
+        cpu_ratio = _median([a["cpu"] / r["cpu"] for a, r in zip(anchor, rounds)]) if anchor else float("nan")
         # datatrove's executor starts parallel workers from a forkserver that is not our child: CPU not counted
         uncounted = name.startswith("datatrove") and not name.endswith("workers=1")
         cpu = "n/a" if uncounted else f"{_median([r['cpu'] for r in rounds]):.1f}"
         m = score(rounds[-1]["removed"], truth)
         lines.append(
-            f"| {name} | {wall:.2f} | {len(docs) / wall:,.0f} | {ratio:.2f}x | {cpu} "
+            f"| {name} | {len(rounds)} | {wall:.2f} | {len(docs) / wall:,.0f} | {ratio:.2f}x | {cpu} "
+            f"| {'-' if uncounted else f'{cpu_ratio:.2f}x'} "
             f"| {max(r['rss_mb'] for r in rounds):,.0f} | {100 * m['recall']:.2f}% | "
             f"{100 * m['false_removals']:.2f}% ({m['false_count']}) | {m['families_lost']} | {m['removed']:,} |"
         )
