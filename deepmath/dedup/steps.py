@@ -2,19 +2,23 @@
 
     MinhashSignature   per input shard   signatures/R.sig (N x num_perm), bands/R.npy (bands x N keys),
                                          docs/R.npz (text hash, length, score, words), ids/R.jsonl,
-                                         shingles/R.u32 + R.offsets.npy (for exact verification)
+                                         shingles/R.u32 (for exact verification), rows/R.jsonl (each page
+                                         serialised for the JSONL writer, so the filter does not read the input)
     ExactDuplicates    per hash split    exact/T.npy: (duplicate, first) pairs of equal normalised text
     MinhashBuckets     per key split     pairs/T.npy: candidate pairs (documents sharing a band key)
     MinhashVerify      per pair split    edges/T.npz: candidate pairs at or above the threshold, Jaccards checked
     MinhashClusters    one task          clusters/R.npz: per shard, the clustered documents, their cluster and fate
-    MinhashFilter      per input shard   documents out (kept), optional exclusion writer (removed)
+    MinhashFilter      per input shard   kept rows (and removed ones) with their dedup fields added to the bytes;
+                                         for Parquet output: documents from a reader, then a writer step
 
 A document is numbered `shard << 40 | position` in reading order. Memory: MinhashSignature keeps, per page of its
 shard, 8 x bands + 56 bytes of arrays and ~150 bytes for the in-shard exact-duplicate table, and streams ids,
-signatures (4 x num_perm bytes) and shingle hashes (4 bytes per shingle) to disk; ExactDuplicates holds 24 bytes per
-page / splits; MinhashBuckets the keys of one band at a time (16 bytes per page / splits, plus the sort); MinhashVerify
-its pairs (16 bytes each) and a cache of up to 65,536 shingle sets; MinhashClusters 16 bytes per edge and ~60 per
-clustered page; MinhashFilter ~200 bytes per clustered page of its shard. Every file is written to a temporary name
+signatures (4 x num_perm bytes), shingle hashes (4 bytes per shingle) and rows (the page's JSON) to disk;
+ExactDuplicates holds 24 bytes per page / splits; MinhashBuckets the keys of one band at a time (16 bytes per page /
+splits, plus the sort); MinhashVerify its pairs (16 bytes each) and a cache of up to 65,536 shingle sets;
+MinhashClusters 16 bytes per edge and ~60 per clustered page; MinhashFilter ~200 bytes per clustered page of its
+shard. Disk: `_work/` holds ~4 bytes per shingle plus the pages' JSON (about twice the uncompressed input) until the
+run finishes, then the shingles and rows are deleted. Every file is written to a temporary name
 and renamed, so a killed task leaves nothing half-written and re-running resumes task by task.
 """
 
