@@ -21,8 +21,8 @@ before anything is removed. `first` means first in reading order (task by task; 
 reads one file, the default for up to 64 files).
 
 Memory, measured (bench/README.md; peak RSS of one process, one worker, so the main process also ran the
-single-task steps): 197 MB at 19k pages, 1,013 MB at 176k pages: ~150 MB of interpreter and libraries plus ~5 GB
-per million pages, mostly the verify step's memory-mapped shingles (4 bytes per shingle, reclaimable file pages) and
+single-task steps): 197 MB at 19k pages, 1,013 MB at 176k pages: ~100 MB plus ~5 GB
+per million pages, by our accounting mostly the verify step's memory-mapped shingles (4 bytes per shingle, reclaimable file pages) and
 its cache of shingle sets. A sharded task (signatures, filter) holds only its shard's arrays (steps.py); `--splits N`
 divides the single-task steps' keys and pairs by N. The input is read and parsed once: the signature pass stores
 each page's output JSON in `_work/rows/` and the filter adds the dedup fields to those bytes (Parquet output reads
@@ -54,7 +54,7 @@ __all__ = ["MEMORY_NOTE", "run_dedup"]
 MEMORY_NOTE = (
     "Measured with bench/dedup.py on planted web text, one worker (the main process then also runs the single-task "
     "buckets, verify and clusters steps over the whole corpus): 197 MB at 19k pages, 1,013 MB at 176k pages, i.e. "
-    "~150 MB plus ~5 GB per million pages, most of it the verify step's memory-mapped shingle file (file pages the "
+    "~100 MB plus ~5 GB per million pages, by our accounting mostly the verify step's memory-mapped shingle file (file pages the "
     "kernel can drop) and shingle-set cache; `--splits N` divides those steps' keys and pairs by N."
 )
 
