@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 from deepmath.ranges import CORPUS_RANGES, check_ranges
 from deepmath.stage import CorpusStageConfig
 
-__all__ = ["DedupConfig"]
+__all__ = ["DedupConfig", "available_cores"]
 
 _KEEP = ("first", "longest", "score")
 _VERIFY = ("exact", "estimate", "none")
@@ -58,8 +59,16 @@ class DedupConfig(CorpusStageConfig):
     )
     text_key: str = field(default="text", metadata={"help": "text field of JSONL/Parquet inputs"})
     id_key: str = field(default="id", metadata={"help": "id field of JSONL/Parquet inputs"})
+    workers: int = field(
+        default=0,
+        metadata={"help": "parallel tasks (0: the cores available with the local executor, as datatrove; else 1)"},
+    )
 
     def __post_init__(self):
+        if self.workers == 0:
+            # every dedup task holds only its own shard (or split), so one per core is safe on one machine; on Slurm
+            # and Ray `workers` caps the cluster's concurrency, where the cores of this machine mean nothing
+            self.workers = available_cores() if self.executor == "local" else 1
         super().__post_init__()
         if not self.input:
             raise ValueError("dedup needs at least one input (a stage folder, files or globs)")
@@ -82,3 +91,11 @@ class DedupConfig(CorpusStageConfig):
         if self.false_positive_weight < 0 or self.false_negative_weight < 0:
             raise ValueError("LSH weights must not be negative")
         check_ranges(self)  # after the specific checks: their messages win
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity, e.g. a container's or `taskset`'s share)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS and Windows have no affinity call
+        return max(1, os.cpu_count() or 1)

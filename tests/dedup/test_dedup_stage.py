@@ -105,9 +105,44 @@ def test_stats_card_and_plots(planted, dedup_run):
     for plot in stats["plots"]:
         assert (out / plot).stat().st_size > 1000
     card = (out / "README.md").read_text()
-    for heading in ("## Cluster sizes", "## LSH", "## Dropped, by reason", "near_duplicate"):
+    for heading in ("## Cluster sizes", "## LSH", "## Dropped, by reason", "near_duplicate", "## Resources"):
         assert heading in card
+    assert stats["workers"] == 2 and f"{stats['peak_rss_mb']:,} MB" in card and stats["peak_rss_mb"] > 0
     assert not (out / "_work" / "shingles").exists()  # only needed for verification
+    assert not (out / "_work" / "rows").exists()  # only needed by the filter
+
+
+def test_parquet_output_reads_the_input_again(planted, dedup_run, tmp_path):
+    """Parquet output goes through the reader -> filter -> writer path; same pages and fields as the JSONL rows."""
+    import pyarrow.parquet as pq
+
+    _, tmp, out, _ = dedup_run
+    stats = run_dedup(
+        DedupConfig(input=[str(tmp / "in")], output=str(tmp_path / "pq"), output_format="parquet", workers=1)
+    )
+    assert stats["dropped"] == json.loads((out / "stats.json").read_text())["dropped"]
+    rows = [
+        r for path in sorted((tmp_path / "pq" / "data").glob("*.parquet")) for r in pq.read_table(path).to_pylist()
+    ]
+    jsonl = read_rows(out / "data")
+    assert {r["id"]: r["text"] for r in rows} == {k: v["text"] for k, v in jsonl.items()}
+    for row in rows:
+        meta = jsonl[row["id"]]["metadata"]
+        got = row["metadata"] if isinstance(row["metadata"], dict) else json.loads(row["metadata"])
+        assert (got["dedup_cluster_id"], got["dedup_cluster_size"]) == (
+            meta["dedup_cluster_id"],
+            meta["dedup_cluster_size"],
+        )
+
+
+def test_workers_default_to_the_cores_on_the_local_executor(tmp_path):
+    from deepmath.dedup.config import available_cores
+
+    assert DedupConfig(input=["x"]).workers == available_cores() >= 1
+    assert DedupConfig(input=["x"], workers=3).workers == 3
+    assert DedupConfig(input=["x"], executor="slurm").workers == 1  # a cluster's concurrency is not our cores
+    with pytest.raises(ValueError, match="workers"):
+        DedupConfig(input=["x"], workers=-1)
 
 
 def test_rerun_skips_and_a_killed_run_resumes(planted, dedup_run, tmp_path):
