@@ -136,7 +136,9 @@ def sft_grads(micro_model, tmp_path_factory):
         use_cpu=True,
         report_to="none",
     )
-    trainer = SFTTrainer(model=micro_model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tokenizer)
+    trainer = SFTTrainer(
+        model=micro_model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tokenizer
+    )
     model = trainer.model
     model.train()
     grads = []
