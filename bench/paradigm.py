@@ -7,7 +7,7 @@
    shortened to `--steps` optimizer steps and the same number of policy samples: the online methods draw
    `steps / num_iterations` rollouts x 128 completions; the offline ones sample 8 completions for each of as many
    training questions / 8 (`sample_questions`). Held-out evaluation (200 problems, k = 8) before, after and every
-   `--eval-every` steps.
+   `--eval-every` steps (`eval_before` once per seed: the same model, seed and sampler for every method).
 3. `deepmath compare` of all runs, grouped by method (mean ± sd [min, max] over seeds): the table is printed and the
    plot copied to `--plot`.
 
@@ -48,6 +48,17 @@ def _recipe(method: str, out: Path, policy: str, seed: int, steps: int, eval_eve
     return from_dict(get_stage(f"train-{method}").config_class(), data, where=method)
 
 
+def _share_eval_before(first: Path, out: Path) -> None:
+    """Every method of a seed starts from the same SFT model and evaluates it with the same seed, problems and
+    sampler, so its `eval_before` is the same computation: the first method's cached result is copied into the
+    others' folders (where `cached_evaluation` finds it) instead of being recomputed four times."""
+    if first == out or not (first / "eval_before.json").exists() or (out / "eval_before.json").exists():
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ("eval_before.json", "eval_before_samples.jsonl.gz"):
+        shutil.copyfile(first / name, out / name)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -79,6 +90,7 @@ def main(argv=None) -> int:
         for method in args.methods:
             out = work / method / f"seed{seed}"
             cfg = _recipe(method, out, policy, seed, args.steps, args.eval_every)
+            _share_eval_before(work / args.methods[0] / f"seed{seed}", out)
             begun = time.time()
             get_stage(f"train-{method}").main_function()(cfg)
             minutes[f"{method}/seed{seed}"] = (time.time() - begun) / 60
