@@ -14,6 +14,7 @@ Only runs evaluated with the same k and the same number of problems are compared
 from __future__ import annotations
 
 import json
+import logging
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,8 @@ from deepmath.config import ConfigError
 __all__ = ["CompareConfig", "run_compare"]
 
 METRICS = ("pass@1", "maj@k", "pass@k")
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -222,15 +225,8 @@ def run_compare(cfg: CompareConfig) -> dict:
             data_files="data/runs.jsonl",
             images=["compare.png"],
         )
-        logger_table = table.splitlines()
-        for line in logger_table:
-            _log(line)
+        for line in table.splitlines():
+            logger.info("%s", line)
         return StageResult(stats={"rows_in": len(rows), "rows_out": len(groups), "plots": ["compare.png"]}, card=card)
 
     return run_stage("compare", cfg, body)
-
-
-def _log(line: str) -> None:
-    import logging
-
-    logging.getLogger(__name__).info("%s", line)
