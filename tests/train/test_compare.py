@@ -57,7 +57,7 @@ def test_compare_groups_runs_by_label_in_a_table_and_a_plot(runs, tmp_path):
 def test_compare_bad_input_fails_clearly(runs, tmp_path):
     from deepmath.train.compare import CompareConfig, run_compare
 
-    base, (a, b), _ = runs
+    _, (a, _), _ = runs
     with pytest.raises(ConfigError, match="not a folder"):
         run_compare(CompareConfig(runs=[str(tmp_path / "missing")], output=str(tmp_path / "o1")))
     unfinished = tmp_path / "unfinished"
