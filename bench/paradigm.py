@@ -8,11 +8,12 @@
    `steps / num_iterations` rollouts x 128 completions; the offline ones sample 8 completions for each of as many
    training questions / 8 (`sample_questions`). Held-out evaluation (200 problems, k = 8) before, after and every
    `--eval-every` steps (`eval_before` once per seed: the same model, seed and sampler for every method).
-3. `deepmath compare` of all runs, grouped by method (mean ± sd [min, max] over seeds): the table is printed and the
+3. `deepmath compare` of all runs (into `WORK/compare_seeds0_1_2`), grouped by method (mean ± sd [min, max] over seeds): the table is printed and the
    plot copied to `--plot`.
 
 Each run is an ordinary stage run (the same entry functions as `deepmath train METHOD RECIPE --model SFT/model
---sft null ...`), so a killed bench resumes where it stopped.
+--sft null ...`), so a killed bench resumes where it stopped, and seeds can run in parallel processes
+(`--seeds 0 & --seeds 1 & ...`, then once more with all seeds: finished runs are skipped, only the comparison runs).
 """
 
 from __future__ import annotations
@@ -96,7 +97,7 @@ def main(argv=None) -> int:
             minutes[f"{method}/seed{seed}"] = (time.time() - begun) / 60
             runs.append(str(out))
             labels.append(method)
-    compare_out = work / "compare"
+    compare_out = work / ("compare_seeds" + "_".join(map(str, args.seeds)))
     if compare_out.exists():
         shutil.rmtree(compare_out)
     run_compare(CompareConfig(runs=runs, labels=labels, output=str(compare_out), title="tiny task: Figure 5 in small"))
