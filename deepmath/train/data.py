@@ -20,6 +20,8 @@ import logging
 from collections import Counter
 from pathlib import Path
 
+from deepmath.config import ConfigError
+
 __all__ = [
     "DataError",
     "build_messages",
@@ -39,8 +41,8 @@ ANSWER_FIELDS = ("answer", "final_answer", "gold", "golden", "target", "expected
 SOLUTION_FIELDS = ("solution", "rationale", "response", "output", "informal_proof")
 
 
-class DataError(ValueError):
-    """A data source that cannot be read or has no usable rows."""
+class DataError(ConfigError):
+    """A data source that cannot be read or has no usable rows (a ConfigError: the CLI prints one line, exit 2)."""
 
 
 def _open(path: str):

@@ -176,3 +176,19 @@ def test_cli_train_accepts_every_registered_method(tmp_path, capsys):
     assert main(["train", "dpo", str(recipe), "--output", str(tmp_path / "o")]) == 2
     assert "sample_k must be >= 1" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_cli_reports_unusable_samples_in_one_line(tmp_path, monkeypatch, capsys):
+    import yaml
+
+    import deepmath.train.sampling as sampling
+    from deepmath.cli import main
+    from tests.train.methods_micro import COMMON, SAMPLED
+
+    monkeypatch.setattr(sampling, "_generate", lambda model, prompts, k, *a: [["no idea"] * k for _ in prompts])
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(yaml.safe_dump({**COMMON, **SAMPLED, "eval_k": 0}))
+    assert main(["train", "rft", str(recipe), "--output", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "no correct completion" in err and "Traceback" not in err
+    assert not (tmp_path / "o" / "_SUCCESS").exists()
