@@ -107,6 +107,13 @@ class _RecipeFields:
     eval_batch_problems: int = field(
         default=16, metadata={"help": "problems per generate() call in evaluation", "range": (1, 10**6)}
     )
+    eval_every: int = field(
+        default=0,
+        metadata={
+            "help": "also evaluate every this many training steps (0: only before and after)",
+            "range": (0, 10**9),
+        },
+    )
     torch_threads: int = field(
         default=0,
         metadata={
@@ -131,7 +138,14 @@ class _RecipeFields:
     def _check_ours(self) -> None:
         if "{question}" not in self.prompt_template:
             raise ValueError(f"prompt_template must contain {{question}}, got {self.prompt_template!r}")
-        for name in ("eval_k", "eval_max_problems", "max_samples", "tiny_test_problems", "torch_threads"):
+        for name in (
+            "eval_k",
+            "eval_max_problems",
+            "eval_every",
+            "max_samples",
+            "tiny_test_problems",
+            "torch_threads",
+        ):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0")
         if self.eval_batch_problems < 1:
