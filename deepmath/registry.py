@@ -170,7 +170,7 @@ STAGES: dict[str, StageSpec] = {
             "deepmath.train.compare:run_compare",
             "held-out pass@1 / maj@k / pass@k of several training runs: one table, one plot against steps",
             positional="runs",
-            outputs={"table": "comparison.md"},
+            outputs={"runs": "data", "table": "compare.md"},
         ),
         StageSpec(
             "eval",
