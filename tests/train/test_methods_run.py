@@ -140,6 +140,7 @@ def test_different_config_in_the_same_folder_is_refused(method, tmp_path):
     out.mkdir()
     (out / "config.yaml").write_text("{}\n")
     (out / "_config_hash.json").write_text('{"config_hash": "something-else"}')
+    (out / "checkpoint-5").mkdir()  # work of that other config: resuming it with this one would mix them
     with pytest.raises(ConfigError, match="different config"):
         _entry(method)(micro_recipe(method, out))
 
@@ -166,6 +167,8 @@ def test_cli_train_accepts_every_registered_method(tmp_path, capsys):
     from deepmath.cli import main
 
     assert main(["train", "nonsense"]) == 2
+    assert "unknown train command 'nonsense'" in capsys.readouterr().err
+    assert main(["train", "--help"]) == 0
     usage = capsys.readouterr().out
     for method in ("sft", "grpo", "rft", "online-rft", "dpo"):
         assert method in usage
