@@ -135,6 +135,22 @@ STAGES: dict[str, StageSpec] = {
             report="deepmath.demo.report_sections:section_training",
         ),
         StageSpec(
+            "label-steps",
+            "deepmath.steps.config:LabelStepsConfig",
+            "deepmath.steps.labels:run_label_steps",
+            "Math-Shepherd step labels: roll out from every step prefix, grade with `rewards`",
+            outputs={"labels": "data"},
+        ),
+        StageSpec(
+            "train-prm",
+            "deepmath.steps.prm_config:PRMRecipe",
+            "deepmath.steps.prm:run_prm",
+            "a process reward model (score at each step) trained on label-steps labels",
+            positional="@config",
+            outputs=dict(MODEL_OUTPUTS),
+            heavy_config=True,
+        ),
+        StageSpec(
             "eval",
             "deepmath.evaluate.config:EvalConfig",
             "deepmath.evaluate.run:run_eval",
