@@ -51,8 +51,14 @@ def load_solutions(cfg: LabelStepsConfig) -> list[dict]:
             if rng.random() < cfg.tiny_corrupt:
                 solution = corrupt_solution(problem, rng.randrange(len(problem["plan"])), rng)
             gold = prefix_correct(check_steps(problem, solution, "\n"))
-            rows.append({"question": problem["question"], "answer": problem["answer"], "solution": solution,
-                         "gold_steps": gold})
+            rows.append(
+                {
+                    "question": problem["question"],
+                    "answer": problem["answer"],
+                    "solution": solution,
+                    "gold_steps": gold,
+                }
+            )
     else:
         rows = []
         for i, row in enumerate(load_rows(cfg.input)):
@@ -242,7 +248,12 @@ def _card(cfg: LabelStepsConfig, stats: dict):
             "gold_steps": "ground truth: every step up to this one is right (tiny task only)",
         },
         counts=counts,
-        parameters={"rollouts": cfg.rollouts, "marker": cfg.marker, "temperature": cfg.temperature,
-                    "reward": cfg.reward, "completer": cfg.completer},
+        parameters={
+            "rollouts": cfg.rollouts,
+            "marker": cfg.marker,
+            "temperature": cfg.temperature,
+            "reward": cfg.reward,
+            "completer": cfg.completer,
+        },
         tags=["deepmath", "process-supervision", "math-shepherd"],
     )

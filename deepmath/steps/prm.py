@@ -43,7 +43,9 @@ def render_prompt(tokenizer, question: str, template: str = "{question}", system
     return render(tokenizer, Prompt(messages=build_messages(question, template, system_prompt)))
 
 
-def encode_steps(tokenizer, prompt: str, steps: list[str], marker: str, max_length: int) -> tuple[list[int], list[int]]:
+def encode_steps(
+    tokenizer, prompt: str, steps: list[str], marker: str, max_length: int
+) -> tuple[list[int], list[int]]:
     """Token ids of prompt + (step + marker) for each step, and the position of each step's last marker token.
 
     Steps are tokenized one by one (the same way in training and scoring), so a step boundary is always a token
@@ -62,8 +64,15 @@ def encode_steps(tokenizer, prompt: str, steps: list[str], marker: str, max_leng
 class ProcessRewardModel:
     """Step scores from a trained PRM folder: `score(questions, steps) -> [[p_step1, p_step2, ...], ...]`."""
 
-    def __init__(self, path: str, marker: str = "\n", template: str = "{question}", system_prompt: str = "",
-                 max_length: int = 1024, device: str | None = None):
+    def __init__(
+        self,
+        path: str,
+        marker: str = "\n",
+        template: str = "{question}",
+        system_prompt: str = "",
+        max_length: int = 1024,
+        device: str | None = None,
+    ):
         import torch
         from transformers import AutoModelForTokenClassification, AutoTokenizer
 
@@ -81,8 +90,13 @@ class ProcessRewardModel:
         import torch
 
         encoded = [
-            encode_steps(self.tokenizer, render_prompt(self.tokenizer, q, self.template, self.system_prompt), s,
-                         self.marker, self.max_length)
+            encode_steps(
+                self.tokenizer,
+                render_prompt(self.tokenizer, q, self.template, self.system_prompt),
+                s,
+                self.marker,
+                self.max_length,
+            )
             for q, s in zip(questions, steps)
         ]
         out: list[list[float]] = []
@@ -149,7 +163,7 @@ def _collate(pad_id: int):
 def _split(rows: list[dict], held_out: float, seed: int) -> tuple[list[dict], list[dict]]:
     order = list(range(len(rows)))
     random.Random(seed + 11).shuffle(order)
-    n_test = int(round(len(rows) * held_out))
+    n_test = round(len(rows) * held_out)
     test = set(order[:n_test])
     return [r for i, r in enumerate(rows) if i not in test], [r for i, r in enumerate(rows) if i in test]
 
@@ -162,8 +176,16 @@ def _backbone(cfg, out: Path, rows: list[dict]) -> str:
     path = out / "base_model"
     if not (path / "config.json").exists():
         texts = [r["question"] + "\n" + "\n".join(r["steps"]) for r in rows]
-        build_tiny_model(path, texts, hidden_size=cfg.tiny_hidden_size, layers=cfg.tiny_layers, heads=cfg.tiny_heads,
-                         vocab_size=cfg.tiny_vocab_size, max_positions=max(256, cfg.max_length), seed=cfg.tiny_seed)
+        build_tiny_model(
+            path,
+            texts,
+            hidden_size=cfg.tiny_hidden_size,
+            layers=cfg.tiny_layers,
+            heads=cfg.tiny_heads,
+            vocab_size=cfg.tiny_vocab_size,
+            max_positions=max(256, cfg.max_length),
+            seed=cfg.tiny_seed,
+        )
     return str(path)
 
 
@@ -241,14 +263,26 @@ def _train(cfg, out: Path):
             callbacks=[JsonlLogCallback(out / "train_log.jsonl")],
         )
         resumed = train_to_final(trainer, tokenizer, out, final, cfg.resume_from_checkpoint, "train prm")
-        atomic_write_json(final / "prm.json", {"marker": cfg.marker, "prompt_template": cfg.prompt_template,
-                                               "system_prompt": cfg.system_prompt, "label_type": cfg.label_type})
+        atomic_write_json(
+            final / "prm.json",
+            {
+                "marker": cfg.marker,
+                "prompt_template": cfg.prompt_template,
+                "system_prompt": cfg.system_prompt,
+                "label_type": cfg.label_type,
+            },
+        )
     metrics = evaluate_prm(str(final), test_rows, cfg) if test_rows else {}
     metrics.update({"train_solutions": len(train_rows), "held_out_solutions": len(test_rows), "backbone": backbone})
     atomic_write_json(out / "metrics.json", metrics)
     atomic_write_text(out / "README.md", _card(cfg, metrics))
-    stats = {"rows_in": len(rows), "rows_out": len(train_rows), "model": str(final), "resumed_from": resumed,
-             "held_out_solutions": len(test_rows)}
+    stats = {
+        "rows_in": len(rows),
+        "rows_out": len(train_rows),
+        "model": str(final),
+        "resumed_from": resumed,
+        "held_out_solutions": len(test_rows),
+    }
     for name in ("vs_hard_labels", "vs_ground_truth"):
         if name in metrics:
             stats[f"held_out_{name}"] = metrics[name]
@@ -281,5 +315,5 @@ def _card(cfg, metrics: dict) -> str:
                 f"{m['chance_accuracy']:.3f} |",
                 "",
             ]
-    lines += ["Load it with `deepmath.steps.prm.ProcessRewardModel(\"model\")`; nothing here has run on a GPU.", ""]
+    lines += ['Load it with `deepmath.steps.prm.ProcessRewardModel("model")`; nothing here has run on a GPU.', ""]
     return "\n".join(lines)

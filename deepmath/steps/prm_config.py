@@ -33,7 +33,8 @@ class PRMRecipe(TrainingArguments):
     label_type: str = field(default="hard", metadata={"help": "train on hard (any correct) or soft (fraction) labels"})
     marker: str = field(default="\n", metadata={"help": "step separator appended after every step"})
     held_out: float = field(
-        default=0.2, metadata={"help": "share of labelled solutions held out for step accuracy/F1", "range": (0.0, 0.9)}
+        default=0.2,
+        metadata={"help": "share of labelled solutions held out for step accuracy/F1", "range": (0.0, 0.9)},
     )
     max_length: int = field(default=256, metadata={"help": "tokens per example (longer: cut)", "range": (8, 10**6)})
     prompt_template: str = field(default="{question}", metadata={"help": "user message; {question} is replaced"})

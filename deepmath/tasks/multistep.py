@@ -78,7 +78,9 @@ def values_of(start: int, plan: list[tuple[str, int]]) -> list[int]:
     return out
 
 
-def solution_from_values(start: int, plan: list[tuple[str, int]], results: list[int], answer: int | None = None) -> str:
+def solution_from_values(
+    start: int, plan: list[tuple[str, int]], results: list[int], answer: int | None = None
+) -> str:
     """Solution lines `a op b = r.` where each step starts from the previous written result."""
     lines, value = [], start
     for (op, b), r in zip(plan, results):

@@ -10,8 +10,14 @@ from deepmath.steps.labels import _grader, label_solutions, read_labels, run_lab
 
 
 def _cfg(tmp_path, **kw):
-    base = dict(input="tiny", completer="deepmath.steps.simulated:noisy_completer", output=str(tmp_path / "labels"),
-                rollouts=4, tiny_problems=40, batch_solutions=16)
+    base = dict(
+        input="tiny",
+        completer="deepmath.steps.simulated:noisy_completer",
+        output=str(tmp_path / "labels"),
+        rollouts=4,
+        tiny_problems=40,
+        batch_solutions=16,
+    )
     base.update(kw)
     return LabelStepsConfig(**base)
 
