@@ -143,8 +143,8 @@ STAGES: dict[str, StageSpec] = {
         ),
         StageSpec(
             "train-prm",
-            "deepmath.steps.prm_config:PRMRecipe",
-            "deepmath.steps.prm:run_prm",
+            "deepmath.train.prm_config:PRMRecipe",
+            "deepmath.train.prm:run_prm",
             "a process reward model (score at each step) trained on label-steps labels",
             positional="@config",
             outputs=dict(MODEL_OUTPUTS),

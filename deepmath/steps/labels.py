@@ -157,9 +157,11 @@ def _label(cfg: LabelStepsConfig, out: Path):
 
     from deepmath.io.atomic import atomic_write_text
     from deepmath.stage import StageResult
-    from deepmath.train.runs import set_torch_threads
 
-    set_torch_threads(cfg.torch_threads)
+    if cfg.torch_threads > 0:  # a tiny completer on a shared CPU: one thread beats several spinning ones
+        import torch
+
+        torch.set_num_threads(cfg.torch_threads)
     rows = load_solutions(cfg)
     grade = _grader(cfg.reward)
     data = out / "data"

@@ -98,7 +98,7 @@ def build_trainer(cfg: GRPORecipe, policy: str, train_dataset, bridge, callbacks
     tokenizer = AutoTokenizer.from_pretrained(policy, padding_side="left")
     extra = {}
     if getattr(cfg, "supervision", "outcome") == "process":  # DeepSeekMath 4.1.3: deepmath/train/process.py
-        from deepmath.steps.prm import ProcessRewardModel
+        from deepmath.train.prm import ProcessRewardModel
         from deepmath.train.process import ProcessGRPOTrainer as GRPOTrainer
 
         extra = {"step_scorer": ProcessRewardModel(cfg.prm).score, "step_marker": cfg.step_marker}

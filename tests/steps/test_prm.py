@@ -7,8 +7,8 @@ import torch
 
 from deepmath.steps.config import LabelStepsConfig
 from deepmath.steps.labels import run_label_steps
-from deepmath.steps.prm import ProcessRewardModel, bce_at_steps, encode_steps, evaluate_prm, step_metrics
-from deepmath.steps.prm_config import PRMRecipe
+from deepmath.train.prm import ProcessRewardModel, bce_at_steps, encode_steps, evaluate_prm, step_metrics
+from deepmath.train.prm_config import PRMRecipe
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +62,7 @@ def test_loss_reads_only_step_positions():
 
 
 def test_train_prm_reports_held_out_step_metrics_and_resumes(labels, tmp_path):
-    from deepmath.steps.prm import _split, load_label_rows
+    from deepmath.train.prm import _split, load_label_rows
 
     cfg = _recipe(labels, tmp_path / "prm")
     stats = run_prm_(cfg)
@@ -106,6 +106,6 @@ def test_bad_recipes_are_one_line_errors(tmp_path):
 
 
 def run_prm_(cfg):
-    from deepmath.steps.prm import run_prm
+    from deepmath.train.prm import run_prm
 
     return run_prm(cfg)

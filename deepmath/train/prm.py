@@ -315,5 +315,5 @@ def _card(cfg, metrics: dict) -> str:
                 f"{m['chance_accuracy']:.3f} |",
                 "",
             ]
-    lines += ['Load it with `deepmath.steps.prm.ProcessRewardModel("model")`; nothing here has run on a GPU.', ""]
+    lines += ['Load it with `deepmath.train.prm.ProcessRewardModel("model")`; nothing here has run on a GPU.', ""]
     return "\n".join(lines)
