@@ -74,3 +74,13 @@ def test_bad_input_is_one_line_error(tmp_path):
         run_label_steps(_cfg(tmp_path, input=str(bad)))
     with pytest.raises(ValueError, match="completer is required"):
         LabelStepsConfig(input="tiny")
+
+
+def test_unknown_completer_is_one_line_error(tmp_path):
+    from deepmath.config import ConfigError
+
+    with pytest.raises(ConfigError, match="neither a model folder"):
+        run_label_steps(_cfg(tmp_path, completer=str(tmp_path / "nope")))
+    with pytest.raises(ConfigError, match="cannot be imported"):
+        run_label_steps(_cfg(tmp_path, completer="deepmath.nothing:here"))
+    assert not (tmp_path / "labels" / "_SUCCESS").exists()
