@@ -173,6 +173,23 @@ STAGES: dict[str, StageSpec] = {
             outputs={"runs": "data", "table": "compare.md"},
         ),
         StageSpec(
+            "label-steps",
+            "deepmath.steps.config:LabelStepsConfig",
+            "deepmath.steps.labels:run_label_steps",
+            "Math-Shepherd step labels: roll out from every step prefix, grade with `rewards`",
+            outputs={"labels": "data"},
+        ),
+        StageSpec(
+            "train-prm",
+            "deepmath.train.prm_config:PRMRecipe",
+            "deepmath.train.prm:run_prm",
+            "a process reward model (score at each step) trained on label-steps labels",
+            positional="@config",
+            outputs=dict(MODEL_OUTPUTS),
+            report="deepmath.demo.report_sections:section_training",
+            heavy_config=True,
+        ),
+        StageSpec(
             "eval",
             "deepmath.evaluate.config:EvalConfig",
             "deepmath.evaluate.run:run_eval",

@@ -224,6 +224,12 @@ class GRPORecipe(_RecipeFields, GRPOConfig):
         default=None,
         metadata={"help": "run a short SFT first (a mapping of SFTRecipe fields); its model becomes the policy"},
     )
+    supervision: str = field(
+        default="outcome",
+        metadata={"help": "outcome (TRL's GRPO) or process (step rewards from `prm`, DeepSeekMath 4.1.3)"},
+    )
+    prm: str = field(default="", metadata={"help": "supervision: process: a `deepmath train prm` model folder"})
+    step_marker: str = field(default="\n", metadata={"help": "supervision: process: step separator in outputs"})
 
     RANGES: ClassVar[dict] = _GRPO_RANGES
 
@@ -242,5 +248,9 @@ class GRPORecipe(_RecipeFields, GRPOConfig):
             raise ValueError("reward_workers must be >= 1")
         if self.sft is not None and not isinstance(self.sft, dict):
             raise ValueError("sft must be a mapping of SFT recipe fields")
+        if self.supervision not in ("outcome", "process"):
+            raise ValueError(f"supervision must be outcome or process, not {self.supervision!r}")
+        if self.supervision == "process" and not self.prm:
+            raise ValueError("supervision: process needs prm: a `deepmath train prm` model folder")
         self._resolve_trl_defaults()
         super().__post_init__()

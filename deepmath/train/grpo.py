@@ -96,6 +96,12 @@ def build_trainer(cfg: GRPORecipe, policy: str, train_dataset, bridge, callbacks
     from trl import GRPOTrainer
 
     tokenizer = AutoTokenizer.from_pretrained(policy, padding_side="left")
+    extra = {}
+    if getattr(cfg, "supervision", "outcome") == "process":  # DeepSeekMath 4.1.3: deepmath/train/process.py
+        from deepmath.train.prm import ProcessRewardModel
+        from deepmath.train.process import ProcessGRPOTrainer as GRPOTrainer
+
+        extra = {"step_scorer": ProcessRewardModel(cfg.prm).score, "step_marker": cfg.step_marker}
     trainer = GRPOTrainer(
         model=policy,
         reward_funcs=bridge.functions(),
@@ -103,6 +109,7 @@ def build_trainer(cfg: GRPORecipe, policy: str, train_dataset, bridge, callbacks
         train_dataset=train_dataset,
         processing_class=tokenizer,
         callbacks=list(callbacks),
+        **extra,
     )
     return trainer, tokenizer
 

@@ -22,8 +22,11 @@ __all__ = ["is_tiny_data", "tiny_policy", "tokenizer_text", "training_problems"]
 logger = logging.getLogger(__name__)
 
 
+TINY_MULTISTEP = "tiny-multistep"  # the multi-step variant (deepmath/tasks/multistep.py), for process supervision
+
+
 def is_tiny_data(cfg) -> bool:
-    return list(cfg.dataset) == [TINY]
+    return list(cfg.dataset) in ([TINY], [TINY_MULTISTEP])
 
 
 def _tiny_splits(cfg, out: Path) -> tuple[Path, Path]:
@@ -31,10 +34,12 @@ def _tiny_splits(cfg, out: Path) -> tuple[Path, Path]:
 
     train_path, test_path = out / "data" / "train.jsonl", out / "data" / "test.jsonl"
     if not (train_path.exists() and test_path.exists()):
+        if list(cfg.dataset) == [TINY_MULTISTEP]:
+            from deepmath.tasks.multistep import make_multistep_problems as make_arithmetic_problems
         problems = make_arithmetic_problems(cfg.tiny_problems, cfg.tiny_seed)
         train, test = split_problems(problems, cfg.tiny_test_problems, cfg.tiny_seed)
         for row in train + test:
-            row["source"] = "tiny_arithmetic"
+            row["source"] = "tiny_" + ("multistep" if "plan" in row else "arithmetic")
         write_jsonl(test_path, test)
         write_jsonl(train_path, train)
     return train_path, test_path
