@@ -104,7 +104,7 @@ def _is_str_items(tp) -> bool:
 _BUILTIN = {
     "run": "run a recipe: every stage it lists, in order, resuming finished ones",
     "validate": "check a recipe without running it",
-    "train": "train sft|grpo RECIPE.yaml: TRL SFTTrainer / GRPOTrainer",
+    "train": "train sft|grpo|pretrain RECIPE.yaml: TRL SFTTrainer / GRPOTrainer / transformers Trainer",
 }
 
 
@@ -149,8 +149,8 @@ def main(argv: list[str] | None = None) -> int:
 
             return recipe_cli(command, rest)
         if command == "train":
-            if not rest or rest[0] not in ("sft", "grpo"):
-                print("usage: deepmath train {sft,grpo} RECIPE.yaml [--output DIR] [--FIELD VALUE ...]")
+            if not rest or rest[0] not in ("sft", "grpo", "pretrain"):
+                print("usage: deepmath train {sft,grpo,pretrain} RECIPE.yaml [--output DIR] [--FIELD VALUE ...]")
                 return 0 if rest[:1] in (["-h"], ["--help"]) else 2
             command, rest = f"train-{rest[0]}", rest[1:]
         from deepmath.registry import get_stage

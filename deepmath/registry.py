@@ -86,6 +86,26 @@ STAGES: dict[str, StageSpec] = {
             positional="@config",
         ),
         StageSpec(
+            "train-pretrain",
+            "deepmath.train.pretrain_config:PretrainRecipe",
+            "deepmath.train.pretrain:run_pretrain",
+            "continued pretraining on a weighted corpus mixture with transformers' Trainer",
+            positional="@config",
+        ),
+        StageSpec(
+            "eval-lm",
+            "deepmath.evaluate.lm_config:EvalLMConfig",
+            "deepmath.evaluate.lm:run_eval_lm",
+            "held-out bits per byte of a causal LM on benchmark problem + solution texts",
+        ),
+        StageSpec(
+            "pretrain-ablation",
+            "deepmath.train.ablation_config:AblationConfig",
+            "deepmath.train.ablation:run_ablation",
+            "corpus-quality ablation: the same model, budget and seeds on each corpus; bits/byte per benchmark",
+            positional="@config",
+        ),
+        StageSpec(
             "eval",
             "deepmath.evaluate.config:EvalConfig",
             "deepmath.evaluate.run:run_eval",
