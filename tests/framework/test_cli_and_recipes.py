@@ -11,12 +11,8 @@ from deepmath.recipes import load_recipe
 from deepmath.registry import STAGES, get_stage
 
 ROOT = Path(__file__).resolve().parents[2]
-SINGLE_STAGE_PREFIXES = [
-    ("grpo_", "train-grpo"),
-    ("sft_mix", "sft-mix"),
-    ("sft_", "train-sft"),
-    ("pretrain_", "train-pretrain"),
-]
+SINGLE_STAGE_PREFIXES = [("grpo_", "train-grpo"), ("sft_mix", "sft-mix"), ("sft_", "train-sft")]
+SINGLE_STAGE_PREFIXES += [("pretrain_", "train-pretrain")]
 
 
 def test_help_is_fast_and_light():
