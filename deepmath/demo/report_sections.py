@@ -19,6 +19,7 @@ import yaml
 
 from deepmath.demo.reportdoc import ReportDoc
 from deepmath.io.atomic import atomic_write_png
+from deepmath.train.pretrain_report import section_pretraining
 
 __all__ = ["SECTIONS", "Context", "count_kinds", "read_labels"]
 
@@ -575,6 +576,7 @@ SECTIONS = [
     section_dedup,
     section_decontam,
     section_sft,
+    section_pretraining,
     section_training,
     section_eval,
     section_cards,
