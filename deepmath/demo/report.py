@@ -33,6 +33,7 @@ __all__ = ["collect_stages", "run_report"]
 logger = logging.getLogger(__name__)
 
 _ORDER = ["demo-data", "ingest", "mine", "dedup", "decontam", "sft-mix", "train-sft", "train-grpo", "eval"]
+_ORDER[_ORDER.index("sft-mix") + 1 : _ORDER.index("sft-mix") + 1] = ["train-pretrain", "pretrain-ablation"]
 _INPUTS_FILE = "_inputs.json"
 
 
