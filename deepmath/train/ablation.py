@@ -135,7 +135,9 @@ def ablation_table(runs: list[dict], corpora: list[str]) -> dict:
 
 
 def ablation_markdown(table: dict, reference: str) -> str:
-    lines = ["| corpus | " + " | ".join(f"{b} bits/byte (mean ± std)" for b in table["benchmarks"]) + " | seeds |"]
+    lines = [
+        "| corpus | " + " | ".join(f"{b} bits/byte (mean ± std)" for b in table["benchmarks"]) + " | runs (seeds) |"
+    ]
     lines.append("| --- | " + " | ".join("---:" for _ in table["benchmarks"]) + " | --- |")
     for corpus, results in table["results"].items():
         cells = [f"{results[b]['mean']:.4f} ± {results[b]['std']:.4f}" for b in table["benchmarks"]]
