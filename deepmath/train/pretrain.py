@@ -131,6 +131,16 @@ def _training_args(cfg: PretrainRecipe) -> tuple[PretrainRecipe, int]:
     return args, steps
 
 
+def complete_checkpoint(out: Path) -> str | None:
+    """The newest `checkpoint-N` whose `trainer_state.json` exists: the Trainer writes that file last, so a run
+    killed while saving leaves a partial folder that must not be resumed from."""
+    folders = [p for p in out.glob("checkpoint-*") if p.is_dir() and p.name.rsplit("-", 1)[-1].isdigit()]
+    done = [p for p in folders if (p / "trainer_state.json").exists()]
+    if len(done) < len(folders):
+        logger.warning("train pretrain: ignoring incomplete checkpoint(s) %s", sorted(set(folders) - set(done)))
+    return str(max(done, key=lambda p: int(p.name.rsplit("-", 1)[-1]))) if done else None
+
+
 def _dtype(name: str):
     import torch
 
@@ -176,7 +186,8 @@ def train_pretrain(cfg: PretrainRecipe, out: Path, callbacks: tuple = ()):
             callbacks=[JsonlLogCallback(out / "train_log.jsonl"), SourceTokenCounter(names), *callbacks],
         )
         started = time.time()
-        resumed_from = train_to_final(trainer, tokenizer, out, final, cfg.resume_from_checkpoint, "train pretrain")
+        resume = cfg.resume_from_checkpoint or complete_checkpoint(out)
+        resumed_from = train_to_final(trainer, tokenizer, out, final, resume, "train pretrain")
         start_step = int(Path(resumed_from).name.rsplit("-", 1)[-1]) if resumed_from else 0
         runtime = next((h["train_runtime"] for h in reversed(trainer.state.log_history) if "train_runtime" in h), None)
         session_tokens = (trainer.state.global_step - start_step) * cfg.tokens_per_step

@@ -281,3 +281,57 @@ def test_budget_below_one_step_and_missing_path(tmp_path, micro_model, capsys):
     assert code == 2 and "nowhere.jsonl" in err
     code, err = _cli(_cli_recipe(tmp_path / "b", micro_model, ["nowhere.jsonl"], max_tokens=100), capsys)
     assert code == 2 and "less than one optimizer step" in err
+
+
+def test_a_partial_checkpoint_is_not_resumed_from(tmp_path):
+    from deepmath.train.pretrain import complete_checkpoint
+
+    for step, complete in ((4, True), (8, True), (12, False)):
+        folder = tmp_path / f"checkpoint-{step}"
+        folder.mkdir()
+        if complete:
+            (folder / "trainer_state.json").write_text("{}")
+    assert complete_checkpoint(tmp_path) == str(tmp_path / "checkpoint-8")
+    assert complete_checkpoint(tmp_path / "none") is None
+
+
+@pytest.mark.slow
+def test_sigkill_mid_run_then_rerun_resumes(tmp_path, corpora, micro_model):
+    """A real kill: the CLI in a subprocess, SIGKILLed once a checkpoint is on disk, then run again."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import yaml
+
+    steps = 60
+    recipe = {
+        "model": micro_model,
+        "sources": [corpora[0], corpora[1]],
+        "max_tokens": steps * 4 * 64,
+        "max_length": 64,
+        "per_device_train_batch_size": 4,
+        "use_cpu": True,
+        "torch_threads": 1,
+        "save_strategy": "steps",
+        "save_steps": 2,
+        "disable_tqdm": True,
+    }
+    path = tmp_path / "recipe.yaml"
+    path.write_text(yaml.safe_dump(recipe))
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "deepmath.cli", "train", "pretrain", str(path), "--output", str(out)]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 600
+    while not list(out.glob("checkpoint-*/trainer_state.json")) and time.time() < deadline:
+        time.sleep(0.2)
+    process.kill()
+    process.wait()
+    assert list(out.glob("checkpoint-*")) and not (out / "_SUCCESS").exists()
+    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["resumed_from"] and stats["tokens_seen"] == steps * 4 * 64
+    manifest = json.loads((out / "data" / "manifest.json").read_text())
+    assert stats["tokens_seen_by_source"] == {s["name"]: s["packed_tokens"] for s in manifest["sources"]}
