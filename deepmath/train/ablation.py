@@ -197,6 +197,7 @@ def _ablate(cfg: AblationConfig, out: Path):
     names = [c["name"] for c in cfg.corpora]
     table = ablation_table(runs, names)
     table["runs"] = runs
+    table["note"] = cfg.note
     atomic_write_json(out / "ablation.json", table)
     markdown = ablation_markdown(table, names[0])
     atomic_write_text(out / "ablation.md", markdown)
@@ -215,7 +216,7 @@ def _ablate(cfg: AblationConfig, out: Path):
         title="Corpus-quality ablation",
         stage="pretrain-ablation",
         summary=f"The same model, token budget and seeds ({', '.join(map(str, cfg.seeds))}) trained on each corpus; "
-        "held-out bits per byte on benchmark test texts (lower is better).",
+        f"held-out bits per byte on benchmark test texts (lower is better). {cfg.note}".rstrip(),
         n_rows=len(runs),
         fields={
             "ablation.json": "bits/byte per corpus, benchmark and seed; gaps to the first corpus",

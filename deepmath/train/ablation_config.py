@@ -47,6 +47,7 @@ class AblationConfig:
     )
     eval_max_items: int = field(default=500, metadata={"help": "items per benchmark (0: all), the same for all runs"})
     eval_max_length: int = field(default=1024, metadata={"help": "scoring window (capped by the model)"})
+    note: str = field(default="", metadata={"help": "a sentence for the card and report (e.g. what a benchmark is)"})
 
     def __post_init__(self):
         self.corpora = normalise_corpora(self.corpora)

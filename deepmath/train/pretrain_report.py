@@ -32,7 +32,7 @@ def _pretraining(context, info) -> None:
     doc.table(
         ["source", "target share", "tokens seen", "share seen", "epochs"],
         [
-            [name, _pct(target.get(name)), count, _pct(share.get(name)), epochs.get(name)]
+            [name, _pct(target.get(name)), count, _pct(share.get(name)), epochs.get(name) or "< 1"]
             for name, count in seen.items()
         ],
     )
@@ -52,7 +52,8 @@ def _ablation(context, info) -> None:
     tokens = next((run.get("tokens_seen") for run in table.get("runs") or []), None)
     doc.para(
         f"The same tiny model, the same budget ({tokens or 0:,} tokens) and seeds {', '.join(map(str, seeds))}, "
-        f"trained on each corpus; held-out bits per byte on benchmark test texts (lower is better)."
+        f"trained on each corpus; held-out bits per byte on benchmark test texts (lower is better). "
+        f"{table.get('note') or ''}".rstrip()
     )
     rows = []
     for corpus in corpora:
