@@ -256,14 +256,27 @@ def read_manifest(folder: str | Path) -> dict:
 
 
 class PackedDataset:
-    """Map-style torch dataset over the packed rows: `input_ids` = `labels` (the model shifts), `source_tokens`."""
+    """Map-style torch dataset over the packed rows: `input_ids` = `labels` (the model shifts), `source_tokens`.
+
+    The memory maps are opened lazily in each process and left out of pickles, so DataLoader workers started with
+    spawn/forkserver map the files themselves instead of receiving a copy of the corpus."""
 
     def __init__(self, folder: str | Path):
-        folder = Path(folder)
-        self.manifest = read_manifest(folder)
-        rows, length, n_sources = self.manifest["rows"], self.manifest["max_length"], len(self.manifest["sources"])
-        self.tokens = np.memmap(folder / TOKENS, dtype=self.manifest["dtype"], mode="r", shape=(rows, length))
-        self.source_tokens = np.memmap(folder / SOURCE_TOKENS, dtype=np.int32, mode="r", shape=(rows, n_sources))
+        self.folder = Path(folder)
+        self.manifest = read_manifest(self.folder)
+        self._maps = None
+
+    def _open(self):
+        if self._maps is None:
+            rows, length = self.manifest["rows"], self.manifest["max_length"]
+            n_sources = len(self.manifest["sources"])
+            tokens = np.memmap(self.folder / TOKENS, dtype=self.manifest["dtype"], mode="r", shape=(rows, length))
+            counts = np.memmap(self.folder / SOURCE_TOKENS, dtype=np.int32, mode="r", shape=(rows, n_sources))
+            self._maps = (tokens, counts)
+        return self._maps
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_maps": None}
 
     def __len__(self) -> int:
         return self.manifest["rows"]
@@ -271,9 +284,10 @@ class PackedDataset:
     def __getitem__(self, index: int) -> dict:
         import torch
 
-        ids = torch.from_numpy(self.tokens[index].astype(np.int64))
+        tokens, counts = self._open()
+        ids = torch.from_numpy(tokens[index].astype(np.int64))
         return {
             "input_ids": ids,
             "labels": ids.clone(),
-            "source_tokens": torch.from_numpy(self.source_tokens[index].astype(np.int64)),
+            "source_tokens": torch.from_numpy(counts[index].astype(np.int64)),
         }

@@ -117,6 +117,13 @@ def test_tiny_pretraining_end_to_end(tmp_path, corpora):
     manifest = json.loads((out / "data" / "manifest.json").read_text())
     packed = {s["name"]: s["packed_tokens"] for s in manifest["sources"]}
     assert packed == stats["tokens_seen_by_source"]  # one pass over the packed rows, nothing skipped or repeated
+    import pickle
+
+    from deepmath.train.packing import PackedDataset
+
+    rows = PackedDataset(out / "data")
+    assert len(rows) == 48 and rows[5]["source_tokens"].sum() == 64
+    assert len(pickle.dumps(rows)) < 5000  # workers get the file names, not a copy of the corpus
     assert stats["steps"] == 12 and stats["tokens_per_second"] > 0
     for name in ("pretrain_curve.png", "README.md", "_SUCCESS", "config.yaml", "stats.json"):
         assert (out / name).exists(), name
