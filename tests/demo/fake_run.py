@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 ALL = ("demo-data", "ingest", "mine", "dedup", "decontam", "sft-mix", "train-sft", "train-grpo", "eval")
+ALL += ("train-pretrain", "pretrain-ablation")
 
 URLS = {
     "m1": ("https://mathforum.example/thread/1/a", "math", "page"),
@@ -161,4 +162,43 @@ def make_fake_run(root: Path, stages: tuple[str, ...] = ALL) -> Path:
         (folder / "metrics.json").write_text(json.dumps(metrics))
     if "eval" in stages:
         _stage(root, "eval", {"rows_in": 5, "rows_out": 5, "pass@1": 0.35, "pass@4": 0.55, "maj@4": 0.4})
+    if "train-pretrain" in stages:
+        _fake_pretraining(root)
     return root
+
+
+def _fake_pretraining(root: Path) -> None:
+    """A `train-pretrain` folder (mixture consumed, loss curve) and a `pretrain-ablation` folder (table, plot)."""
+    stats = {
+        "rows_in": 40,
+        "rows_out": 16,
+        "tokens_seen": 4096,
+        "tokens_seen_by_source": {"corpus": 3072, "web": 1024},
+        "mixture_target": {"corpus": 0.75, "web": 0.25},
+        "mixture_seen": {"corpus": 0.75, "web": 0.25},
+        "epochs_by_source": {"corpus": 0.5, "web": None},
+        "steps": 4,
+        "tokens_per_second": 1000.0,
+        "final_loss": 4.5,
+        "plots": ["pretrain_curve.png"],
+    }
+    tiny_png(_stage(root, "train-pretrain", stats) / "pretrain_curve.png", "#3b6fb6")
+    folder = _stage(root, "pretrain-ablation", {"rows_in": 4, "rows_out": 2, "plots": ["ablation.png"]})
+    tiny_png(folder / "ablation.png", "#c9ced6")
+    runs = [
+        {"corpus": c, "seed": s, "tokens_seen": 4096, "bits_per_byte": {"demo": v}}
+        for c, s, v in [("mined", 0, 2.0), ("mined", 1, 2.2), ("random", 0, 2.6), ("random", 1, 2.7)]
+    ]
+    results = {
+        "mined": {"demo": {"mean": 2.1, "std": 0.1414, "by_seed": {"0": 2.0, "1": 2.2}}},
+        "random": {"demo": {"mean": 2.65, "std": 0.0707, "by_seed": {"0": 2.6, "1": 2.7}}},
+    }
+    gap = {"mean": 0.55, "std": 0.07, "reference_lower_every_seed": True, "gap_exceeds_seed_spread": True}
+    table = {
+        "corpora": ["mined", "random"],
+        "benchmarks": ["demo"],
+        "results": results,
+        "gaps": {"random": {"demo": gap}},
+        "runs": runs,
+    }
+    (folder / "ablation.json").write_text(json.dumps(table))

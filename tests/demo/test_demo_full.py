@@ -53,7 +53,7 @@ def test_demo_runs_then_resumes_without_changes(tmp_path):
     report = json.loads((out / "report" / "stats.json").read_text())
     assert report["missing"] == [], report["missing"]
     stages = [d for d in out.iterdir() if (d / "stats.json").exists()]
-    assert len(stages) == 10
+    assert len(stages) == 12  # + pretrain, pretrain-ablation
     for folder in stages:
         assert (folder / "_SUCCESS").exists(), folder
         assert (folder / "README.md").read_text().startswith("---"), folder  # a card in every stage folder

@@ -8,6 +8,7 @@ from deepmath.recipes import load_recipe
 
 ROOT = Path(__file__).resolve().parents[2]
 FLOW = ["demo-data", "ingest", "mine", "dedup", "decontam", "sft-mix", "train-sft", "train-grpo", "eval", "report"]
+FLOW[FLOW.index("train-sft") : FLOW.index("train-sft")] = ["train-pretrain", "pretrain-ablation"]
 
 
 def test_demo_recipe_is_the_whole_flow():
@@ -16,6 +17,9 @@ def test_demo_recipe_is_the_whole_flow():
     assert recipe.output == Path("demo_output")  # relative: created under the current directory
     by_stage = {s.stage: s.cfg for s in recipe.stages}
     assert by_stage["mine"].iterations == 2 and by_stage["mine"].review == "auto"
+    # SFT starts from the pretrained model, which read the decontaminated corpus
+    assert by_stage["train-sft"].model == str(recipe.output / "pretrain" / "model")
+    assert by_stage["train-pretrain"].sources[0]["path"] == str(recipe.output / "decontam")
     report = by_stage["report"]
     assert Path(report.run_dir) == recipe.output and Path(report.output) == recipe.output / "report"
     for planned in recipe.stages:
@@ -27,4 +31,4 @@ def test_validate_command(capsys):
     from deepmath.cli import main
 
     assert main(["validate", str(ROOT / "pipelines" / "demo.yaml")]) == 0
-    assert "ok (10 stages" in capsys.readouterr().out
+    assert "ok (12 stages" in capsys.readouterr().out

@@ -21,6 +21,7 @@ SECTIONS = [
     "Deduplication",
     "Decontamination",
     "SFT mix",
+    "Pretraining",
     "Training",
     "Evaluation",
     "Data cards",
@@ -40,8 +41,9 @@ def test_full_run_report(tmp_path):
     for section in SECTIONS:
         assert "<h2 id=" in page and f">{section}</h2>" in page
         assert f"## {section}" in markdown
-    # 2 histograms + funnel + ground truth + cluster sizes + composition + SFT loss + reward curve + eval plot
-    assert page.count('src="data:image/png;base64,') == stats["images"] == 9
+    # 2 histograms + funnel + ground truth + cluster sizes + composition + pretraining curve + ablation + SFT loss
+    # + reward curve + eval plot
+    assert page.count('src="data:image/png;base64,') == stats["images"] == 11
     assert "<script" not in page
     for link in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", markdown):
         assert (run / "report" / link).is_file(), link
@@ -57,7 +59,9 @@ def test_full_run_report(tmp_path):
     assert "| demo_cot | 10 | 1 | 1 | 0 | 8 | 80.0% |" in markdown  # SFT composition
     folder = run / "report"
     assert {"stats.json", "README.md", "config.yaml", "_SUCCESS"} <= {p.name for p in folder.iterdir()}
-    assert json.loads((folder / "stats.json").read_text())["rows_in"] == 9
+    assert json.loads((folder / "stats.json").read_text())["rows_in"] == 11
+    assert "| corpus | 75.0% | 3,072 | 75.0% | 0.5 |" in markdown  # the mixture consumed
+    assert "| mined | 2.1000 ± 0.1414 |" in markdown and "lower in every seed: yes" in markdown  # the ablation
 
 
 def test_a_partial_run_reports_only_its_stages(tmp_path):

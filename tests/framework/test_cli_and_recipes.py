@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SINGLE_STAGE_PREFIXES = [("grpo_", "train-grpo"), ("sft_mix", "sft-mix"), ("sft_", "train-sft")]
 SINGLE_STAGE_PREFIXES += [("rft_", "train-rft"), ("online_rft_", "train-online-rft"), ("dpo_", "train-dpo")]
 SINGLE_STAGE_PREFIXES += [("prm_", "train-prm")]
+SINGLE_STAGE_PREFIXES += [("pretrain_", "train-pretrain")]
 
 
 def test_help_is_fast_and_light():
