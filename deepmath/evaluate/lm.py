@@ -128,7 +128,6 @@ def run_eval_lm(cfg: EvalLMConfig) -> dict:
     from deepmath.config import ConfigError
     from deepmath.io.atomic import atomic_write_json
     from deepmath.stage import StageResult, run_stage
-    from deepmath.train.runs import set_torch_threads
 
     if not cfg.output:
         if not Path(cfg.model).is_dir():
@@ -138,7 +137,7 @@ def run_eval_lm(cfg: EvalLMConfig) -> dict:
         raise ConfigError(f"eval-lm: {cfg.model} has no config.json (a model folder, e.g. a training run's OUT/model)")
 
     def body(run) -> StageResult:
-        set_torch_threads(cfg.torch_threads)
+        _set_threads(cfg.torch_threads)
         results = score_benchmarks(cfg.model, cfg.benchmarks, cfg.max_items, cfg.seed, cfg.max_length, cfg.batch_size)
         atomic_write_json(run.output / "metrics.json", results)
         stats = {
@@ -164,3 +163,11 @@ def run_eval_lm(cfg: EvalLMConfig) -> dict:
         return StageResult(stats, card)
 
     return run_stage("eval-lm", cfg, body)
+
+
+def _set_threads(threads: int) -> None:
+    """Pin torch's intra-op threads (0: torch's default), as the train stages do."""
+    if threads > 0:
+        import torch
+
+        torch.set_num_threads(threads)

@@ -61,7 +61,20 @@ class AblationConfig:
             raise ValueError("eval_max_items must be >= 0")
         if "sources" in self.pretrain or "output" in self.pretrain:
             raise ValueError("pretrain: `sources` and `output` are set per run by the ablation; remove them")
-        self.run_recipe(self.corpora[0], self.seeds[0], "validation")  # fail on a bad recipe before anything runs
+        self._check_recipe()  # fail on a bad recipe before anything runs
+
+    def _check_recipe(self) -> None:
+        """The per-run recipe's fields against `train pretrain`'s schema: light (no torch), so `deepmath validate`
+        stays instant; the full PretrainRecipe (TRL/transformers checks included) is built when each run starts."""
+        from deepmath.config import load_yaml
+        from deepmath.schema import check_fields, schema_of
+
+        schema = schema_of("train-pretrain")
+        fields = {**(dict(load_yaml(self.recipe)) if self.recipe else {}), **self.pretrain}
+        if schema is None:  # no shipped schema (a development checkout): build the real thing
+            self.run_recipe(self.corpora[0], self.seeds[0], "validation")
+            return
+        check_fields("train-pretrain", fields, schema, "pretrain-ablation.pretrain")
 
     def run_recipe(self, corpus: dict, seed: int, output: str, model: str | None = None):
         """The PretrainRecipe of one run: the recipe, the `pretrain` fields, this corpus, this seed."""
