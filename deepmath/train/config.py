@@ -67,6 +67,16 @@ class _RecipeFields:
         default=0, metadata={"help": "evaluation completion length (0: max_completion_length, else 512)"}
     )
     eval_batch_problems: int = field(default=16, metadata={"help": "problems per generate() call in evaluation"})
+    peft: dict | None = field(
+        default=None,
+        metadata={
+            "help": "LoRA: a mapping of peft.LoraConfig fields (r, lora_alpha, target_modules, ...); adapter in "
+            "OUT/adapter, merged model in OUT/model"
+        },
+    )
+    load_in_4bit: bool = field(
+        default=False, metadata={"help": "QLoRA: load the base model in 4-bit NF4 (needs bitsandbytes and a GPU)"}
+    )
     torch_threads: int = field(
         default=0, metadata={"help": "CPU threads for torch (0: torch's default; 1 is fastest on a busy machine)"}
     )
@@ -88,6 +98,12 @@ class _RecipeFields:
             raise ValueError("eval_batch_problems must be >= 1")
         if self.tiny_test_problems >= self.tiny_problems:
             raise ValueError("tiny_test_problems must be smaller than tiny_problems")
+        if self.peft is not None:
+            from deepmath.train.lora import check_peft_mapping
+
+            check_peft_mapping(self.peft)
+        elif self.load_in_4bit:
+            raise ValueError("load_in_4bit is QLoRA: it needs a peft: block (4-bit weights cannot be fully trained)")
 
     def _resolve_trl_defaults(self) -> None:
         if self.output:

@@ -95,7 +95,11 @@ def build_trainer(cfg: GRPORecipe, policy: str, train_dataset, bridge, callbacks
     from transformers import AutoTokenizer
     from trl import GRPOTrainer
 
+    from deepmath.train.lora import lora_config, quantization_kwargs
+
     tokenizer = AutoTokenizer.from_pretrained(policy, padding_side="left")
+    if cfg.load_in_4bit:
+        cfg.model_init_kwargs = {**(cfg.model_init_kwargs or {}), **quantization_kwargs(True)}
     trainer = GRPOTrainer(
         model=policy,
         reward_funcs=bridge.functions(),
@@ -103,11 +107,13 @@ def build_trainer(cfg: GRPORecipe, policy: str, train_dataset, bridge, callbacks
         train_dataset=train_dataset,
         processing_class=tokenizer,
         callbacks=list(callbacks),
+        peft_config=lora_config(cfg.peft) if cfg.peft is not None else None,
     )
     return trainer, tokenizer
 
 
 def _train(cfg: GRPORecipe, out: Path):
+    from deepmath.distributed import is_main_process
     from deepmath.grading import RewardBridge
     from deepmath.io.atomic import atomic_write_json, atomic_write_text
     from deepmath.problems import grpo_dataset
@@ -141,12 +147,17 @@ def _train(cfg: GRPORecipe, out: Path):
         eval_after = cached_evaluation(cfg, str(final), held_out, out, "after", bridge)
         rewards_stats = bridge.stats.as_dict()
     history = read_logs(out)
-    plot_grpo_curves(history, out / "reward_curve.png", title=f"GRPO ({cfg.loss_type}, beta={cfg.beta})")
+    main = is_main_process()  # under accelerate launch, one process writes the run files
+    if main:
+        plot_grpo_curves(history, out / "reward_curve.png", title=f"GRPO ({cfg.loss_type}, beta={cfg.beta})")
     plots = ["reward_curve.png"]
     if eval_before and eval_after:
         from deepmath.evaluate.run import plot_eval
 
-        plot_eval({"before": eval_before, "after": eval_after}, out / "eval_curve.png", "held-out: before vs after")
+        if main:
+            plot_eval(
+                {"before": eval_before, "after": eval_after}, out / "eval_curve.png", "held-out: before vs after"
+            )
         plots.append("eval_curve.png")
     metrics = {
         "eval_before": eval_before,
@@ -157,14 +168,16 @@ def _train(cfg: GRPORecipe, out: Path):
         "data": data,
         "policy": policy,
     }
-    atomic_write_json(out / "metrics.json", metrics)
-    atomic_write_text(out / "README.md", _card(cfg, policy, metrics))
+    if main:
+        atomic_write_json(out / "metrics.json", metrics)
+        atomic_write_text(out / "README.md", _card(cfg, policy, metrics))
     stats = {
         "rows_in": data["rows_in"],
         "rows_out": data["rows_out"],
         "dropped": data["dropped"],
         "model": str(final),
         "policy": policy,
+        "adapter": str(out / "adapter") if cfg.peft is not None else None,
         "resumed_from": resumed_from,
         "reward_timeouts": sum(rewards_stats["timeouts"].values()),
         "plots": plots,

@@ -27,17 +27,24 @@ def is_tiny_data(cfg) -> bool:
 
 
 def _tiny_splits(cfg, out: Path) -> tuple[Path, Path]:
-    from deepmath.tasks.arithmetic import make_arithmetic_problems, split_problems
+    from deepmath.distributed import main_first
 
     train_path, test_path = out / "data" / "train.jsonl", out / "data" / "test.jsonl"
-    if not (train_path.exists() and test_path.exists()):
-        problems = make_arithmetic_problems(cfg.tiny_problems, cfg.tiny_seed)
-        train, test = split_problems(problems, cfg.tiny_test_problems, cfg.tiny_seed)
-        for row in train + test:
-            row["source"] = "tiny_arithmetic"
-        write_jsonl(test_path, test)
-        write_jsonl(train_path, train)
+    with main_first():  # one writer under a multi-process launch; the others read its files
+        if not (train_path.exists() and test_path.exists()):
+            _write_tiny_splits(cfg, train_path, test_path)
     return train_path, test_path
+
+
+def _write_tiny_splits(cfg, train_path: Path, test_path: Path) -> None:
+    from deepmath.tasks.arithmetic import make_arithmetic_problems, split_problems
+
+    problems = make_arithmetic_problems(cfg.tiny_problems, cfg.tiny_seed)
+    train, test = split_problems(problems, cfg.tiny_test_problems, cfg.tiny_seed)
+    for row in train + test:
+        row["source"] = "tiny_arithmetic"
+    write_jsonl(test_path, test)
+    write_jsonl(train_path, train)
 
 
 def training_problems(cfg, out: Path) -> tuple[list[dict], list[dict], dict]:
@@ -91,11 +98,18 @@ def tokenizer_text(row: dict) -> str:
 
 def tiny_policy(cfg, out: Path, train: list[dict]) -> str:
     """The tiny base model (tokenizer learned from the training text), built once into `OUT/base_model`."""
-    from deepmath.train.tiny import build_tiny_model
+    from deepmath.distributed import main_first
 
     path = out / "base_model"
-    if (path / "config.json").exists() and (path / "tokenizer.json").exists():
-        return str(path)
+    with main_first():  # one writer under a multi-process launch; the others load what it saved
+        if not ((path / "config.json").exists() and (path / "tokenizer.json").exists()):
+            _build_tiny(cfg, path, train)
+    return str(path)
+
+
+def _build_tiny(cfg, path: Path, train: list[dict]) -> None:
+    from deepmath.train.tiny import build_tiny_model
+
     texts = [tokenizer_text(p) for p in train]
     build_tiny_model(
         path,
@@ -106,4 +120,3 @@ def tiny_policy(cfg, out: Path, train: list[dict]) -> str:
         vocab_size=cfg.tiny_vocab_size,
         seed=cfg.tiny_seed,
     )
-    return str(path)

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from transformers import TrainerCallback
 
+from deepmath.distributed import barrier, is_main_process, share
+
 __all__ = ["JsonlLogCallback", "cached_evaluation", "last_checkpoint", "save_final", "set_torch_threads", "write_logs"]
 
 logger = logging.getLogger(__name__)
@@ -73,7 +75,9 @@ def train_to_final(trainer, tokenizer, out: Path, final: Path, resume_from: str 
         logger.info("%s: resuming from %s", stage, resumed_from)
     trainer.train(resume_from_checkpoint=resumed_from)
     save_final(trainer, tokenizer, final)
-    write_logs(out, trainer.state.log_history)
+    if is_main_process():
+        write_logs(out, trainer.state.log_history)
+    barrier()
     return resumed_from
 
 
@@ -83,31 +87,52 @@ def eval_summary(result: dict) -> dict:
 
 
 def save_final(trainer, tokenizer, path: Path) -> Path:
-    """Save model + tokenizer to `path` via a temporary folder, so a half-written model never looks final."""
+    """Save model + tokenizer to `path` via a temporary folder, so a half-written model never looks final.
+
+    Every rank calls `trainer.save_model` (DeepSpeed/FSDP gather the weights collectively; only the main process
+    writes); the main process renames, the others wait for it."""
     import shutil
 
+    from deepmath.train.lora import is_peft_model, save_adapter_and_merged
+
+    if is_peft_model(trainer.model):  # LoRA: OUT/adapter + a merged full model at `path`
+        return save_adapter_and_merged(trainer, tokenizer, path)
     tmp = path.with_name(path.name + ".tmp")
-    if tmp.exists():
+    if is_main_process() and tmp.exists():
         shutil.rmtree(tmp)
+    barrier()
     trainer.save_model(str(tmp))
-    tokenizer.save_pretrained(str(tmp))
-    if path.exists():
-        shutil.rmtree(path)
-    tmp.rename(path)
+    if is_main_process():
+        tokenizer.save_pretrained(str(tmp))
+        if path.exists():
+            shutil.rmtree(path)
+        tmp.rename(path)
+    barrier()
     return path
 
 
 def cached_evaluation(cfg, model_path: str, problems: list[dict], out: Path, phase: str, bridge=None) -> dict | None:
     """Evaluate once into `OUT/eval_<phase>.json` (+ samples); a re-run reads the file. None when eval is off."""
-    from deepmath.evaluate.run import evaluate_model
-    from deepmath.io.atomic import atomic_write_json
-    from deepmath.problems import write_jsonl
 
     if not problems or cfg.eval_k <= 0:
         return None
     path = out / f"eval_{phase}.json"
-    if path.exists():
+    if share(path.exists()):  # the main process decides; every rank takes the same branch
         return json.loads(path.read_text())
+    if not is_main_process():  # evaluation runs once, on the main process; the others wait for its file
+        barrier()
+        return json.loads(path.read_text())
+    try:
+        return _evaluate(cfg, model_path, problems, out, phase, path, bridge)
+    finally:
+        barrier()
+
+
+def _evaluate(cfg, model_path: str, problems: list[dict], out: Path, phase: str, path: Path, bridge) -> dict:
+    from deepmath.evaluate.run import evaluate_model
+    from deepmath.io.atomic import atomic_write_json
+    from deepmath.problems import write_jsonl
+
     max_new = cfg.eval_max_new_tokens or getattr(cfg, "max_completion_length", None) or 512
     metrics, samples = evaluate_model(
         model_path,
