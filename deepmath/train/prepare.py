@@ -57,18 +57,22 @@ def training_problems(cfg, out: Path) -> tuple[list[dict], list[dict], dict]:
     else:
         if TINY in cfg.dataset:
             raise DataError("dataset 'tiny' cannot be mixed with other sources")
-        train, dropped = load_problems(cfg.dataset, cfg.question_field, cfg.answer_field)
+        train, dropped = _load_specs(cfg.dataset, cfg.question_field, cfg.answer_field)
         eval_spec = cfg.eval_data
     rows_in = len(train) + sum(dropped.values())
     held_out: list[dict] = []
     if eval_spec:
-        held_out, eval_dropped = load_problems(eval_spec)
+        held_out, eval_dropped = _load_specs([eval_spec])
         if eval_dropped:
             logger.warning("evaluation set %s: dropped %s", eval_spec, eval_dropped)
         if cfg.eval_max_problems:
             held_out = held_out[: cfg.eval_max_problems]
     benchmarks = list(cfg.decontaminate)
-    if eval_spec and not eval_spec.startswith("hf:") and Path(eval_spec).is_file():
+    if eval_spec.startswith(BENCHMARK_PREFIX):  # a registry benchmark: decontaminate against it by name
+        name = eval_spec.removeprefix(BENCHMARK_PREFIX).split(":")[0]
+        if name not in benchmarks:
+            benchmarks.append(name)
+    elif eval_spec and not eval_spec.startswith("hf:") and Path(eval_spec).is_file():
         suffix = ":question" if _has_question_column(held_out) else ""
         benchmarks.append(f"eval_set={eval_spec}{suffix}")  # reported as `eval_set` in the drop counts
     train, report = decontaminate(train, benchmarks, ngram=cfg.decontam_ngram)
@@ -81,6 +85,37 @@ def training_problems(cfg, out: Path) -> tuple[list[dict], list[dict], dict]:
     summary = {"rows_in": rows_in, "rows_out": len(train), "dropped": dropped, "decontamination": report}
     summary["eval_problems"] = len(held_out)
     return train, held_out, summary
+
+
+BENCHMARK_PREFIX = "benchmark:"
+
+
+def _load_specs(specs: list[str], question_field: str = "", answer_field: str = "") -> tuple[list[dict], dict]:
+    """Problems from data sources, where `benchmark:NAME[:SPLIT]` is a split of the benchmark registry (the
+    split is `test` unless named: `benchmark:gsm8k:train`), and anything else a path/hf:
+    source read by `deepmath.problems.load_problems`."""
+    from deepmath.benchmarks import load_problems as load_benchmark_problems
+
+    problems: list[dict] = []
+    dropped: dict[str, int] = {}
+    plain = [spec for spec in specs if not spec.startswith(BENCHMARK_PREFIX)]
+    for spec in specs:
+        if spec.startswith(BENCHMARK_PREFIX):
+            name, _, split = spec.removeprefix(BENCHMARK_PREFIX).partition(":")
+            got, lost = load_benchmark_problems(name, split or "test")
+            for row in got:
+                row.setdefault("source", spec)
+            problems += got
+            for key, value in lost.items():
+                dropped[key] = dropped.get(key, 0) + value
+    if plain:
+        got, lost = load_problems(plain, question_field, answer_field)
+        problems += got
+        for key, value in lost.items():
+            dropped[key] = dropped.get(key, 0) + value
+    if not problems:
+        raise DataError(f"no usable question/answer rows in {', '.join(specs)}")
+    return problems, dropped
 
 
 def _has_question_column(problems: list[dict]) -> bool:
