@@ -67,6 +67,13 @@ class _RecipeFields:
         default=0, metadata={"help": "evaluation completion length (0: max_completion_length, else 512)"}
     )
     eval_batch_problems: int = field(default=16, metadata={"help": "problems per generate() call in evaluation"})
+    eval_max_batch_tokens: int = field(
+        default=0,
+        metadata={
+            "help": "evaluation token budget per generate() call, (prompt + new tokens) x sequences; a problem's "
+            "samples are split over calls to fit (0: eval_batch_problems x eval_k x (512 + new tokens))"
+        },
+    )
     peft: dict | None = field(
         default=None,
         metadata={
@@ -91,7 +98,14 @@ class _RecipeFields:
     def _check_ours(self) -> None:
         if "{question}" not in self.prompt_template:
             raise ValueError(f"prompt_template must contain {{question}}, got {self.prompt_template!r}")
-        for name in ("eval_k", "eval_max_problems", "max_samples", "tiny_test_problems", "torch_threads"):
+        for name in (
+            "eval_k",
+            "eval_max_problems",
+            "max_samples",
+            "tiny_test_problems",
+            "torch_threads",
+            "eval_max_batch_tokens",
+        ):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0")
         if self.eval_batch_problems < 1:

@@ -43,6 +43,7 @@ _INHERITED = (
     "eval_top_p",
     "eval_max_new_tokens",
     "eval_batch_problems",
+    "eval_max_batch_tokens",
     "tiny_problems",
     "tiny_test_problems",
     "tiny_seed",

@@ -212,15 +212,21 @@ def preflight(cfg, kind: str, gpu_gib: float | None, processes: int = 1, zero_st
         lines.append(f"generation: {note}: {generation_bytes / GIB:.1f} -> {(training + generation_bytes) / GIB:.1f}")
     if cfg.eval_k > 0 and (cfg.eval_data or list(cfg.dataset) == ["tiny"]):
         new_tokens = cfg.eval_max_new_tokens or completion or 512
-        sequences = cfg.eval_batch_problems * cfg.eval_k
-        kv = sequences * (PROMPT_TOKENS + new_tokens) * shape.kv_bytes_per_token()
+        per_sequence = PROMPT_TOKENS + new_tokens
+        budget_tokens = cfg.eval_max_batch_tokens or cfg.eval_batch_problems * cfg.eval_k * per_sequence
+        sequences = max(1, min(cfg.eval_batch_problems * cfg.eval_k, budget_tokens // per_sequence))
+        kv = sequences * per_sequence * shape.kv_bytes_per_token()
         evaluation = training + shape.params * 2 + kv
         phases["evaluation"] = evaluation
+        source = (
+            f"eval_max_batch_tokens {cfg.eval_max_batch_tokens}"
+            if cfg.eval_max_batch_tokens
+            else f"eval_batch_problems {cfg.eval_batch_problems} x eval_k {cfg.eval_k}"
+        )
         lines.append(
-            f"evaluation (main process, transformers generate): eval_batch_problems {cfg.eval_batch_problems} x "
-            f"eval_k {cfg.eval_k} = {sequences} sequences x {PROMPT_TOKENS + new_tokens} tokens: KV cache "
-            f"{kv / GIB:.1f} + bf16 model {shape.params * 2 / GIB:.1f} + training state {training / GIB:.1f} -> "
-            f"{evaluation / GIB:.1f}"
+            f"evaluation (main process, transformers generate): {source} -> {sequences} sequences x "
+            f"{per_sequence} tokens per call: KV cache {kv / GIB:.1f} + bf16 model {shape.params * 2 / GIB:.1f} + "
+            f"training state {training / GIB:.1f} -> {evaluation / GIB:.1f}"
         )
     if gpu_gib:
         budget = gpu_gib * GIB * HEADROOM
@@ -237,14 +243,17 @@ def preflight(cfg, kind: str, gpu_gib: float | None, processes: int = 1, zero_st
                 "vllm_gpu_memory_utilization (vLLM colocate) or steps_per_generation / per_device_train_batch_size"
             )
         if "evaluation" in phases and phases["evaluation"] > budget:
-            per_problem = cfg.eval_k * (PROMPT_TOKENS + new_tokens) * shape.kv_bytes_per_token()
             room = budget - training - shape.params * 2
-            fits = int(room // per_problem) if room > 0 else 0
-            hint = f"set eval_batch_problems to at most {fits}" if fits >= 1 else "lower eval_k or eval_max_new_tokens"
+            fits = int(room // (per_sequence * shape.kv_bytes_per_token())) if room > 0 else 0
+            hint = (
+                f"set eval_max_batch_tokens to at most {fits * per_sequence} ({fits} sequences per call)"
+                if fits >= 1
+                else "the training state leaves no room for any eval_max_batch_tokens: lower it first (above), or set "
+                "eval_k: 0 and run deepmath eval --backend vllm afterwards"
+            )
             problems.append(
-                f"evaluation batch does not fit: eval_batch_problems {cfg.eval_batch_problems} x eval_k {cfg.eval_k} "
-                f"sequences need ~{phases['evaluation'] / GIB:.0f} GiB on the main process: {hint} "
-                "(or evaluate afterwards with deepmath eval --backend vllm)"
+                f"evaluation batch does not fit: {source} = {sequences} sequences of {per_sequence} tokens in one "
+                f"generate call need ~{phases['evaluation'] / GIB:.0f} GiB on the main process: {hint}"
             )
     else:
         lines.append("GPU memory unknown (no GPU visible): pass --gpu-memory GB to check the fit")

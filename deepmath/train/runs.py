@@ -146,6 +146,7 @@ def _evaluate(cfg, model_path: str, problems: list[dict], out: Path, phase: str,
         cfg.prompt_template,
         cfg.system_prompt,
         bridge=bridge,
+        max_batch_tokens=cfg.eval_max_batch_tokens,
     )
     metrics["model"] = model_path
     write_jsonl(out / f"eval_{phase}_samples.jsonl.gz", samples)

@@ -64,9 +64,7 @@ def _rank_main(rank: int, port: int, out: str, log: str) -> None:
     """One process of a real 2-process gloo launch: records what it wrote via the stage contract."""
     import os
 
-    os.environ.update(
-        {"RANK": str(rank), "LOCAL_RANK": str(rank), "WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1"}
-    )
+    os.environ.update({"RANK": str(rank), "LOCAL_RANK": str(rank), "WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1"})
     os.environ["MASTER_PORT"] = str(port)
     import torch.distributed as dist
 

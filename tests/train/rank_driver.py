@@ -10,7 +10,6 @@ import os
 import sys
 from pathlib import Path
 
-
 _depth = [0]  # only the outermost recorded call counts (atomic_write_json itself calls atomic_write_text)
 
 

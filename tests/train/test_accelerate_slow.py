@@ -1,5 +1,6 @@
 """`accelerate launch --cpu --num_processes 2` (gloo) of grpo_tiny.yaml, shrunk to a few steps: completes, writes
-each stage file once (rank 0), evaluates once, and a second launch resumes (finds the finished stages)."""
+each stage file once (rank 0), evaluates once; a second launch finds the finished stages, and a launch into an
+interrupted run resumes from its last checkpoint."""
 
 import json
 import os
@@ -79,3 +80,16 @@ def test_two_process_accelerate_launch_writes_once_evaluates_once_and_resumes(tm
     again = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
     assert again == []
     assert json.loads((out / "stats.json").read_text()) == stats
+
+    # an interrupted run (no _SUCCESS, no final model, no eval_after yet) resumes from its last checkpoint
+    for path in (out / "_SUCCESS", out / "eval_after.json"):
+        path.unlink()
+    shutil.rmtree(out / "model")
+    result = _launch(path, out, log)
+    assert result.returncode == 0, result.stderr[-3000:]
+    calls = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [c for c in calls if c["rank"] != 0 and c["call"] != "evaluate_model"] == []
+    assert [c["rank"] for c in calls if c["call"] == "evaluate_model"] == [0]  # eval_after only, once
+    resumed = json.loads((out / "stats.json").read_text())
+    assert resumed["resumed_from"].endswith("checkpoint-2") and (out / "_SUCCESS").exists()
+    assert (out / "model" / "config.json").exists()
