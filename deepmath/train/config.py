@@ -180,7 +180,12 @@ class GRPORecipe(_RecipeFields, GRPOConfig):
         metadata={"help": "rewards by name (rewards.available()) or module:function; weights in reward_weights"},
     )
     reward_timeout: float = field(
-        default=60.0, metadata={"help": "seconds one reward batch may take; samples not graded by then get 0.0"}
+        default=60.0,
+        metadata={"help": "seconds one reward batch may take; samples not graded by then get reward_timeout_value"},
+    )
+    reward_timeout_value: float | None = field(
+        default=None,
+        metadata={"help": "reward of a sample not graded in time: null = masked by TRL (counted); 0.0 = the old rule"},
     )
     reward_workers: int = field(default=2, metadata={"help": "reward grading processes"})
     sft: dict | None = field(

@@ -136,7 +136,12 @@ def _train(cfg: GRPORecipe, out: Path):
     policy = _policy(cfg, out, train)
     final = out / "model"
     resumed_from = None
-    with RewardBridge(cfg.reward_funcs, batch_timeout=cfg.reward_timeout, workers=cfg.reward_workers) as bridge:
+    with RewardBridge(
+        cfg.reward_funcs,
+        batch_timeout=cfg.reward_timeout,
+        workers=cfg.reward_workers,
+        timeout_value=cfg.reward_timeout_value,
+    ) as bridge:
         bridge.warmup()
         eval_before = cached_evaluation(cfg, policy, held_out, out, "before", bridge)
         if not (final / "config.json").exists():
