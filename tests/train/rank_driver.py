@@ -1,6 +1,6 @@
 """`deepmath` under `accelerate launch`, recording which rank writes which stage file and runs which evaluation.
 
-    accelerate launch --cpu --num_processes 2 tests/train/rank_driver.py LOG.jsonl train grpo RECIPE --output OUT
+    accelerate launch --multi_gpu --num_processes 2 tests/train/rank_driver.py LOG.jsonl train grpo RECIPE --output OUT
 
 Used by test_accelerate_slow.py; every write still happens (the real functions are called), it is only recorded.
 """
@@ -46,6 +46,9 @@ def main() -> int:
         (evaluate_run, "evaluate_model"),
     ):
         _recording(log, module, name)
+    with open(log, "a") as handle:  # proves each rank ran (and under which launch)
+        record = {"rank": int(os.environ.get("RANK", "0")), "call": "start", "world": os.environ.get("WORLD_SIZE")}
+        handle.write(json.dumps({**record, "path": ""}) + "\n")
     from deepmath.cli import main as cli
 
     return cli(argv)

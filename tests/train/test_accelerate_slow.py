@@ -1,6 +1,10 @@
-"""`accelerate launch --cpu --num_processes 2` (gloo) of grpo_tiny.yaml, shrunk to a few steps: completes, writes
+"""`accelerate launch --num_processes 2` (gloo, CPU) of grpo_tiny.yaml, shrunk to a few steps: completes, writes
 each stage file once (rank 0), evaluates once; a second launch finds the finished stages, and a launch into an
-interrupted run resumes from its last checkpoint."""
+interrupted run resumes from its last checkpoint.
+
+accelerate's `--cpu` runs several CPU processes only through MPI (`--mpirun_hostfile`); without it, one process.
+`--multi_gpu` launches through torchrun instead, and on a machine without CUDA the processes use gloo on the CPU
+(`use_cpu: true` in the recipe): two real ranks, which the test checks before anything else."""
 
 import json
 import os
@@ -36,7 +40,17 @@ SHRINK = {
 def _launch(recipe: Path, out: Path, log: Path) -> subprocess.CompletedProcess:
     accelerate = shutil.which("accelerate") or str(Path(sys.executable).with_name("accelerate"))
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    command = [accelerate, "launch", "--cpu", "--num_processes", "2", "--num_machines", "1", "--mixed_precision", "no"]
+    command = [
+        accelerate,
+        "launch",
+        "--multi_gpu",
+        "--num_processes",
+        "2",
+        "--num_machines",
+        "1",
+        "--mixed_precision",
+        "no",
+    ]
     command += ["--dynamo_backend", "no", str(ROOT / "tests/train/rank_driver.py"), str(log)]
     command += ["train", "grpo", str(recipe), "--output", str(out)]
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=1500, cwd=out.parent)
@@ -54,6 +68,9 @@ def test_two_process_accelerate_launch_writes_once_evaluates_once_and_resumes(tm
     result = _launch(path, out, log)
     assert result.returncode == 0, result.stderr[-3000:]
     calls = [json.loads(line) for line in log.read_text().splitlines()]
+    starts = [c for c in calls if c["call"] == "start"]
+    assert sorted(c["rank"] for c in starts) == [0, 1] and {c["world"] for c in starts} == {"2"}
+    calls = [c for c in calls if c["call"] != "start"]
     follower_files = [c for c in calls if c["rank"] != 0 and c["call"] != "evaluate_model"]
     assert follower_files == []  # rank 1 wrote no stage file, card, metrics or evaluation
     stage_files = Counter(
@@ -77,17 +94,18 @@ def test_two_process_accelerate_launch_writes_once_evaluates_once_and_resumes(tm
     log.unlink()
     result = _launch(path, out, log)
     assert result.returncode == 0, result.stderr[-3000:]
-    again = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
-    assert again == []
+    again = [json.loads(line) for line in log.read_text().splitlines()]
+    assert sorted(c["rank"] for c in again) == [0, 1] and {c["call"] for c in again} == {"start"}
     assert json.loads((out / "stats.json").read_text()) == stats
 
     # an interrupted run (no _SUCCESS, no final model, no eval_after yet) resumes from its last checkpoint
-    for path in (out / "_SUCCESS", out / "eval_after.json"):
-        path.unlink()
+    log.unlink()
+    for done in (out / "_SUCCESS", out / "eval_after.json"):
+        done.unlink()
     shutil.rmtree(out / "model")
     result = _launch(path, out, log)
     assert result.returncode == 0, result.stderr[-3000:]
-    calls = [json.loads(line) for line in log.read_text().splitlines()]
+    calls = [json.loads(line) for line in log.read_text().splitlines() if '"start"' not in line]
     assert [c for c in calls if c["rank"] != 0 and c["call"] != "evaluate_model"] == []
     assert [c["rank"] for c in calls if c["call"] == "evaluate_model"] == [0]  # eval_after only, once
     resumed = json.loads((out / "stats.json").read_text())
