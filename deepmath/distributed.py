@@ -98,12 +98,12 @@ def main_first():
             barrier()
 
 
-def run_stage_on_ranks(stage: str, cfg, body: Callable, output, run_single: Callable) -> dict:
+def run_stage_on_ranks(stage: str, cfg, body: Callable, output, run_single: Callable, make_run: Callable) -> dict:
     """`run_stage` in a multi-process launch: the main process runs the one-process contract (`run_single`) with a
-    body that first tells the others to start and ends at a barrier; the others run the bare body."""
+    body that first tells the others to start and ends at a barrier; the others run the bare body on
+    `make_run(stage=, cfg=, output=)` (deepmath.stage.StageRun, passed in: stage imports this module)."""
     from deepmath.config import ConfigError
     from deepmath.outputs import check_output
-    from deepmath.stage import StageRun
 
     if is_main_process():
         told = False
@@ -132,6 +132,6 @@ def run_stage_on_ranks(stage: str, cfg, body: Callable, output, run_single: Call
     if decision == "run":
         path = check_output(stage, output if output is not None else getattr(cfg, "output", None))
         logger.debug("%s: rank %d runs the body into %s", stage, rank(), path)
-        body(StageRun(stage=stage, cfg=cfg, output=Path(detail)))
+        body(make_run(stage=stage, cfg=cfg, output=Path(detail)))
         barrier()
     return share()

@@ -100,7 +100,7 @@ def run_stage(stage: str, cfg, body: Callable[[StageRun], StageResult], output: 
     from deepmath.distributed import run_stage_on_ranks, world_size
 
     if world_size() > 1:
-        return run_stage_on_ranks(stage, cfg, body, output, _run_stage_here)
+        return run_stage_on_ranks(stage, cfg, body, output, _run_stage_here, StageRun)
     return _run_stage_here(stage, cfg, body, output)
 
 
