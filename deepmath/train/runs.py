@@ -120,12 +120,22 @@ def cached_evaluation(cfg, model_path: str, problems: list[dict], out: Path, pha
     if share(path.exists()):  # the main process decides; every rank takes the same branch
         return json.loads(path.read_text())
     if not is_main_process():  # evaluation runs once, on the main process; the others wait for its file
-        barrier()
-        return json.loads(path.read_text())
-    try:
-        return _evaluate(cfg, model_path, problems, out, phase, path, bridge)
-    finally:
-        barrier()
+        return wait_for_file(path)
+    return _evaluate(cfg, model_path, problems, out, phase, path, bridge)
+
+
+def wait_for_file(path: Path, poll: float = 2.0) -> dict:
+    """The JSON the main process writes at `path`, once it exists. A file, not a collective barrier: an evaluation
+    can outlast torch.distributed's timeout, and if the main process dies the launcher stops this one."""
+    import time
+
+    waited = 0.0
+    while not path.exists():
+        time.sleep(poll)
+        waited += poll
+        if waited % 300 < poll:
+            logger.info("waiting for the main process to write %s (%.0f s)", path.name, waited)
+    return json.loads(path.read_text())
 
 
 def _evaluate(cfg, model_path: str, problems: list[dict], out: Path, phase: str, path: Path, bridge) -> dict:

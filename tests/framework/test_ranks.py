@@ -112,3 +112,20 @@ def test_two_gloo_processes_write_each_stage_file_once_and_resume(tmp_path):
     main, follower = _launch(out, log)  # finished: both ranks skip the body, nothing is written
     assert main["writes"] == [] and follower["writes"] == []
     assert not (out / "part-1.txt").exists() and follower["stats"]["rank_that_wrote_stats"] == 0
+
+
+def test_a_follower_does_not_evaluate_but_reads_the_main_process_result(tmp_path, monkeypatch):
+    import threading
+    from types import SimpleNamespace
+
+    import deepmath.evaluate.run as evaluate_run
+    from deepmath.train.runs import cached_evaluation
+
+    _as_follower(monkeypatch, [False])  # rank 0 says: no cached result yet
+    monkeypatch.setattr(evaluate_run, "evaluate_model", lambda *a, **k: pytest.fail("a follower evaluated"))
+    cfg = SimpleNamespace(eval_k=2)
+    result = {"pass@1": 0.5, "k": 2}
+    writer = threading.Timer(0.5, lambda: (tmp_path / "eval_before.json").write_text(json.dumps(result)))
+    writer.start()
+    assert cached_evaluation(cfg, "model", [{"question": "q", "answer": "1"}], tmp_path, "before") == result
+    writer.join()
