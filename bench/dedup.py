@@ -1,16 +1,27 @@
-"""Benchmark: `deepmath dedup` vs the documented datasketch MinHashLSH loop vs datatrove's MinhashDedup stages.
+"""Benchmark: `deepmath dedup` vs rensa (documented loop and batch API), datasketch's documented MinHashLSH loop and
+datatrove's MinhashDedup stages.
 
-    /tmp/venv/bin/python bench/dedup.py [--pages 20000] [--workers 1 2] [--workdir /tmp/dedup_bench]
+    python bench/dedup.py [--pages 20000] [--workers 1 2] [--repeat 3] [--workdir /tmp/dedup_bench] [--skip ...]
 
-All three run in this one invocation on the same files and are timed from reading the input to writing the kept
-pages (gzipped JSONL through the same datatrove writer): `deepmath dedup` as the whole command in a subprocess
-(Python start-up, imports, six pipelines, plots and card included); the datasketch loop as documented
-(`MinHash(num_perm=128).update_batch(shingles)`, then `MinHashLSH(threshold=0.8, num_perm=128)` query, insert if
-no match, no verification); datatrove's four MinhashDedup stages with its defaults (14 buckets x 8 hashes, xxhash64)
-on its LocalPipelineExecutor, with a str.split word tokenizer (its English default needs spaCy). The sharded methods
-run with each --workers value. Wall time is what the issue asks for; CPU time (user + system of the process and its
-children, single-process runs only) is also shown because a shared machine's load distorts wall time. Prints a
-markdown table.
+Every method runs in a process of its own, started from a small launcher process (so `os.wait4` gives that process
+tree's own peak RSS: the largest resident set of the process or of any worker it reaped, i.e. of one worker), on
+the same 8 gzipped JSONL files, and writes the kept pages as gzipped JSONL through the same datatrove writer.
+`--repeat` rounds each run every method once, in the same order, so a load change on a shared machine hits all of
+them; the table gives medians and the median of the per-round ratios to rensa's documented loop.
+- `deepmath dedup`: the whole command, timed from the launcher (Python start-up, imports, six pipelines, plots and
+  card included), with each --workers value.
+- rensa's documented loop: `RMinHash(num_perm=128, seed=42).update(text.split())`, `RMinHashLSH(threshold=0.8,
+  num_perm=128, num_bands=16)`, query, a candidate counts when `is_similar`, else insert. Also on word 5-grams
+  (the shingles deepmath and the datasketch loop compare). rensa's batch API: `RMinHashDeduplicator(threshold=0.8,
+  num_perm=128, use_lsh=True).add_pairs` over 4,096 (id, text.split()) pairs a call.
+- datasketch's documented loop: `MinHash(num_perm=128).update_batch(shingles)`, `MinHashLSH(threshold=0.8,
+  num_perm=128)` query, insert if no match, no verification.
+- datatrove's four MinhashDedup stages with its defaults (14 buckets x 8 hashes, xxhash64) on its
+  LocalPipelineExecutor, with a str.split word tokenizer (its English default needs spaCy), with each --workers.
+The in-process methods (rensa, datasketch, datatrove) are timed inside their process from reading the input to
+writing the last page (their interpreter start-up is not counted, deepmath's is), and so is their CPU time (user +
+system of the process and its children; datatrove's parallel workers come from a forkserver that is not our child:
+n/a); deepmath's CPU time is that of the whole command and its workers.
 
 The corpus is `deepmath.dedup.planted.build_corpus` (construction and metrics in that module's docstring) over the
 real text in ../shared/data/webtext (dolma Common Crawl pages, cc_net pages, StackMathQA question+answer pairs;
@@ -27,17 +38,20 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import itertools
 import json
+import multiprocessing
 import os
+import pickle
 import re
-import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from deepmath.dedup.planted import PlantedPage, build_corpus, read_texts, score
+from deepmath.dedup.planted import GroundTruth, PlantedPage, build_corpus, read_texts, score
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "webtext"
 _SIMPLE_WORD = re.compile(r"\w+")
@@ -51,25 +65,29 @@ def write_corpus(docs: list[PlantedPage], folder: Path, files: int = 8) -> None:
                 handle.write(json.dumps({"id": doc.id, "text": doc.text}) + "\n")
 
 
+def _corpus(work: Path, pages: int, seed: int) -> tuple[list[PlantedPage], GroundTruth]:
+    """The planted corpus and its input files, built once per (pages, seed) and cached in the work folder (building
+    the ground truth of 200k pages takes minutes)."""
+    cache = work / f"corpus-{pages}-{seed}.pkl"
+    if cache.exists() and (work / "input").is_dir():
+        with cache.open("rb") as handle:
+            return pickle.load(handle)
+    corpus = build_corpus(read_texts(SHARED), pages, seed)
+    shutil.rmtree(work / "input", ignore_errors=True)
+    write_corpus(corpus.pages, work / "input")
+    for old in work.glob("corpus-*.pkl"):
+        old.unlink()
+    with cache.open("wb") as handle:
+        pickle.dump((corpus.pages, corpus.truth), handle, protocol=pickle.HIGHEST_PROTOCOL)
+    return corpus.pages, corpus.truth
+
+
 def _read_jsonl_folder(folder: Path) -> list[dict]:
     rows = []
     for path in sorted(folder.glob("*.jsonl.gz")):
         with gzip.open(path, "rt", encoding="utf-8") as handle:
             rows += [json.loads(line) for line in handle]
     return rows
-
-
-def _cpu() -> float:
-    self, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return self.ru_utime + self.ru_stime + children.ru_utime + children.ru_stime
-
-
-def run_deepmath(inputs: Path, out: Path, workers: int) -> tuple[float, dict[str, str | None]]:
-    start = time.perf_counter()
-    command = [sys.executable, "-m", "deepmath", "dedup", str(inputs), "--output", str(out), "--workers", str(workers)]
-    subprocess.run([*command, "--overwrite"], check=True, capture_output=True)
-    seconds = time.perf_counter() - start
-    return seconds, _deepmath_removed(out / "_work")
 
 
 def _deepmath_removed(work: Path) -> dict[str, str | None]:
@@ -100,8 +118,7 @@ def run_datasketch(inputs: Path, out: Path) -> tuple[float, dict[str, str | None
     with document_writer(out) as writer:
         for doc in iter_documents(str(inputs)):
             tick = time.perf_counter()
-            words = _SIMPLE_WORD.findall(doc.text.lower())  # what a user of the documented loop would write
-            shingles = {" ".join(words[i : i + 5]) for i in range(max(1, len(words) - 4))}
+            shingles = set(_word_5grams(doc.text))  # what a user of the documented loop would write
             m = MinHash(num_perm=128)
             m.update_batch([s.encode("utf-8") for s in shingles])
             found = lsh.query(m)
@@ -113,6 +130,66 @@ def run_datasketch(inputs: Path, out: Path) -> tuple[float, dict[str, str | None
                 continue
             writer.write(doc, 0)
     print(f"datasketch: {loop:.1f}s of the time is the loop itself (shingles, MinHash, LSH)", file=sys.stderr)
+    return time.perf_counter() - start, removed
+
+
+def _word_5grams(text: str) -> list[str]:
+    """The shingles a user of the documented loops would write: word 5-grams of `\\w+` words, lower-cased."""
+    words = _SIMPLE_WORD.findall(text.lower())
+    return [" ".join(words[i : i + 5]) for i in range(max(1, len(words) - 4))]
+
+
+def run_rensa(inputs: Path, out: Path, shingles: bool = False) -> tuple[float, dict[str, str | None]]:
+    """rensa's documented streaming loop: `RMinHash(num_perm=128, seed=42).update(text.split())`, then
+    `RMinHashLSH(threshold=0.8, num_perm=128, num_bands=16)` query; a candidate counts when `is_similar` (its estimated
+    Jaccard >= 0.8), else the page is inserted. Same reading and writing as the other methods. With `shingles`, the
+    tokens are word 5-grams (what deepmath and the datasketch loop compare) instead of rensa's whitespace words."""
+    from rensa import RMinHash, RMinHashLSH
+
+    from deepmath.io.documents import document_writer, iter_documents
+
+    shutil.rmtree(out, ignore_errors=True)
+    start = time.perf_counter()
+    lsh = RMinHashLSH(threshold=0.8, num_perm=128, num_bands=16)
+    kept: list = []
+    kept_ids: list[str] = []
+    removed: dict[str, str | None] = {}
+    with document_writer(out) as writer:
+        for doc in iter_documents(str(inputs)):
+            m = RMinHash(num_perm=128, seed=42)
+            m.update(_word_5grams(doc.text) if shingles else doc.text.split())
+            found = next((key for key in lsh.query(m) if lsh.is_similar(m, kept[key])), None)
+            if found is not None:
+                removed[doc.id] = kept_ids[found]
+                continue
+            lsh.insert(len(kept), m)
+            kept.append(m)
+            kept_ids.append(doc.id)
+            writer.write(doc, 0)
+    return time.perf_counter() - start, removed
+
+
+def run_rensa_batch(inputs: Path, out: Path, batch: int = 4096) -> tuple[float, dict[str, str | None]]:
+    """rensa's documented batch API: `RMinHashDeduplicator(threshold=0.8, num_perm=128, use_lsh=True).add_pairs`
+    over (id, text.split()) pairs, 4,096 pages a call (it keeps its index across calls); it says which pages to keep,
+    not which page a removed one duplicates."""
+    from rensa import RMinHashDeduplicator
+
+    from deepmath.io.documents import document_writer, iter_documents
+
+    shutil.rmtree(out, ignore_errors=True)
+    start = time.perf_counter()
+    dedup = RMinHashDeduplicator(threshold=0.8, num_perm=128, use_lsh=True)
+    removed: dict[str, str | None] = {}
+    with document_writer(out) as writer:
+        docs = iter_documents(str(inputs))
+        while chunk := list(itertools.islice(docs, batch)):
+            keep = dedup.add_pairs((doc.id, doc.text.split()) for doc in chunk)
+            for doc, flag in zip(chunk, keep):
+                if flag:
+                    writer.write(doc, 0)
+                else:
+                    removed[doc.id] = None
     return time.perf_counter() - start, removed
 
 
@@ -189,71 +266,158 @@ def run_datatrove(inputs: Path, out: Path, workers: int) -> tuple[float, dict[st
     return seconds, removed
 
 
+IN_PROCESS = {
+    "datasketch": lambda inputs, out, workers: run_datasketch(inputs, out),
+    "rensa": lambda inputs, out, workers: run_rensa(inputs, out),
+    "rensa-5gram": lambda inputs, out, workers: run_rensa(inputs, out, shingles=True),
+    "rensa-batch": lambda inputs, out, workers: run_rensa_batch(inputs, out),
+    "datatrove": run_datatrove,
+}
+
+
+def _child(method: str, inputs: Path, out: Path, workers: int) -> None:
+    """One method in a process of its own (so its peak RSS is its own): time and removed ids to out/result.json."""
+    import resource
+
+    def cpu() -> float:
+        own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+    start = cpu()
+    seconds, removed = IN_PROCESS[method](inputs, out, workers)
+    used = cpu() - start  # the timed part only, like `seconds` (a little more: imports inside the method)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "result.json").write_text(json.dumps({"seconds": seconds, "cpu": used, "removed": removed}))
+
+
+def _measure(method: str, inputs: Path, out: Path, workers: int) -> dict:
+    """Run one method in a child process: wall seconds, CPU seconds and peak RSS of that process tree (os.wait4:
+    the largest RSS of the child and the workers it reaped, i.e. of one worker), and its removed pages."""
+    if method == "deepmath":
+        command = [sys.executable, "-m", "deepmath", "dedup", str(inputs), "--output", str(out)]
+        command += ["--workers", str(workers), "--overwrite"]
+    else:
+        command = [sys.executable, __file__, "--child", method, str(inputs), str(out), str(workers)]
+    start = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    stderr = child.stderr.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode:
+        raise RuntimeError(f"{method} failed ({child.returncode}):\n{stderr.decode(errors='replace')[-3000:]}")
+    if method == "deepmath":
+        removed = _deepmath_removed(out / "_work")
+    else:
+        result = json.loads((out / "result.json").read_text())
+        wall, removed = result["seconds"], result["removed"]
+    return {
+        "wall": wall,
+        "cpu": result["cpu"] if method != "deepmath" else usage.ru_utime + usage.ru_stime,
+        "rss_mb": usage.ru_maxrss / 1024,
+        "removed": removed,
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pages", type=int, default=20000)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="run the sharded methods with each")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds; each runs every method once, interleaved")
     parser.add_argument("--workdir", default="/tmp/dedup_bench")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--skip", nargs="*", default=[], help="methods to skip: deepmath datasketch datatrove")
+    parser.add_argument(
+        "--skip",
+        nargs="*",
+        default=[],
+        help="methods to skip: deepmath rensa rensa-batch rensa-5gram datasketch datatrove",
+    )
+    parser.add_argument(
+        "--once", nargs="*", default=[], help="methods to run in the first round only (the slow anchors)"
+    )
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.child:
+        method, inputs, out, workers = args.child
+        _child(method, Path(inputs), Path(out), int(workers))
+        return
     work = Path(args.workdir)
+    # every run is started by a process spawned now, while this one is small: Linux counts the RSS a child had
+    # before exec (a fork of this process, which will hold the corpus and its ground truth) in its peak RSS
+    with multiprocessing.get_context("spawn").Pool(1) as launcher:
+        _bench(args, work, launcher)
+
+
+def _bench(args, work: Path, launcher) -> None:
     start = time.perf_counter()
-    corpus = build_corpus(read_texts(SHARED), args.pages, args.seed)
-    docs, truth = corpus.pages, corpus.truth
-    write_corpus(docs, work / "input")
+    docs, truth = _corpus(work, args.pages, args.seed)
     unique = len(truth.unique)
     print(
         f"corpus: {len(docs)} pages, {sum(len(d.text) for d in docs) / 1e6:.1f} M characters, "
         f"{len(truth.groups)} groups joined by J>=0.85 ({sum(len(g) for g in truth.groups)} pages), "
-        f"{unique} unique pages (J<=0.5 to all); built in {time.perf_counter() - start:.0f}s",
+        f"{unique} unique pages (J<=0.5 to all); ready in {time.perf_counter() - start:.0f}s",
         file=sys.stderr,
     )
     methods = {
-        "datasketch documented loop": ("datasketch", lambda: run_datasketch(work / "input", work / "datasketch"))
+        "rensa documented loop (RMinHash + RMinHashLSH)": ("rensa", 1),
+        "rensa batch API (RMinHashDeduplicator.add_pairs)": ("rensa-batch", 1),
+        "rensa loop on word 5-grams (as the datasketch loop)": ("rensa-5gram", 1),
+        "datasketch documented loop": ("datasketch", 1),
     }
     for w in args.workers:
-        methods[f"deepmath dedup (whole command), workers={w}"] = (
-            "deepmath",
-            lambda w=w: run_deepmath(work / "input", work / f"deepmath{w}", w),
-        )
-        methods[f"datatrove MinhashDedup (4 stages), workers={w}"] = (
-            "datatrove",
-            lambda w=w: run_datatrove(work / "input", work / f"datatrove{w}", w),
-        )
-    runs = {}
-    for name, (key, method) in methods.items():
-        if key in args.skip:
-            continue
-        cpu = _cpu()
-        seconds, removed = method()
-        runs[name] = (seconds, _cpu() - cpu, removed)
-        print(f"{name}: {seconds:.1f}s wall, {runs[name][1]:.1f}s CPU", file=sys.stderr)
-    anchor = runs.get("datasketch documented loop", (None,))[0]
-    anchor_cpu = runs.get("datasketch documented loop", (None, None))[1]
-    load = os.getloadavg()[0]
+        methods[f"deepmath dedup (whole command), workers={w}"] = ("deepmath", w)
+    for w in args.workers:
+        methods[f"datatrove MinhashDedup (4 stages), workers={w}"] = ("datatrove", w)
+    methods = {name: spec for name, spec in methods.items() if spec[0] not in args.skip}
+    runs: dict[str, list[dict]] = {name: [] for name in methods}
+    loads = []
+    for round_ in range(args.repeat):
+        loads.append(os.getloadavg()[0])
+        for name, (method, workers) in methods.items():
+            if round_ and method in args.once:
+                continue
+            run = launcher.apply(_measure, (method, work / "input", work / f"{method}{workers}", workers))
+            runs[name].append(run)
+            print(
+                f"round {round_ + 1}: {name}: {run['wall']:.2f}s wall, {run['cpu']:.2f}s CPU, "
+                f"{run['rss_mb']:.0f} MB peak RSS",
+                file=sys.stderr,
+            )
+    print(_table(runs, docs, truth, loads))
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def _table(runs: dict[str, list[dict]], docs: list[PlantedPage], truth: GroundTruth, loads: list[float]) -> str:
+    anchor_name = next((n for n in runs if n.startswith("rensa documented")), None)
+    anchor = runs.get(anchor_name, [])
     lines = [
         f"{len(docs):,} pages ({sum(len(d.text) for d in docs) / 1e6:.0f} M characters), "
-        f"{len(truth.groups):,} groups, {unique:,} unique pages; {os.cpu_count()} cores, load average {load:.1f}",
+        f"{len(truth.groups):,} groups, {len(truth.unique):,} unique pages; {os.cpu_count()} cores; "
+        f"{len(loads)} interleaved rounds, load average (1 min) at their starts: "
+        + ", ".join(f"{x:.1f}" for x in loads),
         "",
-        "| method | wall s | pages/s | speed-up (wall) | CPU s | speed-up (CPU) | recall (groups J>=0.85) "
-        "| false removals (J<=0.5) | families lost | removed |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| method | runs | wall s (median) | pages/s | x rensa loop, wall (median of rounds) | CPU s | x rensa loop, CPU "
+        "| peak RSS MB | recall (groups J>=0.85) | false removals (J<=0.5) | families lost | removed |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for name, (seconds, cpu_seconds, removed) in runs.items():
-        m = score(removed, truth)
-        speed = f"{anchor / seconds:.1f}x" if anchor else "-"
-        # datatrove's own executor starts its workers from a forkserver, which is not our child: their CPU time is
-        # not counted; `deepmath dedup` forks its workers, which its process reaps, so theirs is
+    for name, rounds in runs.items():
+        wall = _median([r["wall"] for r in rounds])
+        ratio = _median([a["wall"] / r["wall"] for a, r in zip(anchor, rounds)]) if anchor else float("nan")
+        cpu_ratio = _median([a["cpu"] / r["cpu"] for a, r in zip(anchor, rounds)]) if anchor else float("nan")
+        # datatrove's executor starts parallel workers from a forkserver that is not our child: CPU not counted
         uncounted = name.startswith("datatrove") and not name.endswith("workers=1")
-        speed_cpu = f"{anchor_cpu / cpu_seconds:.1f}x" if anchor_cpu and not uncounted else "-"
-        cpu_text = "n/a" if uncounted else f"{cpu_seconds:.1f}"
+        cpu = "n/a" if uncounted else f"{_median([r['cpu'] for r in rounds]):.1f}"
+        m = score(rounds[-1]["removed"], truth)
         lines.append(
-            f"| {name} | {seconds:.1f} | {len(docs) / seconds:,.0f} | {speed} | {cpu_text} | {speed_cpu} "
-            f"| {100 * m['recall']:.2f}% | "
+            f"| {name} | {len(rounds)} | {wall:.2f} | {len(docs) / wall:,.0f} | {ratio:.2f}x | {cpu} "
+            f"| {'-' if uncounted else f'{cpu_ratio:.2f}x'} "
+            f"| {max(r['rss_mb'] for r in rounds):,.0f} | {100 * m['recall']:.2f}% | "
             f"{100 * m['false_removals']:.2f}% ({m['false_count']}) | {m['families_lost']} | {m['removed']:,} |"
         )
-    print("\n".join(lines))
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -8,9 +8,9 @@ Inputs (read from ../shared/data, never copied):
 - `pot/tora_70b_gsm8k/test_tora_-1_seed0_t0.0_s0_e1319.jsonl`: ToRA-70B programs (first `--tora-limit`) with the
   answer ToRA's harness extracted after running them (`pred`). Anchor verdict: `rewards.verify(gt, pred)`.
 
-Ours: `deepmath.sftmix` extracts each program (first ```python block), runs it in the sandbox (separate process,
-limits, audit hook), takes `ans` or the last printed line, and checks it with `rewards.verify` (gold first), exactly
-as the sft-mix stage does. Reported: sandbox outcomes, both verdicts, their agreement, a few disagreements, and
+Ours: `deepmath.sftmix` extracts each program (first ```python block), runs it in `deepmath.sandbox` (bubblewrap,
+or the in-process fallback where it cannot run; limits), takes `ans` or the last printed line, and checks it with
+`rewards.verify` (gold first), exactly as the sft-mix stage does. Reported: sandbox outcomes, both verdicts, their agreement, a few disagreements, and
 throughput (programs per second with `--workers` processes at once; wall clock includes interpreter start-up).
 
 Run: `python bench/sftmix.py [--data ../shared/data] [--workers 2] [--tora-limit 300]`

@@ -20,6 +20,7 @@ How much the first two are worth is measured in `bench/README.md` (dedup, with a
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import os
 import queue
@@ -143,27 +144,54 @@ def quiet_task_logger() -> bool:
     if getattr(base.add_task_logger, "deepmath_quiet", False):
         return True
 
-    def add_task_logger(logging_dir, rank: int, local_rank: int = 0, node_rank: int = -1):
-        logfile = original(logging_dir, rank, local_rank, node_rank=node_rank)
-        if not console_verbose():
-            from loguru import logger as loguru_logger
+    original_close = dt_logging.close_task_logger
 
-            # datatrove added a stderr sink and a file sink; keep the file, make the console show warnings only
+    def add_task_logger(logging_dir, rank: int, local_rank: int = 0, node_rank: int = -1):
+        if console_verbose():
+            return original(logging_dir, rank, local_rank, node_rank=node_rank)
+        from loguru import logger as loguru_logger
+
+        # datatrove adds a stderr sink and a file sink and logs its first line to both: let the console sink write
+        # into a buffer, then keep the file and give the console a warnings-only sink
+        with contextlib.redirect_stderr(io.StringIO()):
+            logfile = original(logging_dir, rank, local_rank, node_rank=node_rank)
             loguru_logger.remove()
-            loguru_logger.add(sys.stderr, level="WARNING", format="{level} | {name}: {message}")
-            loguru_logger.add(
-                logfile, level="DEBUG", format="{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <8} | {message}"
-            )
+        loguru_logger.add(sys.stderr, level="WARNING", format="{level} | {name}: {message}")
+        loguru_logger.add(logfile, level="DEBUG", format="{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <8} | {message}")
         return logfile
+
+    def close_task_logger(logfile):
+        original_close(logfile)  # datatrove puts its default (INFO) console sink back here
+        if not console_verbose():
+            _quiet_console(force=True)
 
     add_task_logger.deepmath_quiet = True
     base.add_task_logger = add_task_logger
+    base.close_task_logger = close_task_logger
     return True
 
 
+_console_quiet = False
+
+
+def _quiet_console(force: bool = False) -> None:
+    """This process's loguru console sink shows warnings only (datatrove's executor logs "1/4 tasks completed" and a
+    stats block per pipeline at INFO/SUCCESS); the task logs still go to their files."""
+    global _console_quiet
+    if (_console_quiet and not force) or console_verbose():
+        return
+    from loguru import logger as loguru_logger
+
+    loguru_logger.remove()
+    loguru_logger.add(sys.stderr, level="WARNING", format="{level} | {name}: {message}")
+    _console_quiet = True
+
+
 def prepare_datatrove() -> None:
-    """What `run_pipeline` does before each pipeline: version check once, then the shims (unless disabled)."""
+    """What `run_pipeline` (and each task, in its own process) does first: version check once, the shims unless
+    disabled, and a quiet console unless `deepmath -v`."""
     check_versions("datatrove", "loguru")
     if shims_enabled():
         cache_loguru_lib_dirs()
     quiet_task_logger()
+    _quiet_console()

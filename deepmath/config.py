@@ -34,7 +34,58 @@ T = TypeVar("T")
 
 
 class ConfigError(UserError):
-    """A recipe or command line that does not match its dataclass."""
+    """A recipe or command line that does not match its dataclass (the message is cut to one short line's worth)."""
+
+    def __init__(self, message: object = ""):
+        from deepmath.io.limits import shorten
+
+        super().__init__(shorten(str(message), MAX_MESSAGE_CHARS))
+
+
+MAX_MESSAGE_CHARS = 1000
+MAX_YAML_BYTES = 10 * 2**20
+MAX_YAML_NODES = 100_000  # nodes after expanding aliases: a 1.4 KB "billion laughs" document expands to 10^9
+
+
+def safe_yaml_load(text: str, where: str = "YAML"):
+    """`yaml.safe_load`, refusing documents over MAX_YAML_BYTES or whose aliases expand past MAX_YAML_NODES nodes.
+
+    PyYAML builds an alias as a shared reference, so a "billion laughs" document loads in microseconds; the blow-up
+    comes later, when the value is copied, hashed, saved or printed. Counting expanded nodes while composing stops
+    it before anything sees it.
+    """
+    if len(text) > MAX_YAML_BYTES:
+        raise ConfigError(f"{where}: {len(text):,} characters of YAML; at most {MAX_YAML_BYTES:,} are read")
+
+    class _CountingLoader(yaml.SafeLoader):
+        expanded = 0
+        sizes: dict[int, int] = {}
+
+        def _size(self, node) -> int:
+            size = self.sizes.get(id(node))
+            if size is None:
+                if isinstance(node, yaml.SequenceNode):
+                    size = 1 + sum(self._size(n) for n in node.value)
+                elif isinstance(node, yaml.MappingNode):
+                    size = 1 + sum(self._size(k) + self._size(v) for k, v in node.value)
+                else:
+                    size = 1
+                self.sizes[id(node)] = size
+            return size
+
+        def compose_node(self, parent, index):
+            alias = self.check_event(yaml.AliasEvent)
+            node = super().compose_node(parent, index)
+            self.expanded += self._size(node) if alias else 1
+            if self.expanded > MAX_YAML_NODES:
+                raise ConfigError(f"{where}: aliases expand to more than {MAX_YAML_NODES:,} values (an alias bomb?)")
+            return node
+
+    loader = _CountingLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
 
 
 def close_matches(name: str, options: typing.Iterable[str]) -> str:
@@ -49,7 +100,7 @@ def load_yaml(path: str | Path) -> dict:
     if not path.exists():
         raise ConfigError(f"config file not found: {path}")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = safe_yaml_load(path.read_text(encoding="utf-8"), str(path))
     except yaml.YAMLError as err:
         raise ConfigError(f"{path}: not valid YAML: {err}") from err
     if data is None:
@@ -166,7 +217,7 @@ def from_dict(cls: type[T], data: dict, where: str = "") -> T:
 def parse_cli_value(text: str) -> Any:
     """A command-line value as a YAML scalar ('0.8' -> 0.8, 'true' -> True, 'a,b' stays a string)."""
     try:
-        value = yaml.safe_load(text)
+        value = safe_yaml_load(text, "command-line value")
     except yaml.YAMLError:
         return text
     return text if isinstance(value, dict) else value

@@ -44,11 +44,6 @@ class ExecutorConfig:
             raise ValueError(f"executor must be local, ray or slurm, not {self.executor!r}")
         if self.workers < 1:
             raise ValueError(f"workers must be at least 1, got {self.workers}")
-        if self.tasks < 0:
-            raise ValueError(f"tasks must be 0 (one per input file) or more, got {self.tasks}")
-        for name in ("slurm_cpus_per_task", "slurm_mem_per_cpu_gb"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
 
 
 EXECUTION_FIELDS = (
@@ -98,10 +93,10 @@ def run_pipeline(pipeline: list, cfg, logging_dir: str | Path, tasks: int, job_n
     tasks = max(1, tasks)
     compat.prepare_datatrove()
     if settings.executor == "local":
-        from datatrove.executor import LocalPipelineExecutor
-
         workers = max(1, min(settings.workers, tasks))
-        executor = LocalPipelineExecutor(
+        from deepmath.quiet_executor import QuietLocalExecutor
+
+        executor = QuietLocalExecutor(
             pipeline, tasks=tasks, workers=workers, logging_dir=logging_dir, start_method=_start_method()
         )
         from deepmath.processes import children_die_with_parent

@@ -45,48 +45,19 @@ class DataError(UserError):
     """A data source that cannot be read or has no usable rows."""
 
 
-def _open(path: str):
-    if path.endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8")
-    if "://" in path:
-        import fsspec
+def _read_file(path: str, on_skip=None):
+    """Rows of one file with bounded memory (see `deepmath.io.rows`); a bad row is a DataError naming file:line
+    unless `on_skip` is given (then it is counted there and reading goes on)."""
+    from deepmath.io.rows import iter_rows
 
-        return fsspec.open(path, "rt", encoding="utf-8", compression="infer").open()
-    return open(path, encoding="utf-8")
-
-
-def _read_file(path: str):
-    if path.endswith(".parquet"):
-        import pyarrow.parquet as pq
-
-        yield from pq.read_table(path).to_pylist()
-        return
-    with _open(path) as handle:
-        if path.endswith((".json", ".json.gz")):
-            text = handle.read()
-            stripped = text.lstrip()
-            if stripped.startswith("["):
-                try:
-                    rows = json.loads(text)
-                except json.JSONDecodeError as err:
-                    raise DataError(f"{path}: not valid JSON: {err}") from err
-                yield from (r for r in rows if isinstance(r, dict))
-                return
-            lines = text.splitlines()
-        else:
-            lines = handle
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise DataError(f"{path}:{number}: not valid JSON: {err}") from err
-            if isinstance(row, dict):
-                yield row
+    try:
+        for _, row in iter_rows(path, on_skip=on_skip, strict=on_skip is None):
+            yield row
+    except (OSError, EOFError, ValueError) as err:
+        raise DataError(f"{path}: cannot read: {err}") from err
 
 
-def load_rows(spec: str):
+def load_rows(spec: str, on_skip=None):
     """Rows (dicts) of one source: a stage folder, file, folder, glob, URL or `hf:owner/name[:split[:config]]`."""
     from deepmath.io.inputs import InputError, resolve_inputs
 
@@ -102,7 +73,7 @@ def load_rows(spec: str):
             yield from dataset
         else:
             for path in source.files:
-                yield from _read_file(path)
+                yield from _read_file(path, on_skip)
 
 
 def _first(row: dict, names: tuple[str, ...]):

@@ -9,6 +9,7 @@ late; that is the whole timeout mechanism.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -38,6 +39,7 @@ def _setup() -> None:
 
 
 def _serve(requests, replies) -> None:
+    from rewards.policy import NumericPolicy
     from rewards.symbolic import compare_symbolic
 
     replies.write('{"ready": true}\n')
@@ -45,7 +47,8 @@ def _serve(requests, replies) -> None:
     for line in requests:
         request = json.loads(line)
         try:
-            reply = {"id": request["id"], "equal": compare_symbolic(request["gold"], request["pred"])}
+            policy = NumericPolicy.from_dict(request.get("policy"))
+            reply = {"id": request["id"], "equal": compare_symbolic(request["gold"], request["pred"], policy)}
         except Exception as exc:  # reported to the grading process, which counts it and grades False
             reply = {"id": request["id"], "error": f"{type(exc).__name__}: {exc}"[:300]}
         replies.write(json.dumps(reply) + "\n")
@@ -78,8 +81,17 @@ def _zygote(fd: int) -> None:
 
     for gold, pred in _WARMUP:  # builds the LaTeX parser and loads sympy's lazy parts once, before any fork
         compare_symbolic(gold, pred)
-    sock.sendall(b"ready\n")
     children: set[int] = set()
+    try:
+        sock.sendall(b"ready\n")
+        _zygote_loop(sock, children)
+    except OSError:
+        pass  # the grading process went away (it exited while we started): nothing to report to anyone
+    for pid in list(children):
+        _kill(pid, children)
+
+
+def _zygote_loop(sock: socket.socket, children: set[int]) -> None:
     while True:
         try:
             message, fds, _, _ = socket.recv_fds(sock, 256, 2)
@@ -110,8 +122,6 @@ def _zygote(fd: int) -> None:
             for descriptor in fds:
                 os.close(descriptor)
             sock.sendall(b"error\n")
-    for pid in list(children):
-        _kill(pid, children)
 
 
 def main() -> None:
@@ -121,7 +131,8 @@ def main() -> None:
         return
     replies = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
     _setup()
-    _serve(sys.stdin, replies)
+    with contextlib.suppress(BrokenPipeError, ConnectionError):  # the grading process exited while we answered
+        _serve(sys.stdin, replies)
 
 
 if __name__ == "__main__":

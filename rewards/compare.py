@@ -14,6 +14,7 @@ from typing import Protocol
 
 from rewards.normalize import text_key
 from rewards.numbers import numbers_equal
+from rewards.policy import DEFAULT_POLICY, NumericPolicy
 from rewards.structure import (
     INFINITY,
     NEG_INFINITY,
@@ -29,6 +30,7 @@ from rewards.structure import (
     Union,
     as_interval,
     canonical,
+    parse_answer,
 )
 
 __all__ = ["FAST", "Comparator", "FastComparator", "compare"]
@@ -53,13 +55,16 @@ class Comparator(Protocol):
 class FastComparator:
     """Decides what needs no sympy; None for the rest."""
 
+    def __init__(self, policy: NumericPolicy = DEFAULT_POLICY) -> None:
+        self.policy = policy
+
     def leaf(self, gold: Leaf, pred: Leaf) -> bool | None:
         if gold.key == pred.key:
             return True
         if gold.key in _INFINITY_KEYS or pred.key in _INFINITY_KEYS:
             return False
         if gold.num is not None and pred.num is not None:
-            return numbers_equal(gold.num, pred.num)
+            return numbers_equal(gold.num, pred.num, self.policy)
         if gold.is_text or pred.is_text:
             key = text_key(gold.text)
             if key and key == text_key(pred.text):
@@ -123,7 +128,7 @@ def _ordered(gold: tuple, pred: tuple, cmp: Comparator) -> bool | None:
 
 
 def _seq(gold: Seq, pred: Seq, cmp: Comparator) -> bool | None:
-    kinds = {gold.kind, pred.kind}
+    kinds = {"list" if kind == "or" else kind for kind in (gold.kind, pred.kind)}
     if kinds == {"tuple"}:
         if len(gold.items) == 2 and {gold.brackets, pred.brackets} == {"()", "[]"}:
             return False  # (1, 2) and [1, 2] differ as intervals; as points nobody writes [1, 2]
@@ -186,29 +191,45 @@ def compare(gold: Node, pred: Node, cmp: Comparator) -> bool | None:
         if isinstance(other, (Choice, Leaf)):
             return letters[0] == letters[1]
         return False
+    if isinstance(gold, Seq) and gold.kind == "or" and not (isinstance(pred, Seq) and pred.kind in ("list", "or")):
+        return _any(compare(item, pred, cmp) for item in gold.items)  # (11, 7) or (7, 11): either one
     if isinstance(gold, Seq) and isinstance(pred, Seq):
         return _seq(gold, pred, cmp)
     if isinstance(gold, Seq) and len(gold.items) == 1:
         return compare(gold.items[0], pred, cmp)
     if isinstance(pred, Seq) and len(pred.items) == 1:
         return compare(gold, pred.items[0], cmp)
+    if isinstance(gold, Leaf) and isinstance(pred, Seq) and pred.kind in ("list", "or"):
+        # `3/2 or 1.5`: one answer restated, right when every item is; a hedge (`3 or 4`) is wrong
+        return _all(compare(gold, item, cmp) for item in pred.items)
     if isinstance(gold, (Interval, Union)) or isinstance(pred, (Interval, Union)):
         return _intervals(gold, pred, cmp)
     if isinstance(gold, Matrix) or isinstance(pred, Matrix):
         return _matrices(gold, pred, cmp)
     if isinstance(gold, System) and isinstance(pred, System):
-        if [a.var.replace(" ", "").lower() for a in gold.assigns] != [
-            a.var.replace(" ", "").lower() for a in pred.assigns
-        ]:
+        gold_assigns, pred_assigns = _by_name(gold), _by_name(pred)
+        if [_name(a) for a in gold_assigns] != [_name(a) for a in pred_assigns]:
             return False
-        return _ordered(tuple(a.value for a in gold.assigns), tuple(a.value for a in pred.assigns), cmp)
-    if isinstance(gold, System) and isinstance(pred, Seq) and pred.kind == "tuple":
+        return _ordered(tuple(a.value for a in gold_assigns), tuple(a.value for a in pred_assigns), cmp)
+    # labels on one side only (`AB = 4, CD = 5` vs `4, 5`): the values in written order
+    if isinstance(gold, System) and isinstance(pred, Seq) and pred.kind in ("tuple", "list"):
         return _ordered(tuple(a.value for a in gold.assigns), pred.items, cmp)
-    if isinstance(pred, System) and isinstance(gold, Seq) and gold.kind == "tuple":
+    if isinstance(pred, System) and isinstance(gold, Seq) and gold.kind in ("tuple", "list"):
         return _ordered(gold.items, tuple(a.value for a in pred.assigns), cmp)
     if isinstance(gold, Relation) and isinstance(pred, Relation):
         return cmp.relation(gold, pred)
+    if isinstance(pred, Relation) and pred.op == "=" and isinstance(gold, Leaf) and gold.num is not None:
+        value = parse_answer(pred.rhs)  # `a^2 = 9` for the number 9: the expression asked for, and its value
+        return compare(gold, value, cmp) if isinstance(value, Leaf) and value.num is not None else False
     return False
+
+
+def _name(assign: Assign) -> str:
+    return assign.var.replace(" ", "").lower()
+
+
+def _by_name(system: System) -> tuple:
+    return tuple(sorted(system.assigns, key=_name))
 
 
 def _intervals(gold: Node, pred: Node, cmp: Comparator) -> bool | None:

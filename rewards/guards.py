@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 
-__all__ = ["MAX_NESTING", "guard"]
+__all__ = ["MAX_NESTING", "control_characters", "guard"]
 
 MAX_NESTING = 40  # bracket depth; real answers stay under 10
 MAX_LOG10 = 20_000  # a power with more digits than this is rejected
@@ -27,6 +27,18 @@ _FACTORIAL_RE = re.compile(r"(\d+|" + _ESTIMATE + r")\s*[)}]?\s*!")
 _DIGITS_RE = re.compile(r"\d{1001,}")
 _SCI_HUGE_RE = re.compile(r"\d[eE][-+]?\d{5,}")
 _CHAIN_RE = re.compile(r"\^\s*(\d+)\s*\^\s*(\d+|\{[^{}]*\})")  # 9^9^9 is 9^(9^9)
+
+
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+
+
+def control_characters(answer: str) -> bool:
+    """Whether a raw answer holds C0/C1 control characters (NUL, ESC, ...): garbage, never a way to write math.
+
+    Such an answer is rejected rather than cleaned, because dropping the characters would join what they separate
+    (`\\boxed{4\\x002}` is not 42). Tabs, newlines, carriage returns and form feeds are whitespace, not garbage.
+    """
+    return _CONTROL_RE.search(answer) is not None
 
 
 def _log10(token: str) -> float:

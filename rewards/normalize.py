@@ -1,8 +1,9 @@
 """String-level cleanup of an extracted answer: what two people would agree is "the same way of writing it".
 
 `clean` is cheap (regexes over a string of at most a few thousand characters) and runs on every answer before any
-parsing: Unicode folding (full-width digits, `−`, `√`, `π`, `²`), control characters, math delimiters, `\\left`,
-spacing commands, `\\dfrac`, `{,}` thousands separators, degrees, currency and `\\text{}` wrappers. Units are
+parsing: Unicode folding (full-width digits, `−`, `√`, `π`, `²`), invisible formatting characters, math delimiters,
+`\\left`, spacing commands, `\\dfrac`, `{,}` thousands separators, degrees, currency, `\\text{}` wrappers and
+ordinal suffixes (`12^{th}`). Control characters (NUL, ESC) are not cleaned away: the grader rejects such answers. Units are
 removed later, per leaf, by `strip_units`, because only there do we know a number precedes them.
 """
 
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+
+from rewards.notations import named_set, ordinal_suffix
 
 __all__ = ["clean", "strip_units", "text_key"]
 
@@ -46,7 +49,10 @@ _UNICODE = {
     "）": ")",
 }
 _UNICODE_RE = re.compile("|".join(map(re.escape, _UNICODE)))
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202f\u2060\ufeff]")
+# invisible formatting characters are dropped; C0/C1 control characters never get here (the grader rejects answers
+# that hold them, see `rewards.guards.control_characters`: dropping a NUL would turn `4\x002` into 42)
+_CONTROL_RE = re.compile(r"[\u200b-\u200f\u2060\ufeff]")
+_WHITESPACE_RE = re.compile(r"[\t\n\r\x0b\x0c\u2028-\u202f]")
 _WRAPPERS = ("text", "textbf", "textit", "textrm", "textsf", "texttt", "mathrm", "mathbf", "mathit", "mathsf", "mbox")
 _WRAPPER_RE = re.compile(r"\\(?:" + "|".join(_WRAPPERS) + r")\s*\{")
 # (?<!\\) keeps the row separator \\\\ of matrices intact
@@ -76,6 +82,7 @@ _REPLACE = [
     (re.compile(r"\\lbrace|\\\{"), r"\\{"),
     (re.compile(r"\\rbrace|\\\}"), r"\\}"),
     (re.compile(r"\\(?:emph|boldsymbol|bm|mathnormal)(?![a-zA-Z])"), ""),
+    (re.compile(r"\\mbox(?=[a-zA-Z])"), " "),  # `\mboxinches`: an extraction that lost the braces
     (re.compile(r"([_^])\{\s*(\w)\s*\}"), r"\1\2"),  # x^{2} -> x^2
     (re.compile(r"\s+"), " "),
 ]
@@ -119,7 +126,7 @@ def _unwrap_text(s: str) -> str:
 
 def clean(answer: str) -> str:
     """Canonical spelling of an answer string (no math is parsed here)."""
-    s = _CONTROL_RE.sub("", answer.replace("\n", " ").replace("\t", " "))
+    s = _CONTROL_RE.sub("", _WHITESPACE_RE.sub(" ", answer))
     s = _UNICODE_RE.sub(lambda m: _UNICODE[m.group()], s)
     if not s.isascii():
         s = unicodedata.normalize("NFKC", s)
@@ -127,12 +134,12 @@ def clean(answer: str) -> str:
     s = _unwrap_text(s)
     for pattern, repl in _REPLACE:
         s = pattern.sub(repl, s)
-    s = s.strip()
+    s = ordinal_suffix(s).strip()
     if (s.startswith("\\[") and s.endswith("\\]")) or (s.startswith("\\(") and s.endswith("\\)")):
         s = s[2:-2].strip()
     s = _LEADING_RE.sub("", s)
     s = _DEGREE_WORDS_RE.sub("", s) if any(c.isdigit() for c in s) else s
-    return s.rstrip(_TRAILING).lstrip(" ,;:")
+    return named_set(s.rstrip(_TRAILING).lstrip(" ,;:"))
 
 
 def strip_units(leaf: str) -> str:

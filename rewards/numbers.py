@@ -2,16 +2,14 @@
 
 A `Num` is an exact `Fraction` plus what the writer committed to: a decimal like `0.333` is an *approximation*
 whose last digit has place value `ulp` (0.001) and which shows `sig` significant digits (3). Integers, fractions
-and mixed numbers are exact. Equality (`numbers_equal`) is exact unless one side is an approximation:
-
-- an approximation counts only with at least 3 significant digits (`0.33` is not 1/3; `0.333` is);
-- a predicted approximation may be rounded or truncated (2/3 as 0.667 or 0.666, not 0.668);
-- a gold approximation (the problem asked to round) accepts a prediction that rounds to it (`<= ulp / 2`).
+and mixed numbers are exact. Equality (`numbers_equal`) follows a `NumericPolicy` (`rewards.policy`; the default:
+exact values compare exactly, a decimal matches an exact non-integer gold within 1e-6 relative, an integer gold
+only by its value, a decimal gold accepts a prediction that rounds to it).
 
 A decimal with 12+ significant digits is a printed machine float: it may differ from the other side by float noise
 (relative 1e-9: `0.30000000000000004` is 0.3). So `500` is never `5`, `10001` never `10000` and `6287000` never
 `6290000`. A percent sign on one side only allows `25% = 25 = 0.25`; with no percent sign anywhere `0.25` is not
-`25`.
+`25`. Digits are joined across spaces only in groups of three (`1 000 000`), so `4 2` is not 42.
 """
 
 from __future__ import annotations
@@ -20,11 +18,13 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
+from rewards.policy import DEFAULT_POLICY, NumericPolicy
+
 __all__ = ["MAX_DIGITS", "Num", "format_num", "numbers_equal", "parse_number"]
 
 MAX_DIGITS = 1000  # longer digit strings are not answers (and int() of them is quadratic)
 _FLOAT_DIGITS = 12  # a decimal this precise was printed by a program, not rounded by hand
-_FLOAT_RELATIVE = Fraction(1, 10**9)
+_GOLD_ROUNDING_DIGITS = 3  # a gold decimal with fewer significant digits (0.5) is not a rounding instruction
 _MAX_EXPONENT = 1000
 
 _INT = r"(?:\d{1,3}(?:,\d{3})+|\d+)"
@@ -35,6 +35,9 @@ _POW_RE = re.compile(r"^(\d+)\^\{?(\d+)\}?$")
 _FRAC_RE = re.compile(
     r"^\\frac\{([^{}]+)\}\{([^{}]+)\}$|^\\frac(\d)(\d)$|^\\frac\{([^{}]+)\}(\d)$|^\\frac(\d)\{([^{}]+)\}$"
 )
+_SPACED_THOUSANDS_RE = re.compile(r"^\d{1,3}(?: \d{3})+(?:\.\d+)?$")
+_DIGITS_AND_SPACES_RE = re.compile(r"^[\d .]+$")
+_REPEATING_RE = re.compile(r"^(\d*)\.(\d*)\\overline\{?(\d+)\}?$")
 _SLASH_RE = re.compile(r"^([^/]+)/([^/]+)$")
 _MIXED_RE = re.compile(r"^(\d+)(?:\\frac\{(\d+)\}\{(\d+)\}|\s+(\d+)/(\d+))$")
 _NUMBER_WORDS = (
@@ -105,10 +108,24 @@ def _chinese(s: str) -> int | None:
     return total + section + (digit or 0)
 
 
+def _repeating(s: str) -> Num | None:
+    """`0.\\overline{6}` = 2/3, `1.1\\overline{3}` = 17/15: an exact value written as a repeating decimal."""
+    match = _REPEATING_RE.match(s)
+    if match is None:
+        return None
+    whole, fixed, period = match.group(1) or "0", match.group(2), match.group(3)
+    if len(whole) + len(fixed) + len(period) > 60:
+        return None
+    value = int(whole) + Fraction(int(fixed + period) - int(fixed or "0"), 10 ** len(fixed) * (10 ** len(period) - 1))
+    return Num(value)
+
+
 def _unsigned(s: str) -> Num | None:
     num = _decimal(s)
     if num is not None:
         return num
+    if "overline" in s:
+        return _repeating(s)
     match = _MIXED_RE.match(s)
     if match:
         whole = int(match.group(1))
@@ -168,6 +185,8 @@ def parse_number(s: str) -> Num | None:
     if s.startswith("{") and s.endswith("}") and s.count("{") == 1:
         s = s[1:-1]
     if " " in s and not _MIXED_RE.match(s):
+        if _DIGITS_AND_SPACES_RE.match(s) and not _SPACED_THOUSANDS_RE.match(s):
+            return None  # "4 2" is two numbers, not 42; "1 000" is a thousand
         s = s.replace(" ", "")
     if not s:
         return None
@@ -179,39 +198,51 @@ def parse_number(s: str) -> Num | None:
     return Num(num.value, num.ulp, num.sig, percent) if percent else num
 
 
-def _float_noise(gold: Num, pred: Num) -> bool:
+def _float_noise(gold: Num, pred: Num, policy: NumericPolicy) -> bool:
     """A printed machine float (12+ significant digits) that differs only in its last bits: 5.000000000000002."""
     if not any(n.ulp is not None and n.sig >= _FLOAT_DIGITS for n in (gold, pred)):
         return False
     scale = max(abs(gold.value), abs(pred.value))
-    return abs(gold.value - pred.value) <= scale * _FLOAT_RELATIVE
+    return abs(gold.value - pred.value) <= scale * policy.noise
 
 
-def _close(gold: Num, pred: Num) -> bool:
-    if gold.value == pred.value or _float_noise(gold, pred):
+def _rounded_or_truncated(gold: Num, pred: Num, digits: int) -> bool:
+    """`pred` (a decimal with `digits`+ significant digits) is `gold` rounded (2/3 as 0.667) or truncated (0.666)."""
+    if pred.sig < digits:
+        return False
+    diff = abs(gold.value - pred.value)
+    if diff <= pred.ulp / 2:
+        return True
+    toward_zero = (gold.value - pred.value) * (1 if pred.value >= 0 else -1)
+    return 0 <= toward_zero < pred.ulp
+
+
+def _close(gold: Num, pred: Num, policy: NumericPolicy) -> bool:
+    if gold.value == pred.value or _float_noise(gold, pred, policy):
         return True
     gold_ulp, pred_ulp = gold.ulp or 0, pred.ulp or 0
     if not gold_ulp and not pred_ulp:
-        return False
+        return False  # both exact
     diff = abs(gold.value - pred.value)
     if gold_ulp >= pred_ulp:  # the gold is the coarser side: it was rounded, the prediction must round to it
-        return gold.sig >= 3 and diff <= gold_ulp / 2
-    if pred.sig < 3:
-        return False
-    if diff <= pred_ulp / 2:  # the prediction was rounded
-        return True
-    toward_zero = (gold.value - pred.value) * (1 if pred.value >= 0 else -1)
-    return 0 <= toward_zero < pred_ulp  # or truncated (2/3 as 0.666)
+        return gold.sig >= _GOLD_ROUNDING_DIGITS and diff <= gold_ulp / 2
+    if gold.ulp is None and gold.value.denominator == 1 and policy.exact_integers:
+        return False  # an integer gold: only its value (42.0) counts
+    if policy.rounded_digits is not None and _rounded_or_truncated(gold, pred, policy.rounded_digits):
+        return True  # the lenient policy: enough significant digits, rounded or truncated
+    return diff <= policy.relative * abs(gold.value) and _rounded_or_truncated(gold, pred, 1)
 
 
-def numbers_equal(gold: Num, pred: Num) -> bool:
+def numbers_equal(gold: Num, pred: Num, policy: NumericPolicy = DEFAULT_POLICY) -> bool:
     """Whether two numbers are the same answer (gold first: the coarser side decides the tolerance)."""
     if gold.percent == pred.percent:
-        return _close(gold, pred)
+        return _close(gold, pred, policy)
     hundredth = Fraction(1, 100)
     if gold.percent:  # 25% vs 25 or 0.25
-        return _close(Num(gold.value, gold.ulp, gold.sig), pred) or _close(gold.scaled(hundredth), pred)
-    return _close(gold, Num(pred.value, pred.ulp, pred.sig)) or _close(gold, pred.scaled(hundredth))
+        return _close(Num(gold.value, gold.ulp, gold.sig), pred, policy) or _close(
+            gold.scaled(hundredth), pred, policy
+        )
+    return _close(gold, Num(pred.value, pred.ulp, pred.sig), policy) or _close(gold, pred.scaled(hundredth), policy)
 
 
 def format_num(num: Num) -> str:

@@ -7,8 +7,9 @@ asyncio and inside other processes (daemonic ones included), and it interrupts s
 which `signal.alarm` cannot. How workers are started is in `rewards.processes` (a zygote that forks warm workers
 in milliseconds; plain subprocesses on Windows).
 
-Workers start lazily. Start-up is never charged to a grading budget (call `warmup()` before timing anything). A
-forked child forgets the parent's workers and starts its own.
+Workers start in the background at the first grade (`prestart`), or at `warmup()`. Start-up is never charged to a
+grading budget; it is counted apart, as `worker_startup_ms` in `rewards.stats()` (call `warmup()` before timing
+anything). A forked child forgets the parent's workers and starts its own.
 """
 
 from __future__ import annotations
@@ -17,12 +18,27 @@ import atexit
 import logging
 import os
 import threading
+import time
 
 from rewards.processes import ForkedWorker, SubprocessWorker, WorkerDied, Zygote, zygote_supported
 
-__all__ = ["WatchdogPool", "counters", "default_start_method", "default_workers", "get_pool", "shutdown", "warmup"]
+__all__ = [
+    "PoolClosed",
+    "WatchdogPool",
+    "counters",
+    "default_start_method",
+    "default_workers",
+    "get_pool",
+    "prestart",
+    "shutdown",
+    "warmup",
+]
 
 logger = logging.getLogger(__name__)
+
+
+class PoolClosed(RuntimeError):
+    """The pool was shut down (at interpreter exit, or by `shutdown()`) while a caller waited for a worker."""
 
 
 def default_workers() -> int:
@@ -55,6 +71,7 @@ class WatchdogPool:
         self._closed = False
         self.timeouts = 0
         self.restarts = 0
+        self.startup_seconds = 0.0  # spent starting workers (the zygote included); never charged to a budget
 
     def _new_worker(self) -> ForkedWorker | SubprocessWorker:
         if self.start_method == "subprocess":
@@ -77,7 +94,7 @@ class WatchdogPool:
         with self._cond:
             while True:
                 if self._closed:
-                    raise RuntimeError("the rewards worker pool was shut down")
+                    raise PoolClosed("the rewards worker pool was shut down")
                 if self._idle:
                     return self._idle.pop()
                 if self._live < self.max_workers:
@@ -86,6 +103,7 @@ class WatchdogPool:
                 self._cond.wait()
 
     def _start(self) -> ForkedWorker | SubprocessWorker:
+        started = time.monotonic()
         try:
             worker = self._new_worker()
             worker.wait_ready()
@@ -96,6 +114,7 @@ class WatchdogPool:
             raise
         with self._cond:
             self._all.add(worker)
+            self.startup_seconds += time.monotonic() - started
         return worker
 
     def _acquire(self) -> ForkedWorker | SubprocessWorker:
@@ -135,19 +154,32 @@ class WatchdogPool:
         except (RuntimeError, WorkerDied, OSError):
             logger.warning("could not start a rewards worker", exc_info=True)
 
-    def compare(self, gold: str, pred: str, timeout: float) -> tuple[str, bool | None]:
-        """`("ok", equal)`, `("timeout", None)` or `("error", None)` for two cleaned answers."""
-        worker = self._acquire()
+    def compare(self, gold: str, pred: str, timeout: float, policy: dict | None = None) -> tuple[str, bool | None]:
+        """`("ok", equal)`, `("timeout", None)`, `("error", None)` or `("closed", None)` for two cleaned answers.
+
+        "closed": the pool was shut down while this call waited (at interpreter exit, threads still grading get
+        this instead of an exception, so a storm of slow pairs ends without tracebacks).
+        """
         try:
-            reply = worker.ask(gold, pred, max(timeout, 0.0))
+            worker = self._acquire()
+        except PoolClosed:
+            return "closed", None
+        except (RuntimeError, OSError):
+            if self._closed:  # shut down while this worker started (interpreter exit): not a broken installation
+                return "closed", None
+            raise
+        try:
+            reply = worker.ask(gold, pred, max(timeout, 0.0), policy)
         except TimeoutError:
             with self._cond:
                 self.timeouts += 1
             self._discard(worker)
             return "timeout", None
         except WorkerDied as exc:
-            logger.warning("rewards worker died: %s", exc)
             self._discard(worker)
+            if self._closed:
+                return "closed", None  # shutdown closed its pipes: not a crash
+            logger.warning("rewards worker died: %s", exc)
             return "error", None
         self._release(worker)
         if "error" in reply:
@@ -183,9 +215,14 @@ _POOL: WatchdogPool | None = None
 _POOL_LOCK = threading.Lock()
 
 
+_EXITING = False
+
+
 def get_pool() -> WatchdogPool:
-    """The process-wide pool, created on first use."""
+    """The process-wide pool, created on first use; PoolClosed once the interpreter is exiting."""
     global _POOL
+    if _EXITING:
+        raise PoolClosed("the interpreter is exiting")
     if _POOL is None:
         with _POOL_LOCK:
             if _POOL is None:
@@ -194,14 +231,44 @@ def get_pool() -> WatchdogPool:
 
 
 def counters() -> dict[str, int]:
-    """Worker timeouts and restarts of the current pool (empty before the first sympy comparison)."""
+    """Worker timeouts, restarts and start-up milliseconds (counted apart from any grading budget) of the current
+    pool; empty before the pool exists."""
     pool = _POOL
-    return {} if pool is None else {"worker_timeouts": pool.timeouts, "worker_restarts": pool.restarts}
+    if pool is None:
+        return {}
+    return {
+        "worker_timeouts": pool.timeouts,
+        "worker_restarts": pool.restarts,
+        "worker_startup_ms": round(1000 * pool.startup_seconds),
+    }
 
 
 def warmup(workers: int | None = None) -> None:
     """Start the worker processes now, so that no later call waits for start-up (useful before timing)."""
     get_pool().warmup(workers)
+
+
+_PRESTARTED = False
+
+
+def prestart() -> None:
+    """Start one worker in the background (once per process), so the first sympy comparison rarely waits for it.
+
+    Called by the first `grade`/`grade_batch` and by `rewards.get(...)`: most first grades take the fast path, and
+    by the time a pair needs sympy the worker is warm. Start-up is never charged to a grading budget either way.
+    """
+    global _PRESTARTED
+    if _PRESTARTED or _EXITING:
+        return
+    _PRESTARTED = True
+
+    def start() -> None:
+        try:
+            get_pool()._prestart()
+        except (RuntimeError, OSError):  # a broken installation surfaces on the first real comparison
+            logger.debug("rewards prestart failed", exc_info=True)
+
+    threading.Thread(target=start, name="rewards-prestart", daemon=True).start()
 
 
 def shutdown() -> None:
@@ -215,10 +282,18 @@ def shutdown() -> None:
 
 def _forget_after_fork() -> None:
     # the child must not talk to (or kill) the parent's workers; it starts its own when needed
-    global _POOL, _POOL_LOCK
-    _POOL, _POOL_LOCK = None, threading.Lock()
+    global _POOL, _POOL_LOCK, _PRESTARTED
+    _POOL, _POOL_LOCK, _PRESTARTED = None, threading.Lock(), False
 
 
-atexit.register(shutdown)
+def _shutdown_at_exit() -> None:
+    # threads still grading at exit (daemon threads, a thread pool left running) must neither start a new pool
+    # nor print tracebacks: they get "closed" verdicts
+    global _EXITING
+    _EXITING = True
+    shutdown()
+
+
+atexit.register(_shutdown_at_exit)
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_after_fork)

@@ -75,11 +75,14 @@ class _PipeWorker:
             self.reap()
             raise RuntimeError("a rewards worker did not start; see its traceback on stderr")
 
-    def ask(self, gold: str, pred: str, timeout: float) -> dict:
+    def ask(self, gold: str, pred: str, timeout: float, policy: dict | None = None) -> dict:
         """The reply to one request; `TimeoutError` when it is late, `WorkerDied` when the worker is gone."""
         self._next_id += 1
+        request = {"id": self._next_id, "gold": gold, "pred": pred}
+        if policy:
+            request["policy"] = policy
         try:
-            self._requests.write(json.dumps({"id": self._next_id, "gold": gold, "pred": pred}) + "\n")
+            self._requests.write(json.dumps(request) + "\n")
             self._requests.flush()
         except (OSError, ValueError) as exc:
             raise WorkerDied(str(exc)) from exc

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import difflib
+import functools
+import inspect
 from collections.abc import Callable
 
+from rewards.policy import NumericPolicy
+from rewards.pool import prestart
 from rewards.reward_funcs import boxed_format, math_accuracy, think_answer_format
 
 __all__ = ["available", "get", "register"]
@@ -30,14 +34,27 @@ def register(name: str, function: RewardFunction | None = None):
     return add(function) if function is not None else add
 
 
-def get(name: str) -> RewardFunction:
-    """The reward function called `name`; KeyError with close matches when there is none."""
+def get(name: str, config: NumericPolicy | None = None) -> RewardFunction:
+    """The reward function called `name` (TRL-shaped); KeyError with close matches when there is none.
+
+    With `config` (a `rewards.NumericPolicy`), the function grades with that numeric policy; it keeps its
+    `__name__`, which TRL logs as `rewards/<name>/mean`. Starts a grading worker in the background, so the first
+    reward that needs sympy does not wait for one.
+    """
     try:
-        return _REGISTRY[name]
+        function = _REGISTRY[name]
     except KeyError:
         close = difflib.get_close_matches(name, _REGISTRY, n=3, cutoff=0.5)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         raise KeyError(f"unknown reward {name!r}{hint} (available: {', '.join(available())})") from None
+    if config is None:
+        return function
+    if not isinstance(config, NumericPolicy):
+        raise TypeError(f"config must be a rewards.NumericPolicy, got {type(config).__name__}")
+    if "config" not in inspect.signature(function).parameters:
+        return function  # format rewards: no numbers to compare
+    prestart()
+    return functools.wraps(function)(functools.partial(function, config=config))
 
 
 def available() -> list[str]:

@@ -14,6 +14,7 @@ import re
 
 from rewards.extract import completion_text, find_boxed
 from rewards.grader import DEFAULT_TIMEOUT, grade_batch
+from rewards.policy import NumericPolicy
 
 __all__ = ["boxed_format", "math_accuracy", "think_answer_format"]
 
@@ -34,11 +35,16 @@ def _golds(n: int, kwargs: dict) -> list:
     raise KeyError("math_accuracy needs the gold answers in an 'answer' (or 'solution') column")
 
 
-def math_accuracy(completions, timeout: float = DEFAULT_TIMEOUT, **kwargs) -> list[float | None]:
-    """1.0 when the completion's final answer equals the gold answer, 0.0 otherwise, None for unparseable golds."""
+def math_accuracy(
+    completions, timeout: float = DEFAULT_TIMEOUT, config: NumericPolicy | None = None, **kwargs
+) -> list[float | None]:
+    """1.0 when the completion's final answer equals the gold answer, 0.0 otherwise, None for unparseable golds.
+
+    `config`: the numeric policy (`rewards.get("math_accuracy", config=NumericPolicy(...))` binds one).
+    """
     texts = [completion_text(c) for c in completions]
     golds = ["" if g is None else str(g) for g in _golds(len(texts), kwargs)]
-    verdicts = grade_batch(golds, texts, timeout=timeout)
+    verdicts = grade_batch(golds, texts, config, timeout=timeout)
     rewards: list[float | None] = []
     for gold, verdict in zip(golds, verdicts):
         if verdict.reason == "gold_unparseable":

@@ -3,7 +3,10 @@
 The tree says what kind of object an answer is, which decides how two answers are compared: a tuple `(1, 2)` is
 ordered, a set `\\{1, 2\\}` or a list `1, 2` is not, `(1, 2]` is an interval (so is `1 < x \\le 2`), `x = 3` is the
 assignment of 3, `3 \\pm \\sqrt{2}` is a two-element set, `(C)` is a multiple-choice letter and `Monday` is a text
-answer. Leaves keep their LaTeX and, when they are plain numbers, a parsed `Num`; everything else is for sympy.
+answer. Labels are assignments (`AB = 4`, `V_1:V_2 = 11:21`, `(p, q) = (3, 2)`): a labelled answer equals its
+value, and `AB = 4, CD = 5` equals the list `4, 5` in written order. Tuples joined by "or" are alternatives
+(`(11, 7) or (7, 11)`), and `{1, 3}` (LaTeX grouping, which prints as 1, 3) is the list `1, 3`. Leaves keep their
+LaTeX and, when they are plain numbers, a parsed `Num`; everything else is for sympy.
 
 Trap: `(1, 2)` is both a point and an open interval; it stays a tuple and `compare` lets it equal either.
 """
@@ -36,6 +39,14 @@ MAX_ITEMS = 100
 _MAX_DEPTH = 8
 
 
+_KEY_SPACE_RE = re.compile(r"(?<!\d) +| +(?!\d)")
+
+
+def space_key(text: str) -> str:
+    """`text` without spaces, except between two digits (`4 2` is not 42; `1 000` is parsed as a number)."""
+    return _KEY_SPACE_RE.sub("", text) if " " in text else text
+
+
 @dataclass(frozen=True, slots=True)
 class Leaf:
     text: str
@@ -44,7 +55,7 @@ class Leaf:
 
     @property
     def key(self) -> str:
-        return self.text.replace(" ", "")
+        return space_key(self.text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +65,9 @@ class Choice:
 
 @dataclass(frozen=True, slots=True)
 class Seq:
-    kind: str  # "tuple" (ordered), "set" (\{...\} or \pm), "list" (bare commas, "or", "and": unordered)
+    # "tuple" (ordered), "set" (\{...\} or \pm), "list" (bare commas, "or", "and": unordered), "or" (tuples
+    # joined by "or": alternatives, `(11, 7) or (7, 11)`; a list otherwise)
+    kind: str
     items: tuple
     brackets: str = ""
 
@@ -92,7 +105,7 @@ class Assign:
 
 @dataclass(frozen=True, slots=True)
 class System:
-    assigns: tuple  # Assign nodes sorted by variable
+    assigns: tuple  # Assign nodes in written order (`AB = 4, CD = 5` is also the tuple 4, 5)
 
 
 Node = Leaf | Choice | Seq | Interval | Union | Matrix | Relation | Assign | System
@@ -107,10 +120,13 @@ _LIST_SEP_RE = re.compile(r",|;|\s+(?:or|and)\s+|\\quad|\\text\{\s*(?:or|and)\s*
 _RELATION_RE = re.compile(r"\\le(?![a-zA-Z])|\\ge(?![a-zA-Z])|\\neq(?![a-zA-Z])|\\in(?![a-zA-Z])|<|>|=")
 _UNION_RE = re.compile(r"\\cup(?![a-zA-Z])|\s+U\s+")
 _THOUSANDS_RE = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?%?$")
+_NAME = r"(?:[a-zA-Z]{1,12}|\\[a-zA-Z]+)(?:_\{?\w+\}?)?(?:'|\^\{?\\prime\}?)?"
+# a label: `x`, `AB`, `f(2)`, `x_1'`, `(p, q)`, a ratio of names `V_1:V_2`, an angle `m\angle B`
 _VAR_RE = re.compile(
-    r"^(?:[a-zA-Z]{1,12}|\\[a-zA-Z]+)(?:_\{?\w+\}?)?(?:'|\^\{?\\prime\}?)?(?:\([a-zA-Z0-9, ]*\))?$"
-    r"|^\(\s*[a-zA-Z](?:\s*,\s*[a-zA-Z])+\s*\)$"
+    rf"^{_NAME}(?:\([a-zA-Z0-9, ]*\))?$|^\(\s*[a-zA-Z](?:\s*,\s*[a-zA-Z])+\s*\)$|^{_NAME}(?:\s*:\s*{_NAME})+$"
+    r"|^(?:m\s*)?\\angle\s*[A-Z]{1,3}$"
 )
+_OR_RE = re.compile(r"^\s*(?:or|\\text\{\s*or\s*\})\s*$")
 _TIME_RE = re.compile(r"^\d{1,2}:\d{2}\s*(?:[ap]\.?\s*m\.?)?$", re.I)
 _CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _WORD_RE = re.compile(r"[A-Za-z]{3,}")
@@ -257,9 +273,15 @@ def _items(body: str, depth: int) -> tuple:
     return tuple(parse_answer(part, depth + 1) for part in _split_top(body, re.compile(",")) if part)
 
 
+def _is_tuple(node: Node) -> bool:
+    return isinstance(node, Seq) and node.kind == "tuple" and len(node.items) > 1
+
+
 def parse_answer(s: str, depth: int = 0) -> Node:
     """The tree of a cleaned answer string (see the module docstring)."""
     s = s.strip()
+    while s.startswith("{") and s.endswith("}") and _closing(s, 0) == len(s) - 1:
+        s = s[1:-1].strip()  # {1, 3}: LaTeX grouping (it prints 1, 3), not a set
     if depth >= _MAX_DEPTH or not s:
         return Leaf(s)
     if depth == 0:
@@ -284,14 +306,17 @@ def parse_answer(s: str, depth: int = 0) -> Node:
             return Leaf(s)
         return Seq("tuple", items, s[0] + s[-1])
     if not _THOUSANDS_RE.match(s):
-        parts = [p for p in _split_top(s, _LIST_SEP_RE) if p]
+        seps: list[str] = []
+        parts = [p for p in _split_top(s, _LIST_SEP_RE, seps) if p]
         if len(parts) > 1:
             if len(parts) > MAX_ITEMS:
                 return Leaf(s)
             items = tuple(parse_answer(p, depth + 1) for p in parts)
             names = [i.var.lower() for i in items if isinstance(i, Assign)]
             if len(names) == len(items) and len(set(names)) == len(names):
-                return System(tuple(sorted(items, key=lambda a: a.var.lower())))
+                return System(items)
+            if all(_OR_RE.match(sep) for sep in seps) and all(_is_tuple(i) for i in items):
+                return Seq("or", items)
             if len(names) == len(items) and len(set(names)) == 1 and all(isinstance(i.value, Interval) for i in items):
                 return Assign(items[0].var, Union(tuple(i.value for i in items)))  # x < -2 or x > 3
             return Seq("list", items)
@@ -350,5 +375,5 @@ def canonical(node: Node) -> str:
     if isinstance(node, Assign):
         return canonical(node.value)
     if isinstance(node, System):
-        return ",".join(f"{a.var}={canonical(a.value)}" for a in node.assigns)
+        return ",".join(f"{a.var}={canonical(a.value)}" for a in sorted(node.assigns, key=lambda a: a.var.lower()))
     raise TypeError(f"not an answer node: {node!r}")

@@ -6,7 +6,8 @@ timeout disabled (`timeout_seconds=None`; the worker process is the timeout). Wh
 
 - exact constants are compared exactly (rationals) or to 40 significant digits relative, never after rounding to
   6 decimals or chopping small values, so `\\frac{1}{2^{99}}` is not `\\frac{1}{2^{98}}` and `10^{-9}` is not 0;
-- a decimal approximation follows `rewards.numbers` (3 significant digits, last-digit tolerance);
+- a decimal approximation follows the numeric policy (`rewards.policy`; by default 1e-6 relative to an exact gold,
+  so `1.414` is not `\\sqrt{2}`);
 - expressions with variables are compared at random points (plus `expand`), not only with `simplify`;
 - equations are equal when one is a nonzero multiple of the other (`y = 2x + 3` vs `2x - y + 3 = 0`).
 """
@@ -24,8 +25,9 @@ from latex2sympy2_extended.math_normalization import NormalizationConfig
 from math_verify import verify as math_verify_verify
 from math_verify.grader import should_treat_as_complex
 
-from rewards.compare import FAST, compare
+from rewards.compare import FastComparator, compare
 from rewards.numbers import Num, numbers_equal
+from rewards.policy import DEFAULT_POLICY, NumericPolicy
 from rewards.structure import Leaf, Relation, parse_answer
 
 __all__ = ["SympyComparator", "compare_symbolic", "to_sympy"]
@@ -82,10 +84,10 @@ def _as_num(num: Num | None, expr) -> Num | None:
     return None if value is None else Num(value)
 
 
-def _constants_equal(a, b, gold_num: Num | None, pred_num: Num | None) -> bool:
+def _constants_equal(a, b, gold_num: Num | None, pred_num: Num | None, policy: NumericPolicy) -> bool:
     if (gold_num is not None and gold_num.ulp is not None) or (pred_num is not None and pred_num.ulp is not None):
         gold, pred = _as_num(gold_num, a), _as_num(pred_num, b)
-        return gold is not None and pred is not None and numbers_equal(gold, pred)
+        return gold is not None and pred is not None and numbers_equal(gold, pred, policy)
     if a.is_Rational and b.is_Rational:
         return a == b
     try:
@@ -95,7 +97,8 @@ def _constants_equal(a, b, gold_num: Num | None, pred_num: Num | None) -> bool:
         scale = max(abs(va), abs(vb))
         if scale == 0:
             return True
-        tolerance = sympy.Float("1e-9") if a.has(sympy.Float) or b.has(sympy.Float) else _RELATIVE
+        floats = a.has(sympy.Float) or b.has(sympy.Float)
+        tolerance = sympy.Float(max(policy.relative_tolerance, policy.float_noise)) if floats else _RELATIVE
         return bool(abs(va - vb) <= tolerance * scale)
     except (TypeError, ValueError, ArithmeticError):
         return False
@@ -162,10 +165,15 @@ def _is_expr(x) -> bool:
 
 
 class SympyComparator:
-    """Leaves and relations with sympy; falls back to `FAST` first so both paths agree on what it decides."""
+    """Leaves and relations with sympy; falls back to the fast comparator first so both paths agree on what it
+    decides."""
+
+    def __init__(self, policy: NumericPolicy = DEFAULT_POLICY) -> None:
+        self.policy = policy
+        self.fast = FastComparator(policy)
 
     def leaf(self, gold: Leaf, pred: Leaf) -> bool | None:
-        fast = FAST.leaf(gold, pred)
+        fast = self.fast.leaf(gold, pred)
         if fast is not None:
             return fast
         a, b = to_sympy(gold.text), to_sympy(pred.text)
@@ -176,11 +184,11 @@ class SympyComparator:
         if a == b:
             return True
         if not a.free_symbols and not b.free_symbols:
-            return _constants_equal(a, b, gold.num, pred.num)
+            return _constants_equal(a, b, gold.num, pred.num, self.policy)
         return _functions_equal(a, b)  # different variables differ at random points (sin^2 x + cos^2 x = 1 holds)
 
     def relation(self, gold: Relation, pred: Relation) -> bool | None:
-        fast = FAST.relation(gold, pred)
+        fast = self.fast.relation(gold, pred)
         if fast is not None:
             return fast
         sides = [to_sympy(s) for s in (gold.lhs, gold.rhs, pred.lhs, pred.rhs)]
@@ -198,9 +206,11 @@ class SympyComparator:
         return bool(math_verify_verify(a, b, timeout_seconds=None))
 
 
-SYMPY = SympyComparator()
+@lru_cache(maxsize=64)
+def _comparator(policy: NumericPolicy) -> SympyComparator:
+    return SympyComparator(policy)
 
 
-def compare_symbolic(gold_clean: str, pred_clean: str) -> bool:
+def compare_symbolic(gold_clean: str, pred_clean: str, policy: NumericPolicy = DEFAULT_POLICY) -> bool:
     """Full comparison of two cleaned answers (the worker's entry point)."""
-    return bool(compare(parse_answer(gold_clean), parse_answer(pred_clean), SYMPY))
+    return bool(compare(parse_answer(gold_clean), parse_answer(pred_clean), _comparator(policy)))

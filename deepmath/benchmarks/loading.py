@@ -40,6 +40,7 @@ from deepmath.benchmarks.registry import (
     benchmark_dirs,
 )
 from deepmath.config import close_matches
+from deepmath.io.limits import MAX_JSON_FILE_BYTES, MAX_LINE_BYTES, check_regular_file
 
 __all__ = [
     "BENCHMARKS",
@@ -201,10 +202,14 @@ def iter_rows(path: str) -> Iterator[tuple[int, dict]]:
             raise BenchmarkError(f"{path}: not a readable Parquet file: {err}") from err
         return
     try:
+        check_regular_file(path)  # a named pipe would block `open` forever
         with _open_text(path) as handle:
             if path.endswith((".json", ".json.gz")):
+                text = handle.read(MAX_JSON_FILE_BYTES + 1)
+                if len(text) > MAX_JSON_FILE_BYTES:
+                    raise BenchmarkError(f"{path}: a .json file over {MAX_JSON_FILE_BYTES:,} characters; use .jsonl")
                 try:
-                    data = json.load(handle)
+                    data = json.loads(text)
                 except json.JSONDecodeError as err:
                     raise BenchmarkError(f"{path}:{err.lineno}: not valid JSON: {err.msg}") from err
                 rows = data if isinstance(data, list) else [data]
@@ -215,7 +220,9 @@ def iter_rows(path: str) -> Iterator[tuple[int, dict]]:
                         )
                     yield number, row
                 return
-            for number, line in enumerate(handle, 1):
+            for number, line in enumerate(iter(lambda: handle.readline(MAX_LINE_BYTES + 1), ""), 1):
+                if len(line) > MAX_LINE_BYTES:  # bounded memory: a "line" of gigabytes is never held
+                    raise BenchmarkError(f"{path}:{number}: line longer than {MAX_LINE_BYTES:,} characters")
                 if not line.strip():
                     continue
                 try:

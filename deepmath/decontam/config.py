@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
+from deepmath.ranges import CORPUS_RANGES, check_ranges
 from deepmath.stage import CorpusStageConfig
 
 __all__ = ["DecontamConfig"]
@@ -12,6 +14,8 @@ __all__ = ["DecontamConfig"]
 @dataclass
 class DecontamConfig(CorpusStageConfig):
     """Documents in; documents without benchmark contamination out, plus `contamination.json` / `.md`."""
+
+    RANGES: ClassVar[dict] = CORPUS_RANGES
 
     input: list[str] = field(
         default_factory=list, metadata={"help": "documents: stage folders, JSONL/Parquet files, globs"}
@@ -25,21 +29,39 @@ class DecontamConfig(CorpusStageConfig):
         },
     )
     mode: str = field(default="drop", metadata={"help": "drop: remove the document; segment: remove the paragraph"})
-    ngram: int = field(default=10, metadata={"help": "n-gram length of the rule"})
-    min_tokens: int = field(default=3, metadata={"help": "benchmark texts with fewer tokens are ignored"})
-    whole_max: int = field(default=20, metadata={"help": "benchmark texts up to this many tokens also match whole"})
+    ngram: int = field(default=10, metadata={"help": "n-gram length of the rule", "range": (2, 64)})
+    min_tokens: int = field(
+        default=3, metadata={"help": "benchmark texts with fewer tokens are ignored", "range": (1, 255)}
+    )
+    whole_max: int = field(
+        default=20, metadata={"help": "benchmark texts up to this many tokens also match whole", "range": (1, 255)}
+    )
     precise: bool = field(
         default=True, metadata={"help": "generic n-grams are no evidence alone (--no-precise: literal)"}
     )
-    common_items: int = field(default=4, metadata={"help": "an n-gram in more distinct benchmark items is generic"})
-    min_run: int = field(default=3, metadata={"help": "consecutive generic n-grams of one item that count as a hit"})
+    common_items: int = field(
+        default=4, metadata={"help": "an n-gram in more distinct benchmark items is generic", "range": (1, 10**9)}
+    )
+    min_run: int = field(
+        default=3, metadata={"help": "consecutive generic n-grams of one item that count as a hit", "range": (1, 1000)}
+    )
+    common_docs: int = field(
+        default=5,
+        metadata={
+            "help": "an n-gram that alone would flag this many documents of the input is a phrase of the corpus "
+            "(a template, a textbook sentence) and counts only inside a longer overlap; 0: off",
+            "range": (0, 10**9),
+        },
+    )
     cache_dir: str = field(
         default="", metadata={"help": "where the benchmark index is cached (default OUTPUT/_index)"}
     )
     benchmarks_source: str = field(default="auto", metadata={"help": "auto (Hub, else local files), hf or local"})
     text_key: str = field(default="text", metadata={"help": "text field of JSONL/Parquet inputs"})
     keep_removed: bool = field(default=True, metadata={"help": "write dropped documents to OUTPUT/removed/"})
-    report_hits: int = field(default=50, metadata={"help": "hits listed per benchmark in contamination.md"})
+    report_hits: int = field(
+        default=50, metadata={"help": "hits listed per benchmark in contamination.md", "range": (0, 10**6)}
+    )
 
     def __post_init__(self):
         super().__post_init__()
@@ -54,6 +76,7 @@ class DecontamConfig(CorpusStageConfig):
         if self.report_hits < 0:
             raise ValueError("report_hits must be >= 0")
         self.rule()  # validates ngram, min_tokens, whole_max, common_items, min_run
+        check_ranges(self)  # after the specific checks: their messages win
 
     def rule(self):
         """The `MatchRule` these fields describe."""

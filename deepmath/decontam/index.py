@@ -38,10 +38,12 @@ from deepmath.io.atomic import atomic_write_bytes
 
 __all__ = [
     "COMMON",
+    "CORPUS",
     "FORMULA",
     "INDEX_VERSION",
     "NUMBERS",
     "PLAIN",
+    "TEMPLATE",
     "WHOLE",
     "ContaminationIndex",
     "MatchRule",
@@ -51,12 +53,15 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2
 COMMON = 1
 PLAIN = 2
 WHOLE = 4
 FORMULA = 8  # PLAIN n-gram without a single stopword: numbers, variables and LaTeX only
 NUMBERS = 16  # the n-gram holds two different numbers of two or more digits (`398 ... 46`): specific constants
+CORPUS = 32  # set per scan, not stored: the key alone flags at least `common_docs` documents of the corpus
+TEMPLATE = 64  # set per scan: the key has numbers and its shape (numbers masked) is in `common_docs` documents
+_NUMBER_SHAPE = np.uint64(0x5EED0F1E5EED0F1E)  # the token hash every number gets in a shape
 
 
 @dataclass(frozen=True)
@@ -114,6 +119,7 @@ class ContaminationIndex:
     benchmarks: list[dict]  # name, origin, fields, items, skipped_rows, texts_ngram, texts_whole, texts_ignored
     rule: MatchRule
     key: str = ""
+    shapes: np.ndarray | None = None  # uint64 per key: its n-gram hash with every number token masked
 
     def items_of(self, k: int) -> np.ndarray:
         return self.post_items[self.post_start[k] : self.post_start[k + 1]]
@@ -136,6 +142,7 @@ class ContaminationIndex:
             post_start=self.post_start,
             post_items=self.post_items,
             item_bench=self.item_bench,
+            shapes=self.shapes if self.shapes is not None else np.zeros(0, np.uint64),
             meta=np.frombuffer(json.dumps(meta, ensure_ascii=False).encode("utf-8"), dtype=np.uint8),
         )
         atomic_write_bytes(path, buffer.getvalue())
@@ -158,6 +165,7 @@ class ContaminationIndex:
                 benchmarks=meta["benchmarks"],
                 rule=MatchRule(**meta["rule"]),
                 key=meta.get("key", ""),
+                shapes=data["shapes"] if len(data["shapes"]) == len(data["keys"]) else None,
             )
 
     @classmethod
@@ -166,7 +174,7 @@ class ContaminationIndex:
         start = time.time()
         n = rule.ngram
         parts: dict[str, list[np.ndarray]] = {
-            k: [] for k in ("hash", "item", "plain", "formula", "numbers", "length", "whole")
+            k: [] for k in ("hash", "item", "plain", "formula", "numbers", "length", "whole", "shape")
         }
         texts: list[tuple[np.ndarray, int]] = []  # (token hashes, item) of every indexed text, for the COMMON pass
         item_bench, item_ids, group_keys, summaries = [], [], [], []
@@ -191,11 +199,13 @@ class ContaminationIndex:
                         formula = _all_in_window(generic_token_mask(tokens, stopwords=False), n)
                         numbers = _two_numbers_in_window(tokens, n)
                         _add(parts, grams[(n, False)], item_index, plain, formula, numbers, n, False)
+                        parts["shape"].append(ngram_hashes(number_shapes(tokens), [n])[(n, False)])
                         counts["texts_ngram"] += 1
                     if m <= rule.whole_limit:
                         # a whole text is plain only when made of numbers, variables and LaTeX ("1 2 3", "x y z")
                         plain = _all_in_window(generic_token_mask(tokens, stopwords=False), m)
                         _add(parts, grams[(m, True)], item_index, plain, plain, np.zeros(1, bool), m, True)
+                        parts["shape"].append(grams[(m, True)])  # whole texts: no shape of their own
                         counts["texts_whole"] += 1
                 group_keys.append(_content_key(first))
             summaries.append(
@@ -242,10 +252,10 @@ class ContaminationIndex:
                 [],
                 rule,
             )
-        h, owner, plain, formula, numbers, length, whole = (
+        h, owner, plain, formula, numbers, length, whole, shape = (
             np.concatenate(parts[k])[order]
             for order in [np.lexsort((np.concatenate(parts["item"]), np.concatenate(parts["hash"])))]
-            for k in ("hash", "item", "plain", "formula", "numbers", "length", "whole")
+            for k in ("hash", "item", "plain", "formula", "numbers", "length", "whole", "shape")
         )
         keys, first = np.unique(h, return_index=True)
         # postings: unique (key, item) pairs, in key order
@@ -261,9 +271,11 @@ class ContaminationIndex:
         flags[np.maximum.reduceat(formula.astype(np.uint8), first).astype(bool)] |= FORMULA
         flags[np.minimum.reduceat(numbers.astype(np.uint8), first).astype(bool)] |= NUMBERS
         flags[whole[first]] |= WHOLE
-        return cls(
+        index = cls(
             keys, length[first], flags, post_start, post_items.astype(np.int32), np.zeros(0, np.int16), [], [], rule
         )
+        index.shapes = shape[first]
+        return index
 
     def _mark_common_whole(self, texts: list[tuple[np.ndarray, int]], groups: np.ndarray) -> None:
         """A whole-text key is COMMON when its tokens occur, anywhere, in more than `common_items` distinct items."""
@@ -305,6 +317,11 @@ class ContaminationIndex:
             "plain_keys": int(np.count_nonzero(self.flags & PLAIN)),
             "whole_keys": int(np.count_nonzero(self.flags & WHOLE)),
         }
+
+
+def number_shapes(tokens) -> np.ndarray:
+    """Token hashes with every number replaced by one placeholder: `x 7 x 5` and `x 3 x 2` get the same shape."""
+    return np.where(number_tokens(tokens, min_digits=1), _NUMBER_SHAPE, tokens.hashes)
 
 
 def _all_in_window(mask: np.ndarray, n: int) -> np.ndarray:

@@ -23,6 +23,10 @@ entries, `let a b and c be real numbers such that`); the literal rule removes 5.
   10-grams are often PLAIN);
 - `run`: `min_run` distinct PLAIN 10-grams of one item at consecutive positions (an exact overlap of 12+ tokens)
   with a word among them; for pure formula they must also carry specific constants (see `_specific_formula`).
+- `corpus` (the decontam stage, `mark_common` after `survey`): an n-gram that alone flags `common_docs` (5) documents
+  of the corpus being cleaned, or whose shape (numbers masked) occurs in that many, is a phrase of that corpus (a
+  template, a textbook sentence: the demo's "the sum of the interior angles of a polygon with"), not a copy: it counts
+  only inside a run, and a run of number-carrying template n-grams needs specific constants like a formula.
 bench/decontam.py measures both sides (planted recall, clean pages removed); bench/README.md has the numbers.
 
 Scanning is vectorised: tokens and n-gram hashes in numpy, one `searchsorted` against the sorted index for all
@@ -41,14 +45,17 @@ import numpy as np
 
 from deepmath.decontam.index import (
     COMMON,
+    CORPUS,
     FORMULA,
     NUMBERS,
     PLAIN,
+    TEMPLATE,
     WHOLE,
     ContaminationIndex,
     MatchRule,
     default_cache_dir,
     index_key,
+    number_shapes,
 )
 from deepmath.decontam.normalize import TokenizedText, ngram_hashes_flat, number_tokens, original_offsets, tokenize
 
@@ -96,6 +103,7 @@ class ContaminationMatcher:
         self._whole = index.whole_lengths
         self._min_length = min([self.rule.ngram, *self._whole])
         self._bits, self._bitmap = _bitmap(index.keys)
+        self._shapes = None  # (sorted distinct shapes, shape index of each key), built on first use
 
     # construction ---------------------------------------------------------------------------------------------
 
@@ -145,6 +153,67 @@ class ContaminationMatcher:
         return cls(ContaminationIndex.load(path), Path(path))
 
     # matching -------------------------------------------------------------------------------------------------
+
+    def survey_text(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """(index keys that alone are evidence in `text`, ids of index shapes that occur in it), sorted, unique:
+        what `survey` counts per document. A shape is an n-gram with its numbers masked (`shape_values`)."""
+        tokens = tokenize(text)
+        _, keys, _ = self._lookup(tokens)
+        if len(keys):
+            keys = np.unique(keys[self._strong(self.index.flags[keys])])
+        values = self.shape_values
+        if len(values) == 0 or len(tokens) < self.rule.ngram:
+            return keys, np.zeros(0, dtype=np.int64)
+        grams = ngram_hashes_flat(number_shapes(tokens), [self.rule.ngram])[0]
+        bits, bitmap = self._shape_bitmap
+        slot = grams >> np.uint64(64 - bits)
+        grams = grams[(bitmap[slot >> np.uint64(3)] >> (slot & np.uint64(7)).astype(np.uint8)) & 1 > 0]
+        where = np.searchsorted(values, grams)
+        where[where == len(values)] = 0
+        return keys, np.unique(where[values[where] == grams])
+
+    @property
+    def shape_values(self) -> np.ndarray:
+        """Sorted distinct shapes of the index's n-grams (empty for an index built without shapes)."""
+        if self._shapes is None:
+            shapes = self.index.shapes if self.index.shapes is not None else np.zeros(0, np.uint64)
+            self._shapes = np.unique(shapes, return_inverse=True)
+            self._shape_bitmap = _bitmap(self._shapes[0])
+        return self._shapes[0]
+
+    def survey(self, texts) -> tuple[np.ndarray, np.ndarray]:
+        """(per key: documents where it alone is evidence, per shape: documents where it occurs): a corpus pass."""
+        docs = np.zeros(len(self.index.keys), dtype=np.int64)
+        shapes = np.zeros(len(self.shape_values), dtype=np.int64)
+        for text in texts:
+            keys, shape_ids = self.survey_text(text)
+            docs[keys] += 1
+            shapes[shape_ids] += 1
+        return docs, shapes
+
+    def mark_common(self, doc_counts: np.ndarray, shape_counts: np.ndarray | None, min_docs: int) -> int:
+        """Mark what this corpus says everywhere, so it is no evidence alone (returns how many keys are CORPUS).
+
+        CORPUS: a key that alone flags `min_docs` documents, or whose shape (numbers masked) occurs in `min_docs`
+        documents: a phrase of the corpus (a template, a textbook sentence: "the sum of the interior angles of a
+        polygon with"), not a copy. It still counts inside a longer overlap with one item (a `run`), so a problem
+        copied onto many pages is still caught. TEMPLATE: a CORPUS key with numbers in it whose shape is common
+        (`factors as (x + 7)(x - 5), so the solutions are ...` with other numbers on other pages): in a run it
+        counts like a formula, i.e. only with specific constants.
+        """
+        flags = self.index.flags & ~np.uint8(CORPUS | TEMPLATE)
+        if min_docs < 1 or not self.rule.precise or len(doc_counts) != len(self.index.keys):
+            self.index.flags = flags
+            return 0
+        common = np.asarray(doc_counts) >= min_docs
+        template = np.zeros(len(flags), dtype=bool)
+        if shape_counts is not None and self.index.shapes is not None and len(shape_counts) == len(self.shape_values):
+            per_key = np.asarray(shape_counts)[self._shapes[1]] >= min_docs
+            template = per_key & (self.index.shapes != self.index.keys) & ((flags & WHOLE) == 0)
+            common |= per_key & ((flags & WHOLE) == 0)
+        flags = np.where(common, flags | CORPUS, flags)
+        self.index.flags = np.where(template, flags | TEMPLATE, flags).astype(np.uint8)
+        return int(np.count_nonzero(common))
 
     def is_contaminated(self, text: str) -> bool:
         return bool(self._evidence(tokenize(text))[0])
@@ -212,11 +281,7 @@ class ContaminationMatcher:
             return {}, hits
         flags = self.index.flags[keys]
         evidence: dict[int, str] = {}
-        if self.rule.precise:
-            core = flags & (COMMON | PLAIN)
-            strong = (core == 0) | ((core == PLAIN) & (flags & NUMBERS > 0))
-        else:
-            strong = np.ones(len(keys), dtype=bool)
+        strong = self._strong(flags)
         for k, flag in zip(keys[strong].tolist(), flags[strong].tolist()):
             kind = "whole" if flag & WHOLE else "ngram"
             for item in self.index.items_of(k).tolist():
@@ -226,13 +291,20 @@ class ContaminationMatcher:
             self._run_evidence(tokens, positions, keys, flags, evidence)
         return evidence, hits
 
+    def _strong(self, flags: np.ndarray) -> np.ndarray:
+        """Which hits are evidence alone: all under the literal rule; specific, not generic ones under the precise."""
+        if not self.rule.precise:
+            return np.ones(len(flags), dtype=bool)
+        core = flags & (COMMON | PLAIN)
+        return ((core == 0) | ((core == PLAIN) & (flags & NUMBERS > 0))) & (flags & CORPUS == 0)
+
     def _run_evidence(self, tokens: TokenizedText, positions, keys, flags, evidence: dict[int, str]) -> None:
         """PLAIN n-grams count when one item owns `min_run` distinct ones at consecutive positions and the overlap has
         a word in it or, for pure formula, two different numbers of two or more digits (`17`, `398`) and something that
         is not a number: identities and matrices (`begin pmatrix cos theta sin theta ...`, `1 0 0 1`) use small
         constants, and bare lists of numbers are tables or counts."""
         run_min = self.rule.min_run
-        mask = (flags & (COMMON | PLAIN | WHOLE)) == PLAIN
+        mask = ((flags & (COMMON | WHOLE)) == 0) & ((flags & (PLAIN | CORPUS)) > 0)
         if np.count_nonzero(mask) < run_min:
             return
         pos, ks = positions[mask], keys[mask]
@@ -245,7 +317,7 @@ class ContaminationMatcher:
                 continue  # `1 & 1 & 1 & ...` repeats one n-gram: no longer an overlap of distinct text
             stretches: dict[int, list] = {}  # item -> [distinct keys, has words, first position]
             for p, k in zip(run_pos.tolist(), run_keys.tolist()):
-                words = not self.index.flags[k] & FORMULA
+                words = not self.index.flags[k] & (FORMULA | TEMPLATE)
                 stretches = {
                     item: [stretches[item][0] | {k}, stretches[item][1] or words, stretches[item][2]]
                     if item in stretches

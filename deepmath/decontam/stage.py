@@ -3,9 +3,12 @@
     deepmath decontam corpus/dedup --output corpus/decontam --benchmarks gsm8k,math,cmath,agieval_math
     deepmath decontam docs.jsonl --output out --benchmarks standard,/data/my_eval.jsonl:question+answer --mode segment
 
+0. The inputs are resolved before anything else (a missing input fails before the benchmarks load).
 1. One process loads the benchmarks and builds the hashed n-gram index (or reuses the cached one, keyed by the
    benchmark contents and the rule) into `--cache-dir` (default `OUTPUT/_index`).
-2. A datatrove pipeline scans the documents, one task per input file, on the local/Ray/Slurm executor; each task
+2. A first datatrove pass (`survey`) counts, per benchmark n-gram, the documents it alone would flag and the documents
+   holding its shape (numbers masked); those reaching `--common-docs` are phrases of this corpus, no evidence alone.
+   A second pass scans the documents, one task per input file, on the local/Ray/Slurm executor; each task
    loads the index file and writes its hits to `_work/hits/`. Dropped documents go to `removed/` (`--keep-removed`).
 3. The hits become `contamination.json`, `contamination.md`, `plots/contamination.png` and the card's counts.
 
@@ -41,6 +44,7 @@ FIELDS = {
 
 
 def run_decontam(cfg: DecontamConfig) -> dict:
+    resolve_inputs(cfg.input)  # a missing input fails here, before the benchmarks are loaded or the hub probed
     return run_stage("decontam", cfg, lambda run: _decontam(cfg, run))
 
 
@@ -57,6 +61,38 @@ def _index(cfg: DecontamConfig, run: StageRun):
     return matcher
 
 
+def _survey(cfg: DecontamConfig, run: StageRun, matcher, index_path: str, tasks: int):
+    """First pass: count, per n-gram, the documents it alone would flag; save the counts for the filter.
+
+    Returns (path of the counts, number of keys that reach `common_docs`), or (False, 0) when the pass was only
+    submitted (Slurm)."""
+    import io
+
+    import numpy as np
+
+    from deepmath.decontam.steps import ContaminationSurvey, corpus_common_counts
+    from deepmath.io.atomic import atomic_write_bytes
+    from deepmath.io.documents import DocumentReader
+
+    folder = run.output / "_work" / "survey"
+    steps = [DocumentReader(cfg.input, text_key=cfg.text_key), ContaminationSurvey(index_path, str(folder.resolve()))]
+    if not run_pipeline(steps, cfg, run.logs("survey"), tasks, job_name="decontam-survey"):
+        return False, 0
+    docs, shapes = corpus_common_counts(folder, len(matcher.index.keys), len(matcher.shape_values))
+    path = run.output / "_work" / "corpus_counts.npz"
+    buffer = io.BytesIO()
+    np.savez(buffer, docs=docs, shapes=shapes)
+    atomic_write_bytes(path, buffer.getvalue())
+    n_common = matcher.mark_common(docs, shapes, cfg.common_docs)
+    if n_common:
+        logger.info(
+            "decontam: %d benchmark n-grams are phrases of this corpus (in >= %d documents): no evidence alone",
+            n_common,
+            cfg.common_docs,
+        )
+    return str(path.resolve()), n_common
+
+
 def _decontam(cfg: DecontamConfig, run: StageRun) -> StageResult:
     from deepmath.decontam.report import build_report, plot_report, read_hits, write_report
     from deepmath.decontam.steps import ContaminationFilter
@@ -66,12 +102,22 @@ def _decontam(cfg: DecontamConfig, run: StageRun) -> StageResult:
     files = [f for source in resolve_inputs(cfg.input) for f in source.files]
     tasks = default_tasks(cfg, max(1, len(files)))
     hits_folder = run.output / "_work" / "hits"
+    index_path = str(Path(matcher.index_path).resolve())  # absolute: Slurm and Ray tasks may start elsewhere
+    common_path, n_common = (
+        _survey(cfg, run, matcher, index_path, tasks) if cfg.precise and cfg.common_docs else (None, 0)
+    )
+    if common_path is False:
+        return StageResult({}, complete=False, message="survey submitted; re-run when it has finished")
     removed = document_writer(run.output, "jsonl", subfolder="removed") if cfg.keep_removed else None
     pipeline = [
         DocumentReader(cfg.input, text_key=cfg.text_key),
-        # absolute paths: Slurm and Ray tasks may start in another directory
         ContaminationFilter(
-            str(Path(matcher.index_path).resolve()), cfg.mode, str(hits_folder.resolve()), exclusion_writer=removed
+            index_path,
+            cfg.mode,
+            str(hits_folder.resolve()),
+            exclusion_writer=removed,
+            common_path=common_path,
+            common_docs=cfg.common_docs,
         ),
         document_writer(run.output, cfg.output_format),
     ]
@@ -110,6 +156,7 @@ def _decontam(cfg: DecontamConfig, run: StageRun) -> StageResult:
         "paragraphs_removed": int(counters.get("paragraphs_removed", 0)),
         "benchmarks": per_benchmark,
         "index": {"path": str(matcher.index_path), **matcher.index.summary()},
+        "corpus_common_ngrams": n_common,
         "plots": [plot],
     }
     counts = {k: v for k, v in stats.items() if isinstance(v, int)}
@@ -126,8 +173,9 @@ def _decontam(cfg: DecontamConfig, run: StageRun) -> StageResult:
             + f": DeepSeekMath's rule (any {cfg.ngram}-gram of a benchmark text; short texts matched whole) after "
             "NFKC, case folding and punctuation/whitespace collapsing"
             + (
-                f", made precise: generic n-grams (numbers, variables, LaTeX, stopwords, or shared by more than "
-                f"{cfg.common_items} benchmark items) are not evidence alone; texts of {cfg.min_tokens}..{cfg.whole_max} "
+                f", made precise: generic n-grams (numbers, variables, LaTeX, stopwords, shared by more than "
+                f"{cfg.common_items} benchmark items, or phrases of this corpus found in {cfg.common_docs}+ documents) "
+                f"are not evidence alone; texts of {cfg.min_tokens}..{cfg.whole_max} "
                 "tokens with a word in them are matched whole."
                 if cfg.precise
                 else f", applied literally (texts of {cfg.min_tokens}..{cfg.ngram - 1} tokens matched whole)."

@@ -7,21 +7,70 @@ skips finished tasks, whose hit files are already there.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from pathlib import Path
 
+import numpy as np
 from datatrove.data import Document, DocumentsPipeline
+from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.pipeline.writers.disk_base import DiskWriter
 
-from deepmath.io.atomic import atomic_write_text
+from deepmath.io.atomic import atomic_write_bytes, atomic_write_text
 
-__all__ = ["ContaminationFilter"]
+__all__ = ["ContaminationFilter", "ContaminationSurvey", "corpus_common_counts"]
 
 logger = logging.getLogger(__name__)
 
 MAX_MATCHED_CHARS = 1000  # matched text kept per hit in the report
+
+
+class ContaminationSurvey(PipelineStep):
+    """First pass: per index key, in how many documents of this shard it alone is evidence (`SURVEY/<rank>.npz`).
+
+    The stage sums the shards; keys that flag `common_docs` documents or more are phrases of the corpus, not copies
+    of a benchmark, and count only inside longer overlaps in the second pass (`ContaminationMatcher.mark_common`).
+    """
+
+    name = "🧪 contamination survey"
+    type = "🔢 - STATS"
+
+    def __init__(self, index_path: str, survey_folder: str):
+        super().__init__()
+        self.index_path = str(index_path)
+        self.survey_folder = str(survey_folder)
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        from deepmath.decontam.matcher import ContaminationMatcher
+
+        matcher = ContaminationMatcher.load(self.index_path)
+        docs = np.zeros(len(matcher.index.keys), dtype=np.int64)
+        shapes = np.zeros(len(matcher.shape_values), dtype=np.int64)
+        for doc in data or []:
+            with self.track_time():
+                keys, shape_ids = matcher.survey_text(doc.text)
+                docs[keys] += 1
+                shapes[shape_ids] += 1
+            self.stat_update("documents")
+        buffer = io.BytesIO()
+        keys, shape_ids = np.flatnonzero(docs), np.flatnonzero(shapes)
+        np.savez(buffer, keys=keys, counts=docs[keys], shape_ids=shape_ids, shape_counts=shapes[shape_ids])
+        atomic_write_bytes(Path(self.survey_folder) / f"{rank:05d}.npz", buffer.getvalue())
+        return
+        yield
+
+
+def corpus_common_counts(survey_folder: str | Path, n_keys: int, n_shapes: int) -> tuple[np.ndarray, np.ndarray]:
+    """(documents per index key, documents per index shape) over every shard of a survey."""
+    docs = np.zeros(n_keys, dtype=np.int64)
+    shapes = np.zeros(n_shapes, dtype=np.int64)
+    for path in sorted(Path(survey_folder).glob("*.npz")):
+        with np.load(path) as data:
+            np.add.at(docs, data["keys"], data["counts"])
+            np.add.at(shapes, data["shape_ids"], data["shape_counts"])
+    return docs, shapes
 
 
 class ContaminationFilter(BaseFilter):
@@ -34,8 +83,18 @@ class ContaminationFilter(BaseFilter):
 
     name = "🧪 benchmark decontamination"
 
-    def __init__(self, index_path: str, mode: str, hits_folder: str, exclusion_writer: DiskWriter | None = None):
+    def __init__(
+        self,
+        index_path: str,
+        mode: str,
+        hits_folder: str,
+        exclusion_writer: DiskWriter | None = None,
+        common_path: str | None = None,
+        common_docs: int = 0,
+    ):
         super().__init__(exclusion_writer)
+        self.common_path = str(common_path) if common_path else None
+        self.common_docs = common_docs
         if mode not in ("drop", "segment"):
             raise ValueError(f"mode must be drop or segment, not {mode!r}")
         self.index_path = str(index_path)
@@ -50,6 +109,9 @@ class ContaminationFilter(BaseFilter):
             from deepmath.decontam.matcher import ContaminationMatcher
 
             self._matcher = ContaminationMatcher.load(self.index_path)
+            if self.common_path:
+                with np.load(self.common_path) as counts:
+                    self._matcher.mark_common(counts["docs"], counts["shapes"], self.common_docs)
             self._order = {name: i for i, name in enumerate(self._matcher.benchmark_names)}
         return self._matcher
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from typing import ClassVar
 
+from deepmath.ranges import CORPUS_RANGES, check_ranges
 from deepmath.stage import CorpusStageConfig
 
-__all__ = ["DedupConfig"]
+__all__ = ["DedupConfig", "available_cores"]
 
 _KEEP = ("first", "longest", "score")
 _VERIFY = ("exact", "estimate", "none")
@@ -17,22 +20,30 @@ _SCHEMES = ("affine32", "legacy")
 class DedupConfig(CorpusStageConfig):
     """Exact + MinHash near-duplicate removal; every LSH candidate pair is verified before anything is removed."""
 
+    RANGES: ClassVar[dict] = CORPUS_RANGES
+
     input: list[str] = field(
         default_factory=list, metadata={"help": "documents: stage folders, JSONL/Parquet files, globs"}
     )
     threshold: float = field(
         default=0.8, metadata={"help": "Jaccard of word n-gram sets at or above which pages are duplicates"}
     )
-    ngram: int = field(default=5, metadata={"help": "words per shingle"})
-    num_perm: int = field(default=128, metadata={"help": "MinHash permutations"})
-    seed: int = field(default=1, metadata={"help": "permutation seed (datasketch's `seed`)"})
+    ngram: int = field(default=5, metadata={"help": "words per shingle", "range": (1, 1000)})
+    num_perm: int = field(default=128, metadata={"help": "MinHash permutations", "range": (16, 4096)})
+    seed: int = field(default=1, metadata={"help": "permutation seed (datasketch's `seed`)", "range": (0, 2**32 - 1)})
     scheme: str = field(
         default="affine32", metadata={"help": "datasketch permutation scheme: affine32 (2.x default) or legacy"}
     )
-    bands: int = field(default=0, metadata={"help": "LSH bands (0: chosen with datasketch's optimiser)"})
-    rows: int = field(default=0, metadata={"help": "rows per band (0: chosen with the bands)"})
-    false_positive_weight: float = field(default=0.05, metadata={"help": "optimiser weight of false candidate pairs"})
-    false_negative_weight: float = field(default=0.95, metadata={"help": "optimiser weight of missed pairs"})
+    bands: int = field(
+        default=0, metadata={"help": "LSH bands (0: chosen with datasketch's optimiser)", "range": (0, 4096)}
+    )
+    rows: int = field(default=0, metadata={"help": "rows per band (0: chosen with the bands)", "range": (0, 4096)})
+    false_positive_weight: float = field(
+        default=0.05, metadata={"help": "optimiser weight of false candidate pairs", "range": (0.0, 1e6)}
+    )
+    false_negative_weight: float = field(
+        default=0.95, metadata={"help": "optimiser weight of missed pairs", "range": (0.0, 1e6)}
+    )
     verify: str = field(
         default="exact", metadata={"help": "candidate check: exact Jaccard, estimate (signatures) or none"}
     )
@@ -43,12 +54,21 @@ class DedupConfig(CorpusStageConfig):
         default=False, metadata={"help": "also write removed pages to OUTPUT/removed (with duplicate_of)"}
     )
     splits: int = field(
-        default=1, metadata={"help": "split the global steps by hash into this many tasks (memory per task)"}
+        default=1,
+        metadata={"help": "split the global steps by hash into this many tasks (memory per task)", "range": (1, 1024)},
     )
     text_key: str = field(default="text", metadata={"help": "text field of JSONL/Parquet inputs"})
     id_key: str = field(default="id", metadata={"help": "id field of JSONL/Parquet inputs"})
+    workers: int = field(
+        default=0,
+        metadata={"help": "parallel tasks (0: the cores available with the local executor, as datatrove; else 1)"},
+    )
 
     def __post_init__(self):
+        if self.workers == 0:
+            # every dedup task holds only its own shard (or split), so one per core is safe on one machine; on Slurm
+            # and Ray `workers` caps the cluster's concurrency, where the cores of this machine mean nothing
+            self.workers = available_cores() if self.executor == "local" else 1
         super().__post_init__()
         if not self.input:
             raise ValueError("dedup needs at least one input (a stage folder, files or globs)")
@@ -70,3 +90,12 @@ class DedupConfig(CorpusStageConfig):
             raise ValueError("keep: score needs a score_field (a metadata key)")
         if self.false_positive_weight < 0 or self.false_negative_weight < 0:
             raise ValueError("LSH weights must not be negative")
+        check_ranges(self)  # after the specific checks: their messages win
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity, e.g. a container's or `taskset`'s share)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS and Windows have no affinity call
+        return max(1, os.cpu_count() or 1)

@@ -1,6 +1,9 @@
 """`deepmath dedup INPUT --output DIR`: exact + MinHash near-duplicate removal with verified candidate pairs.
 
-    deepmath dedup corpus/mine --output corpus/dedup --workers 2 [--keep score --score-field math_score]
+    deepmath dedup corpus/mine --output corpus/dedup [--workers 2] [--keep score --score-field math_score]
+
+`--workers` defaults to the cores available with the local executor (datatrove's default; each task holds only its
+shard or split, see Memory below) and to 1 on Slurm and Ray, where it caps the cluster's concurrency.
 
 Six datatrove pipelines (each resumes task by task; see steps.py for the files and the memory each needs):
 signatures per input shard -> exact-duplicate groups -> band buckets (candidate pairs) -> verification of every
@@ -16,6 +19,14 @@ default bands x rows for 0.8 (9 x 13) make a pair at Jaccard 0.85 a candidate on
 recall-heavy bands with datasketch's optimiser (16 x 8: 99.4% at 0.85) and verify every candidate's exact Jaccard
 before anything is removed. `first` means first in reading order (task by task; the input file order when each task
 reads one file, the default for up to 64 files).
+
+Memory, measured (bench/README.md; peak RSS of one process, one worker, so the main process also ran the
+single-task steps): 197 MB at 19k pages, 1,013 MB at 176k pages: ~100 MB plus ~5 GB
+per million pages, by our accounting mostly the verify step's memory-mapped shingles (4 bytes per shingle, reclaimable file pages) and
+its cache of shingle sets. A sharded task (signatures, filter) holds only its shard's arrays (steps.py); `--splits N`
+divides the single-task steps' keys and pairs by N. The input is read and parsed once: the signature pass stores
+each page's output JSON in `_work/rows/` and the filter adds the dedup fields to those bytes (Parquet output reads
+the input again).
 """
 
 from __future__ import annotations
@@ -37,7 +48,15 @@ from deepmath.io.inputs import resolve_inputs
 from deepmath.plot_worker import PlotWorker
 from deepmath.stage import StageResult, StageRun, default_tasks, drops_by_reason, run_stage
 
-__all__ = ["run_dedup"]
+__all__ = ["MEMORY_NOTE", "run_dedup"]
+
+# measured with bench/dedup.py (peak RSS of the whole command, one process holds one shard or split at a time)
+MEMORY_NOTE = (
+    "Measured with bench/dedup.py on planted web text, one worker (the main process then also runs the single-task "
+    "buckets, verify and clusters steps over the whole corpus): 197 MB at 19k pages, 1,013 MB at 176k pages, i.e. "
+    "~100 MB plus ~5 GB per million pages, by our accounting mostly the verify step's memory-mapped shingle file (file pages the "
+    "kernel can drop) and shingle-set cache; `--splits N` divides those steps' keys and pairs by N."
+)
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +71,7 @@ FIELDS = {
 
 
 def run_dedup(cfg: DedupConfig) -> dict:
+    resolve_inputs(cfg.input)  # a missing input fails here, before the output folder is made
     return run_stage("dedup", cfg, lambda run: _dedup(cfg, run))
 
 
@@ -122,6 +142,7 @@ def _dedup_with(cfg: DedupConfig, run: StageRun, plot_worker: PlotWorker) -> Sta
         store_shingles=cfg.verify == "exact",
         score_field=cfg.score_field if cfg.keep == "score" else "",
         exact=cfg.exact,
+        keep_rows=cfg.output_format == "jsonl",
     )
     splits = cfg.splits
     plan = [
@@ -132,13 +153,12 @@ def _dedup_with(cfg: DedupConfig, run: StageRun, plot_worker: PlotWorker) -> Sta
         ("clusters", [MinhashClusters(str(work), tasks, cfg.keep)], 1),
     ]
     exclusion = kept_writer(run.output, cfg.output_format, subfolder="removed") if cfg.write_removed else None
-    plan.append(
-        (
-            "filter",
-            [reader(), MinhashFilter(str(work), exclusion), kept_writer(run.output, cfg.output_format)],
-            tasks,
-        )
-    )
+    if cfg.output_format == "jsonl":  # the rows the signature pass serialised: the input is not read again
+        writer = kept_writer(run.output, cfg.output_format)
+        filter_steps = [MinhashFilter(str(work), exclusion, writer=writer, reader=reader())]
+    else:
+        filter_steps = [reader(), MinhashFilter(str(work), exclusion), kept_writer(run.output, cfg.output_format)]
+    plan.append(("filter", filter_steps, tasks))
     drawing = {}
     for name, steps, n_tasks in plan:
         start = time.perf_counter()
@@ -154,8 +174,10 @@ def _dedup_with(cfg: DedupConfig, run: StageRun, plot_worker: PlotWorker) -> Sta
             drawing[name] = plot_worker.submit(_cluster_size_plot, run.output, sizes)
     plots = [drawing[name].result() for name in ("clusters", "verify")]
     result = _result(cfg, run, params, tasks, candidate_probability, plots)
-    # the shingle hashes (4 bytes per shingle) are only needed to verify pairs; signatures, bands and clusters stay
+    # the shingle hashes (4 bytes per shingle) are only needed to verify pairs, the serialised rows (the input's size,
+    # uncompressed) only by the filter; signatures, bands and clusters stay
     shutil.rmtree(work / "shingles", ignore_errors=True)
+    shutil.rmtree(work / "rows", ignore_errors=True)
     return result
 
 
@@ -178,6 +200,8 @@ def _result(
     signature = run.counters("signatures")
     verify = run.counters("verify")
     final = run.step_stats("filter")
+    if cfg.output_format == "jsonl":  # the filter wrote the rows the signature pass read: the reader's skips are there
+        final = run.step_stats("signatures") + final
     kept = int(run.counters("filter").get("kept", 0))
     dropped = drops_by_reason(final)
     sizes = summary["cluster_sizes"]
@@ -201,9 +225,17 @@ def _result(
         "verified_pairs": int(verify.get("verified_pairs", 0)),
         "lsh": {"bands": params.bands, "rows": params.rows, "candidate_probability": curve},
         "tasks": tasks,
+        "workers": cfg.workers,
+        "peak_rss_mb": _peak_rss_mb(),
         "plots": plots,
     }
-    counts = {k: v for k, v in stats.items() if isinstance(v, int) and k != "tasks"}
+    counts = {k: v for k, v in stats.items() if isinstance(v, int) and k not in ("tasks", "workers", "peak_rss_mb")}
+    resources = (
+        f"{cfg.workers} worker(s) (`--workers`; by default the cores available to the local executor, like "
+        f"datatrove's default), {tasks} task(s) per sharded pipeline. Peak memory of one process (the largest "
+        f"resident set of this process and of the workers it ran): {stats['peak_rss_mb']:,} MB for "
+        f"{stats['documents_in']:,} pages. " + MEMORY_NOTE
+    )
     histogram = "\n".join(
         ["| cluster size | clusters |", "| ---: | ---: |"] + [f"| {k} | {v:,} |" for k, v in sorted(sizes.items())]
     )
@@ -232,10 +264,18 @@ def _result(
         parameters={k: v for k, v in vars(cfg).items() if not k.startswith("slurm") and k != "ray_address"},
         lineage=list(cfg.input),
         tags=["deduplication", "minhash"],
-        sections={"Cluster sizes": histogram, "LSH": lsh},
+        sections={"Cluster sizes": histogram, "LSH": lsh, "Resources": resources},
         images=plots,
     )
     return StageResult(stats, card)
+
+
+def _peak_rss_mb() -> int:
+    """The largest resident set of this process and of its reaped children (the forked workers), in MB."""
+    import resource
+
+    peak = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return round(peak / 1024)  # Linux reports KB
 
 
 def _figure():

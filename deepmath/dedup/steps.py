@@ -2,24 +2,29 @@
 
     MinhashSignature   per input shard   signatures/R.sig (N x num_perm), bands/R.npy (bands x N keys),
                                          docs/R.npz (text hash, length, score, words), ids/R.jsonl,
-                                         shingles/R.u32 + R.offsets.npy (for exact verification)
+                                         shingles/R.u32 (for exact verification), rows/R.jsonl (each page
+                                         serialised for the JSONL writer, so the filter does not read the input)
     ExactDuplicates    per hash split    exact/T.npy: (duplicate, first) pairs of equal normalised text
     MinhashBuckets     per key split     pairs/T.npy: candidate pairs (documents sharing a band key)
     MinhashVerify      per pair split    edges/T.npz: candidate pairs at or above the threshold, Jaccards checked
     MinhashClusters    one task          clusters/R.npz: per shard, the clustered documents, their cluster and fate
-    MinhashFilter      per input shard   documents out (kept), optional exclusion writer (removed)
+    MinhashFilter      per input shard   kept rows (and removed ones) with their dedup fields added to the bytes;
+                                         for Parquet output: documents from a reader, then a writer step
 
 A document is numbered `shard << 40 | position` in reading order. Memory: MinhashSignature keeps, per page of its
 shard, 8 x bands + 56 bytes of arrays and ~150 bytes for the in-shard exact-duplicate table, and streams ids,
-signatures (4 x num_perm bytes) and shingle hashes (4 bytes per shingle) to disk; ExactDuplicates holds 24 bytes per
-page / splits; MinhashBuckets the keys of one band at a time (16 bytes per page / splits, plus the sort); MinhashVerify
-its pairs (16 bytes each) and a cache of up to 65,536 shingle sets; MinhashClusters 16 bytes per edge and ~60 per
-clustered page; MinhashFilter ~200 bytes per clustered page of its shard. Every file is written to a temporary name
+signatures (4 x num_perm bytes), shingle hashes (4 bytes per shingle) and rows (the page's JSON) to disk;
+ExactDuplicates holds 24 bytes per page / splits; MinhashBuckets the keys of one band at a time (16 bytes per page /
+splits, plus the sort); MinhashVerify its pairs (16 bytes each) and a cache of up to 65,536 shingle sets;
+MinhashClusters 16 bytes per edge and ~60 per clustered page; MinhashFilter ~200 bytes per clustered page of its
+shard. Disk: `_work/` holds ~4 bytes per shingle plus the pages' JSON (about twice the uncompressed input) until the
+run finishes, then the shingles and rows are deleted. Every file is written to a temporary name
 and renamed, so a killed task leaves nothing half-written and re-running resumes task by task.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
@@ -39,6 +44,11 @@ from deepmath.dedup.signatures import Permutations, band_keys, signatures
 from deepmath.dedup.verify import estimated_jaccard, jaccard_of_sets, sorted_unique
 from deepmath.io.atomic import atomic_write_bytes, atomic_write_json
 
+try:  # how datatrove's JsonlWriter serialises dates and numpy scalars (datatrove >= 0.6)
+    from datatrove.pipeline.writers.jsonl import _json_default
+except ImportError:  # pragma: no cover - older datatrove: orjson's own types only
+    _json_default = None
+
 __all__ = [
     "ExactDuplicates",
     "MinhashBuckets",
@@ -56,6 +66,26 @@ SHIFT = 40
 _POSITION = (1 << SHIFT) - 1
 KEPT, EXACT, NEAR = 0, 1, 2
 REASONS = {EXACT: "exact", NEAR: "near"}
+# metadata the filter adds; a page deduplicated before enters without its old values (they would be stale)
+DEDUP_FIELDS = ("dedup_cluster_id", "dedup_cluster_size", "duplicate_of", "dedup_reason")
+
+
+def row_line(doc: Document) -> bytes:
+    """The JSON line `kept_writer` writes for `doc`, with `metadata` last and always present, so that the filter can
+    add the dedup fields to the bytes (`splice_fields`) without parsing the row again."""
+    data = {key: value for key, value in (("text", doc.text), ("id", doc.id)) if value}
+    metadata = doc.metadata
+    if any(key in metadata for key in DEDUP_FIELDS):
+        metadata = {key: value for key, value in metadata.items() if key not in DEDUP_FIELDS}
+    data["metadata"] = metadata
+    return orjson.dumps(data, option=orjson.OPT_APPEND_NEWLINE, default=_json_default)
+
+
+def splice_fields(line: bytes, fields: bytes) -> bytes:
+    """`line` (a `row_line`, ending in `}}` and a newline) with `fields` (`"key":value,...`) appended to its
+    metadata."""
+    body = line[:-3]
+    return body + (fields if body.endswith(b"{") else b"," + fields) + b"}}\n"
 
 
 def shard_of(numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -121,9 +151,11 @@ class MinhashSignature(PipelineStep):
         score_field: str = "",
         exact: bool = True,
         batch_size: int = 256,
+        keep_rows: bool = False,
     ):
         super().__init__()
         self.work = str(work)
+        self.keep_rows = keep_rows
         self.ngram, self.bands, self.rows = ngram, bands, rows
         self.perms = Permutations(num_perm, seed, scheme)
         self.store_shingles = store_shingles
@@ -159,6 +191,7 @@ class MinhashSignature(PipelineStep):
         sig_out = _RawWriter(work / "signatures" / f"{name}.sig")
         id_out = _RawWriter(work / "ids" / f"{name}.jsonl")
         shingle_out = _RawWriter(work / "shingles" / f"{name}.u32") if self.store_shingles else None
+        rows_out = _RawWriter(work / "rows" / f"{name}.jsonl") if self.keep_rows else None
         seen: dict[tuple[int, int], int] = {}
         keys, exact, lengths, scores, words, local_first, counts = [], [], [], [], [], [], []
         total = 0
@@ -188,6 +221,8 @@ class MinhashSignature(PipelineStep):
                 lengths.append(np.fromiter((len(d.text) for d in docs), dtype=np.int64, count=len(docs)))
                 scores.append(np.array([self._score(d) for d in docs], dtype=np.float64))
                 id_out.write_bytes(b"".join(orjson.dumps(d.id) + b"\n" for d in docs))
+                if rows_out is not None:
+                    rows_out.write_bytes(b"".join([row_line(d) for d in docs]))
                 total += len(docs)
                 self.stat_update("documents", value=len(docs))
                 self.stat_update("documents_without_words", value=int(np.count_nonzero(batch.n_words == 0)))
@@ -211,6 +246,8 @@ class MinhashSignature(PipelineStep):
         sig_out.commit()
         if shingle_out is not None:
             shingle_out.commit()
+        if rows_out is not None:
+            rows_out.commit()
         return
         yield
 
@@ -513,17 +550,29 @@ class _JsonlWriter(JsonlWriter):
         data = {"text": document.text, "id": document.id, "metadata": document.metadata}
         return {key: value for key, value in data.items() if value}
 
+    def write_line(self, line: bytes, rank: int) -> None:
+        """Write one already serialised row (a `row_line` with its dedup fields) to this rank's file."""
+        name = self.output_filename.substitute({"rank": str(rank).zfill(5)})
+        self._get_output_file_with_retry(name).write(line)
+
 
 class MinhashFilter(PipelineStep):
-    """Drops every clustered document its cluster does not keep; annotates cluster id and size on all."""
+    """Drops every clustered document its cluster does not keep; annotates cluster id and size on all.
+
+    Two ways in: documents from a reader (then a writer step follows), or, with `writer` (a JSONL `kept_writer`), the
+    rows MinhashSignature serialised when it read the input (`rows/R.jsonl`), written with their dedup fields added
+    to the bytes: the input is read and parsed once, not twice. Without those rows (a finished run's filter redone)
+    it reads the documents again with `reader`."""
 
     type = "🫂 - DEDUP"
     name = "🎯 filter"
 
-    def __init__(self, work: str, exclusion_writer=None):
+    def __init__(self, work: str, exclusion_writer=None, writer=None, reader=None):
         super().__init__()
         self.work = str(work)
         self.exclusion_writer = exclusion_writer
+        self.writer = writer
+        self.reader = reader
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         work = Path(self.work)
@@ -532,6 +581,16 @@ class MinhashFilter(PipelineStep):
         with np.load(work / "docs" / f"{rank:05d}.npz") as npz:
             expected = len(npz["length"])
         fate = {p: (int(s), int(r), str(c)) for p, s, r, c in zip(position.tolist(), size, reason, cluster)}
+        if self.writer is None:
+            yield from self._filter(data, rank, fate, expected)
+        elif (work / "rows" / f"{rank:05d}.jsonl").exists():
+            self._write_rows(rank, fate, expected)
+        else:  # the rows are deleted when a run finishes: a finished run's filter redone reads the input again
+            with self.writer:
+                for doc in self._filter(self.reader.run(None, rank, world_size), rank, fate, expected):
+                    self.writer.write(doc, rank)
+
+    def _filter(self, data: DocumentsPipeline, rank: int, fate: dict, expected: int) -> DocumentsPipeline:
         writer = self.exclusion_writer
         if writer is not None:
             writer.__enter__()
@@ -569,3 +628,41 @@ class MinhashFilter(PipelineStep):
                 f"shard {rank}: read {seen} documents but signatures were computed for {expected}; the input "
                 "changed since this run started (use --overwrite)"
             )
+
+    def _write_rows(self, rank: int, fate: dict, expected: int) -> None:
+        work = Path(self.work)
+        kept, dropped = 0, {reason: 0 for reason in REASONS.values()}
+        seen = 0
+        writer, exclusion = self.writer, self.exclusion_writer
+        with (
+            open(work / "rows" / f"{rank:05d}.jsonl", "rb") as rows,
+            open(work / "ids" / f"{rank:05d}.jsonl", "rb") as ids,
+            writer,
+            exclusion if exclusion is not None else contextlib.nullcontext(),
+        ):
+            for index, (line, id_line) in enumerate(zip(rows, ids)):
+                seen = index + 1
+                found = fate.get(index)
+                if found is None:
+                    writer.write_line(
+                        splice_fields(line, b'"dedup_cluster_id":%s,"dedup_cluster_size":1' % id_line[:-1]), rank
+                    )
+                    kept += 1
+                    continue
+                cluster = orjson.dumps(found[2])
+                fields = b'"dedup_cluster_id":%s,"dedup_cluster_size":%d' % (cluster, found[0])
+                if found[1] == KEPT:
+                    writer.write_line(splice_fields(line, fields), rank)
+                    kept += 1
+                    continue
+                reason = REASONS[found[1]]
+                dropped[reason] += 1
+                if exclusion is not None:
+                    extra = b',"duplicate_of":%s,"dedup_reason":"%s"' % (cluster, reason.encode())
+                    exclusion.write_line(splice_fields(line, fields + extra), rank)
+        self.stat_update("kept", value=kept)
+        for reason, count in dropped.items():
+            if count:
+                self.stat_update(f"dropped_{reason}_duplicate", value=count)
+        if seen != expected:
+            raise RuntimeError(f"shard {rank}: {seen} rows kept for {expected} documents; re-run with --overwrite")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from deepmath.ranges import check_ranges
+
 __all__ = ["DemoDataConfig", "ReportConfig"]
 
 
@@ -14,21 +16,31 @@ class DemoDataConfig:
 
     output: str = field(default="", metadata={"help": "folder of the demo world"})
     seed: int = field(default=0, metadata={"help": "random seed of everything generated"})
-    n_pages: int = field(default=3000, metadata={"help": "HTML pages in the WARC files, copies included"})
-    warc_files: int = field(default=4, metadata={"help": "pages are spread over this many .warc.gz files"})
+    n_pages: int = field(
+        default=3000, metadata={"help": "HTML pages in the WARC files, copies included", "range": (50, 10**7)}
+    )
+    warc_files: int = field(
+        default=4, metadata={"help": "pages are spread over this many .warc.gz files", "range": (1, 10**4)}
+    )
     math_fraction: float = field(default=0.3, metadata={"help": "share of pages on math sites"})
     mixed_fraction: float = field(default=0.1, metadata={"help": "share of pages on the mixed-topic blog"})
     duplicate_fraction: float = field(
         default=0.1, metadata={"help": "share of pages that are near-duplicate copies of other pages"}
     )
-    n_seeds: int = field(default=400, metadata={"help": "seed math documents (the OpenWebMath stand-in)"})
-    n_benchmark: int = field(default=60, metadata={"help": "problems in the demo benchmark"})
-    n_quoting_pages: int = field(default=30, metadata={"help": "pages that quote a benchmark problem"})
-    n_cot: int = field(default=2000, metadata={"help": "chain-of-thought SFT rows"})
-    n_pot: int = field(default=200, metadata={"help": "program-of-thought SFT rows"})
-    n_rl: int = field(default=600, metadata={"help": "RL prompts with gold answers"})
+    n_seeds: int = field(
+        default=400, metadata={"help": "seed math documents (the OpenWebMath stand-in)", "range": (1, 10**7)}
+    )
+    n_benchmark: int = field(default=60, metadata={"help": "problems in the demo benchmark", "range": (1, 10**6)})
+    n_quoting_pages: int = field(
+        default=30, metadata={"help": "pages that quote a benchmark problem", "range": (0, 10**6)}
+    )
+    n_cot: int = field(default=2000, metadata={"help": "chain-of-thought SFT rows", "range": (1, 10**7)})
+    n_pot: int = field(default=200, metadata={"help": "program-of-thought SFT rows", "range": (1, 10**7)})
+    n_rl: int = field(default=600, metadata={"help": "RL prompts with gold answers", "range": (1, 10**7)})
     wrong_fraction: float = field(default=0.04, metadata={"help": "share of SFT rows whose solution is wrong"})
-    contaminated_rows: int = field(default=6, metadata={"help": "SFT rows per source that copy a benchmark problem"})
+    contaminated_rows: int = field(
+        default=6, metadata={"help": "SFT rows per source that copy a benchmark problem", "range": (0, 10**6)}
+    )
     overwrite: bool = field(default=False, metadata={"help": "delete the folder's previous output first"})
 
     def __post_init__(self):
@@ -47,6 +59,7 @@ class DemoDataConfig:
                 raise ValueError(f"{name} must be at least 1")
         if self.n_quoting_pages < 0 or self.contaminated_rows < 0:
             raise ValueError("n_quoting_pages and contaminated_rows cannot be negative")
+        check_ranges(self)  # after the specific checks: their messages win
 
 
 @dataclass

@@ -290,8 +290,7 @@ def section_ground_truth(context: Context) -> None:
             if not info.complete:
                 context.lack(f"finished output of {info.name}")
                 continue
-            folder = info.path / "selected" if stage == "mine" and (info.path / "selected").exists() else info.path
-            folders.append((info.name, folder))
+            folders.append((info.name, info.path))
     if not folders:
         context.lack("finished ingest/mine/dedup/decontam outputs to compare")
         return

@@ -1,10 +1,10 @@
 """The one place evaluation imports the program sandbox from (program-of-thought and tool-integrated runs).
 
-Today that is `deepmath.sftmix.sandbox` (a separate process with limits and an audit hook; see its docstring for
-what it does and does not stop). A stronger sandbox (`deepmath.sandbox`, bubblewrap) is being built with the same
-`run_program(code, limits) -> ProgramResult` API; repoint the import below and every evaluation path follows.
+`deepmath.sandbox` runs each program in bubblewrap (namespaces, read-only system, limits, a result protocol the
+program cannot forge; see its docstring for what is and is not isolated), falling back, loudly, to an in-process
+layer where bubblewrap cannot run.
 """
 
-from deepmath.sftmix.sandbox import ProgramResult, SandboxLimits, run_program
+from deepmath.sandbox import ProgramResult, SandboxLimits, run_program
 
 __all__ = ["ProgramResult", "SandboxLimits", "run_program"]

@@ -1,7 +1,9 @@
 """Cheap per-document quality metadata: language guess, sizes, character-class fractions, formula count.
 
-`text_stats(text)` returns a flat dict that goes into the document metadata; it is pure Python + `re`, so it runs
-at extraction speed with no model. The language guess is a heuristic, not fastText:
+`text_stats(text)` returns a flat dict that goes into the document metadata. Its `language` and `language_score`
+come from `deepmath.ingest.language.identify_language` (py3langid, a model shipped in its wheel); the rest is pure
+Python + `re`. `guess_language` below is the older model-free heuristic, kept as the baseline of
+bench/language_id.py (it is cheaper but knows 22 languages and confuses close ones):
 
 - count letters per script (Han, kana, Hangul, Cyrillic, Greek, Arabic, Hebrew, Devanagari, Thai, Latin) in the
   first 20k characters; a non-Latin majority script decides (`zh`, `ja` when kana are >=10% of Han+kana, `ko`,
@@ -152,8 +154,10 @@ def _latin_language(sample: str, latin_share: float) -> tuple[str, float]:
 
 def text_stats(text: str) -> dict:
     """Language guess and size/character statistics of an extracted text, for document metadata."""
+    from deepmath.ingest.language import identify_language
+
     n_chars = len(text)
-    language, score = guess_language(text)
+    language, score = identify_language(text)
     alpha = len(_NOT_ALPHA.sub("", text))
     return {
         "language": language,

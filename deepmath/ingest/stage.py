@@ -29,28 +29,45 @@ FIELDS = {
     "metadata.url_path": "URL path",
     "metadata.title": "page title",
     "metadata.n_math": "formulas kept",
-    "metadata.language": "cheap language guess (and language_score)",
+    "metadata.language": "language identified by py3langid (ISO 639-1; `und` without letters), with language_score",
     "metadata.n_chars / n_words / n_lines": "length counts",
     "metadata.alpha_fraction / bad_char_fraction": "character quality",
 }
 
 
 def run_ingest(cfg: IngestConfig) -> dict:
+    from deepmath.ingest.warc import INGEST_SUFFIXES
+
+    resolve_inputs(cfg.input, INGEST_SUFFIXES)  # a missing input fails here, before the output folder is made
     return run_stage("ingest", cfg, lambda run: _ingest(cfg, run))
 
 
 def _ingest(cfg: IngestConfig, run: StageRun) -> StageResult:
-    from deepmath.ingest.steps import MathHtmlExtractor, UrlDuplicateFilter, UrlHashRecorder, find_duplicate_urls
+    from deepmath.ingest.steps import (
+        LanguageCounter,
+        MathHtmlExtractor,
+        UrlDuplicateFilter,
+        UrlHashRecorder,
+        find_duplicate_urls,
+        language_counts,
+    )
     from deepmath.ingest.warc import INGEST_SUFFIXES, CommonCrawlReader
     from deepmath.io.documents import DocumentReader, document_writer
 
-    files = [f for source in resolve_inputs(cfg.input, INGEST_SUFFIXES) for f in source.files]
+    sources = resolve_inputs(cfg.input, INGEST_SUFFIXES)
+    files = [f for source in sources for f in source.files]
+    input_skips: dict[str, int] = {}
+    for source in sources:
+        for reason, n in source.skipped.items():
+            input_skips[reason] = input_skips.get(reason, 0) + n
     tasks = default_tasks(cfg, len(files))
     limit = -1 if cfg.limit < 0 else -(-cfg.limit // tasks)
     work = run.output / "_work"
     extract = [
-        CommonCrawlReader(files, cfg.max_page_bytes, limit, cfg.strict, cfg.text_key),
-        MathHtmlExtractor(cfg.max_page_bytes, cfg.min_chars),
+        CommonCrawlReader(
+            files, cfg.max_page_bytes, limit, cfg.strict, cfg.text_key, cfg.max_record_bytes, input_skips=input_skips
+        ),
+        MathHtmlExtractor(cfg.max_page_bytes, cfg.min_chars, cfg.languages),
         UrlHashRecorder(str(work / "urls")),
         document_writer(work, "jsonl", subfolder="extracted"),
     ]
@@ -62,6 +79,7 @@ def _ingest(cfg: IngestConfig, run: StageRun) -> StageResult:
     finalize = [
         DocumentReader(extracted) if extracted else [],
         UrlDuplicateFilter(str(work / "duplicate_urls.json")),
+        LanguageCounter(),
         document_writer(run.output, cfg.output_format),
     ]
     if extracted:
@@ -79,6 +97,7 @@ def _ingest(cfg: IngestConfig, run: StageRun) -> StageResult:
         "dropped": dropped,
         "unparseable_urls": int(counters.get("unparseable_url", 0)),
         "duplicate_urls": sum(reason == "duplicate_url" for reason, _ in duplicates.values()),
+        "languages": language_counts(run.counters("finalize")),
         "plots": [],
     }
     card = Card(
@@ -93,5 +112,15 @@ def _ingest(cfg: IngestConfig, run: StageRun) -> StageResult:
         parameters={k: v for k, v in vars(cfg).items() if not k.startswith("slurm")},
         lineage=list(cfg.input),
         tags=["common-crawl"],
+        sections={"Languages": _languages_table(stats["languages"], documents_out)},
     )
     return StageResult(stats, card)
+
+
+def _languages_table(counts: dict[str, int], total: int) -> str:
+    """Markdown table of documents per identified language (py3langid, `metadata.language`)."""
+    if not counts:
+        return "_no documents_"
+    rows = ["| language | documents | share |", "| --- | ---: | ---: |"]
+    rows += [f"| {code} | {n:,} | {n / max(total, 1):.1%} |" for code, n in counts.items()]
+    return "\n".join(rows)

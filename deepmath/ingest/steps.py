@@ -31,10 +31,11 @@ class MathHtmlExtractor(PipelineStep):
     name = "∑ math html extractor"
     type = "🛢 - EXTRAC"
 
-    def __init__(self, max_bytes: int, min_chars: int = 1):
+    def __init__(self, max_bytes: int, min_chars: int = 1, languages: list[str] | None = None):
         super().__init__()
         self.max_bytes = max_bytes
         self.min_chars = min_chars
+        self.languages = frozenset(languages or ())
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         from deepmath.ingest.extract import PageTooLarge, extract_html
@@ -79,12 +80,33 @@ class MathHtmlExtractor(PipelineStep):
                     self.stat_update("unparseable_url")
                     meta["domain"], meta["url_path"] = "", ""
             meta.update(text_stats(doc.text))
+            if self.languages and meta["language"] not in self.languages:
+                self.stat_update("dropped_language")
+                continue
             self.stat_update("documents_out")
             yield doc
 
 
 def _url_hash(url: str) -> int:
     return int.from_bytes(hashlib.blake2b(url.encode("utf-8"), digest_size=8).digest(), "little")
+
+
+class LanguageCounter(PipelineStep):
+    """Counts the documents passing through by `metadata.language` (counters `language_<code>`)."""
+
+    name = "🌐 languages"
+    type = "🔢 - STATS"
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        for doc in data:
+            self.stat_update(f"language_{doc.metadata.get('language') or 'und'}")
+            yield doc
+
+
+def language_counts(counters: dict) -> dict[str, int]:
+    """{code: documents} from `language_<code>` counters, most frequent first."""
+    counts = {k.removeprefix("language_"): int(v) for k, v in counters.items() if k.startswith("language_")}
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
 class UrlHashRecorder(PipelineStep):

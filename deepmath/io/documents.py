@@ -6,7 +6,6 @@ with is the id it leaves with, through every stage. Rows without text are skippe
 
 from __future__ import annotations
 
-import gzip
 import json
 import logging
 import zlib
@@ -17,6 +16,8 @@ from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
 from deepmath.io.inputs import InputSource, resolve_inputs
+from deepmath.io.limits import NotRegularFile, shorten
+from deepmath.io.rows import iter_rows
 
 __all__ = ["DocumentReader", "document_writer", "iter_documents", "iter_raw_rows", "row_to_document"]
 
@@ -41,59 +42,10 @@ def row_to_document(row: dict, fallback_id: str, text_key: str = "text", id_key:
     return Document(text=text, id=str(doc_id) if doc_id is not None else fallback_id, metadata=metadata)
 
 
-try:  # isal's igzip is a drop-in gzip several times faster; fsspec (datatrove's writers) picks it up too
-    from isal import igzip as _gzip
-except ImportError:  # pragma: no cover - isal is in the corpus extra
-    _gzip = gzip
-
-try:
-    from orjson import loads as _json_loads
-except ImportError:  # pragma: no cover - orjson comes with datatrove
-    _json_loads = json.loads
-
-
-def _open_text(path: str):
-    if "://" in path and not path.startswith("file://"):
-        import fsspec
-
-        return fsspec.open(path, "rt", compression="infer", encoding="utf-8").open()
-    if path.endswith(".gz"):
-        return _gzip.open(path, "rt", encoding="utf-8")
-    if path.endswith(".zst"):
-        import fsspec
-
-        return fsspec.open(path, "rt", compression="zstd", encoding="utf-8").open()
-    return open(path, encoding="utf-8")
-
-
-def iter_raw_rows(path: str) -> Iterator[tuple[int, dict]]:
-    """(row number, row dict) for a JSONL, JSON array or Parquet file; malformed lines raise ValueError with file:line."""
-    if path.endswith(".parquet"):
-        import pyarrow.parquet as pq
-
-        table = pq.ParquetFile(path)
-        index = 0
-        for batch in table.iter_batches(batch_size=1024):
-            for row in batch.to_pylist():
-                yield index, row
-                index += 1
-        return
-    with _open_text(path) as handle:
-        if path.endswith((".json", ".json.gz")):
-            data = json.load(handle)
-            rows = data if isinstance(data, list) else [data]
-            yield from enumerate(rows)
-            return
-        for number, line in enumerate(handle):
-            if not line.strip():
-                continue
-            try:
-                row = _json_loads(line)
-            except ValueError as err:  # orjson.JSONDecodeError and json.JSONDecodeError are ValueErrors
-                raise ValueError(f"{path}:{number + 1}: not valid JSON: {err}") from err
-            if not isinstance(row, dict):
-                raise ValueError(f"{path}:{number + 1}: expected a JSON object, got {type(row).__name__}")
-            yield number, row
+def iter_raw_rows(path: str, on_skip=None, strict: bool = False) -> Iterator[tuple[int, dict]]:
+    """(row number, row dict) of a JSONL, JSON array or Parquet file; a bad row calls `on_skip(reason)` and
+    reading goes on with the next row (see `deepmath.io.rows`)."""
+    yield from iter_rows(path, on_skip=on_skip, strict=strict)
 
 
 def _iter_hf(source: InputSource, rank: int, world_size: int) -> Iterator[tuple[str, dict]]:
@@ -140,20 +92,32 @@ class DocumentReader(PipelineStep):
         for path in files[rank::world_size]:
             name = Path(path).name
             try:
-                for number, row in iter_raw_rows(path):
+                for number, row in iter_raw_rows(path, self._row_skipped, self.strict):
                     yield f"{name}/{number}", row
-            except (OSError, EOFError, ValueError, zlib.error, UnicodeDecodeError) as err:
+            except NotRegularFile as err:
                 if self.strict:
                     raise
-                logger.warning("skipping unreadable input file %s: %s", path, err)
+                logger.warning("skipping input %s", err)
+                self.stat_update("skipped_not_regular_file")
+            except (OSError, EOFError, ValueError, zlib.error) as err:
+                if self.strict:
+                    raise
+                logger.warning("skipping the rest of unreadable input file %s: %s", shorten(path), shorten(str(err)))
                 self.stat_update("skipped_file_unreadable")
         for source in self.sources:
             if source.is_hf:
                 yield from _iter_hf(source, rank, world_size)
 
+    def _row_skipped(self, reason: str) -> None:
+        self.stat_update(f"skipped_{reason}")
+
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         if data:
             yield from data
+        if rank == 0:  # what input resolution left out (symlinked folders), counted once
+            for source in self.sources:
+                for reason, n in source.skipped.items():
+                    self.stat_update(f"skipped_{reason}", value=n)
         count = 0
         for fallback_id, row in self._rows(rank, world_size):
             if 0 <= self.limit <= count:

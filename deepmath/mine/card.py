@@ -29,7 +29,6 @@ def stage_stats(documents_in: int, iterations: list[dict], status: str) -> dict:
         "stopped": final["stop"] if final else None,
         "iterations": [_summary(m) for m in iterations],
         "plots": [m["histogram"] for m in iterations],
-        "selected": "selected",
     }
 
 
@@ -49,8 +48,8 @@ def _summary(metrics: dict) -> dict:
     }
 
 
-def mine_card(cfg, stats: dict, iterations: list[dict], image_prefix: str) -> Card:
-    """The card of DIR (image_prefix '') or of DIR/selected (image_prefix '../')."""
+def mine_card(cfg, stats: dict, iterations: list[dict]) -> Card:
+    """The card of DIR, whose `data/` holds the final selection."""
     rows = [
         "| iteration | selected pages | selected tokens | cutoff score | overlap with previous | seeds from domains "
         "| held-out precision | recall | AUC | candidate domains | accepted paths |",
@@ -83,7 +82,7 @@ def mine_card(cfg, stats: dict, iterations: list[dict], image_prefix: str) -> Ca
         f"Math pages mined from {stats['documents_in']:,} pool pages by {len(iterations)} iteration(s) of the "
         "DeepSeekMath recipe: a fastText classifier trained on seeds vs negatives scores every page, the top pages "
         f"are kept by a global token budget ({selection['rule']}), and URL paths of domains with many collected pages "
-        f"feed new seeds. Stopped: {stop}. Scores are `metadata.math_score`; token counts are whitespace words."
+        f"feed new seeds. Stopped: {stop}. Scores are `metadata.math_score`; token counts are {_unit(cfg)}."
     )
     note = (
         "\n\nHeld-out metrics are seeds vs negatives at P(math) >= 0.5. Without `--negatives`, iteration 1 draws its "
@@ -105,15 +104,52 @@ def mine_card(cfg, stats: dict, iterations: list[dict], image_prefix: str) -> Ca
         dropped=stats["dropped"],
         parameters={k: v for k, v in vars(cfg).items() if k not in EXECUTION_FIELDS and not k.startswith("slurm")},
         lineage=[*cfg.pool, *cfg.seeds, *cfg.negatives],
-        data_files="data/*" if image_prefix else "selected/data/*",
+        data_files="data/*",
         tags=["fasttext", "common-crawl"],
         sections={
             "Iterations": "\n".join(rows) + note,
             "Classifier": "\n".join(classifier_lines),
             "Accepted math paths": "\n".join(accepted_lines) or "_none_",
+            "Languages": languages_table(iterations[-1].get("languages", {}), _unit(cfg))
+            + _domains_by_language(iterations),
         },
-        images=[f"{image_prefix}{p}" for p in stats["plots"]],
+        images=list(stats["plots"]),
     )
+
+
+def _unit(cfg) -> str:
+    return "whitespace words" if cfg.token_unit == "words" else f"`{cfg.tokenizer}` tokenizer tokens"
+
+
+def languages_table(languages: dict, unit: str) -> str:
+    """Pool and selection per identified language (and seeds), for the card."""
+    pool, selected, seeds = languages.get("pool", {}), languages.get("selected", {}), languages.get("seeds", {})
+    if not pool:
+        return "_no language counts_"
+    rows = [
+        f"Languages identified by py3langid (`metadata.language` when ingest set it); tokens are {unit}.",
+        "",
+        "| language | seeds | pool pages | pool tokens | selected pages | selected tokens | selected share of tokens |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    total = sum(v["tokens"] for v in selected.values()) or 1
+    for code in sorted(set(pool) | set(seeds), key=lambda c: -pool.get(c, {}).get("tokens", 0)):
+        p, s = pool.get(code, {}), selected.get(code, {"documents": 0, "tokens": 0})
+        rows.append(
+            f"| {code} | {seeds.get(code, 0):,} | {p.get('documents', 0):,} | {p.get('tokens', 0):,} "
+            f"| {s['documents']:,} | {s['tokens']:,} | {s['tokens'] / total:.1%} |"
+        )
+    return "\n".join(rows)
+
+
+def _domains_by_language(iterations: list[dict]) -> str:
+    lines = []
+    for metrics in iterations:
+        split = metrics["domains"].get("by_language") or {}
+        if split:
+            parts = [f"{k}: {v['domains']} domains, {v['accepted']} accepted paths" for k, v in split.items()]
+            lines.append(f"- iteration {metrics['iteration']}: " + "; ".join(parts))
+    return "\n\nCandidate domains by majority language:\n\n" + "\n".join(lines) if lines else ""
 
 
 def _dash(value) -> str:

@@ -2,10 +2,11 @@
 
 After each iteration, per domain: pages in the pool and pages collected. Domains with more than `domain_fraction`
 (10%) of their pages collected (and at least `domain_min_pages` pages) are candidates, as in DeepSeekMath. For each
-candidate, URL path prefixes (one and two segments: `/questions`, `/math/algebra`; at least 2 pages and 1% of the
+candidate, its pages' languages (and the majority one), URL path prefixes (one and two segments: `/questions`, `/math/algebra`; at least 2 pages and 1% of the
 domain) with their collected fractions and example URLs/titles go to `iteration_N/domains.yaml`, a file a person
 edits: every path has `accept: true | false | null`. The path `/` stands for the whole domain. Uncollected pages
-under accepted paths join the seeds of the next iteration.
+under accepted paths join the seeds of the next iteration. The file's `by_language` splits the candidates by
+their majority language, so a Chinese math site is reviewed beside its peers rather than lost in an English list.
 
 Auto review (`--review auto`) accepts a path when at least `auto_accept_fraction` of its pages were collected and
 it has at least `auto_min_pages` pages. It never accepts `/`: a whole domain is a person's call (the paper
@@ -37,6 +38,7 @@ __all__ = [
     "Review",
     "auto_review",
     "auto_rule",
+    "by_language",
     "candidate_domains",
     "domain_report",
     "path_matches",
@@ -64,6 +66,7 @@ class PageRecord:
     url: str
     title: str
     collected: bool
+    language: str = ""
 
 
 def _hostname(url: str) -> str:
@@ -170,10 +173,12 @@ def domain_report(
 ) -> list[dict]:
     """Per candidate domain: `/` (the whole domain) and its busiest path prefixes with collected fractions."""
     stats: dict[str, dict[str, _PathStats]] = {domain: {} for domain in candidates}
+    languages: dict[str, Counter] = {domain: Counter() for domain in candidates}
     for record in records:
         paths = stats.get(record.domain)
         if paths is None:
             continue
+        languages[record.domain][record.language or "und"] += 1
         for prefix in [WHOLE_DOMAIN, *path_prefixes(record.path, depth)]:
             paths.setdefault(prefix, _PathStats()).add(record)
     report = []
@@ -196,10 +201,24 @@ def domain_report(
                 "pages": pages,
                 "collected": collected,
                 "collected_fraction": round(collected / pages, 3) if pages else 0.0,
+                "language": languages[domain].most_common(1)[0][0] if languages[domain] else "und",
+                "languages": dict(languages[domain].most_common()),
                 "paths": [whole.as_dict(WHOLE_DOMAIN)] + [s.as_dict(p) for p, s in listed[:max_paths]],
             }
         )
     return report
+
+
+def by_language(report: list[dict]) -> dict[str, dict]:
+    """The report split by each domain's majority language: candidate domains, listed and accepted paths."""
+    split: dict[str, dict] = {}
+    for domain in report:
+        row = split.setdefault(domain.get("language", "und"), {"domains": 0, "paths": 0, "accepted": 0, "names": []})
+        row["domains"] += 1
+        row["paths"] += len(domain["paths"])
+        row["accepted"] += sum(bool(p["accept"]) for p in domain["paths"])
+        row["names"].append(domain["domain"])
+    return dict(sorted(split.items(), key=lambda item: -item[1]["domains"]))
 
 
 def auto_review(report: list[dict], accept_fraction: float, min_pages: int) -> list[dict]:
@@ -243,6 +262,7 @@ def write_domains_yaml(
     body = {"iteration": iteration, "review": review, "reviewed": review == "auto"}
     if rule:
         body["rule"] = rule
+    body["by_language"] = by_language(report)  # each domain counts under its pages' majority language
     body["domains"] = report
     text = _HEADER.format(iteration=iteration, fraction=fraction, instructions=instructions)
     text += yaml.safe_dump(body, sort_keys=False, allow_unicode=True, width=1000)

@@ -1,8 +1,8 @@
 """The pool index: one compact record per pool page, in the order every later pass reads the pool.
 
     DIR/pool_index/plan.json              tasks (fixed at the first run, so positions never shift on a resume)
-    DIR/pool_index/<rank>.jsonl.gz        {"id", "url", "domain", "path", "title"} per page
-    DIR/pool_index/<rank>.tokens.npy      whitespace token count per page
+    DIR/pool_index/<rank>.jsonl.gz        {"id", "url", "domain", "path", "title", "language"} per page
+    DIR/pool_index/<rank>.tokens.npy      token count per page (the budget's unit: model tokens or words)
     DIR/pool_index/index.json             written last: documents and tokens per rank
 
 Every pass over the pool (index, training texts, scoring, final write) uses the same reader and the same number of
@@ -74,6 +74,10 @@ class PoolIndex:
         parts = [np.load(self.folder / f"{rank_name(r)}.tokens.npy") for r in range(self.tasks)]
         return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
 
+    def languages(self) -> np.ndarray:
+        """The language code of every page (object array, global position order)."""
+        return np.array([row.get("language") or "und" for row in self.iter_rows()], dtype=object)
+
     def iter_rows(self) -> Iterator[dict]:
         """The index records of every page, in global position order."""
         for rank in range(self.tasks):
@@ -86,4 +90,7 @@ class PoolIndex:
         if len(collected) != self.size:
             raise PoolChanged(f"mask of {len(collected)} pages for a pool of {self.size}")
         for position, row in enumerate(self.iter_rows()):
-            yield PageRecord(row["domain"], row["path"], row["url"], row["title"], bool(collected[position]))
+            collected_page = bool(collected[position])
+            yield PageRecord(
+                row["domain"], row["path"], row["url"], row["title"], collected_page, row.get("language", "")
+            )

@@ -6,8 +6,12 @@ score and token arrays in one piece. A page is kept when the tokens of all bette
 the budget, so the kept tokens reach the budget and overshoot it by less than one page. Equal scores are ranked by
 position in the pool (stable), which makes the selection deterministic.
 
-Token counts are whitespace word counts (`len(text.split())`): cheap, tokenizer-free, and within a constant factor
-of BPE counts for English web text; budgets are in those units.
+Token counts are in the unit of `deepmath.mine.tokens` (model tokens by default, whitespace words on request).
+
+Per-language quotas (`language_quotas: {zh: 0.3}`: at most 30% of the budget in Chinese) are applied before the
+budget: within each capped language, pages are taken in score order while that language's kept tokens stay below
+its share of the budget, and the rest of that language is skipped; the budget then runs over the remaining ranking,
+so a capped language frees its unused share for the others. Pages outside `allowed` (`--languages`) are never kept.
 """
 
 from __future__ import annotations
@@ -16,12 +20,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Selection", "count_tokens", "select_top"]
+__all__ = ["Selection", "language_counts", "select_top"]
 
 
-def count_tokens(text: str) -> int:
-    """The budget's token unit: whitespace-separated words."""
-    return len(text.split())
+def language_counts(languages: np.ndarray, tokens: np.ndarray, mask: np.ndarray | None = None) -> dict[str, dict]:
+    """{code: {"documents", "tokens"}} of the pages in `mask` (all pages without one), most tokens first."""
+    if mask is not None:
+        languages, tokens = languages[mask], tokens[mask]
+    codes, inverse = np.unique(languages.astype(str), return_inverse=True) if len(languages) else ([], [])
+    docs = np.bincount(inverse, minlength=len(codes)) if len(codes) else []
+    toks = np.bincount(inverse, weights=tokens, minlength=len(codes)) if len(codes) else []
+    rows = {str(c): {"documents": int(d), "tokens": int(t)} for c, d, t in zip(codes, docs, toks)}
+    return dict(sorted(rows.items(), key=lambda item: (-item[1]["tokens"], item[0])))
 
 
 @dataclass
@@ -50,8 +60,14 @@ def select_top(
     keep_tokens: int | None = None,
     keep_fraction: float | None = None,
     threshold: float | None = None,
+    languages: np.ndarray | None = None,
+    quotas: dict[str, float] | None = None,
+    allowed: np.ndarray | None = None,
 ) -> Selection:
-    """Mask of the kept pages under exactly one rule, computed over the whole pool."""
+    """Mask of the kept pages under exactly one rule, computed over the whole pool.
+
+    `languages` (one code per page) with `quotas` caps languages' shares of the budget; `allowed` masks pages out.
+    """
     scores = np.asarray(scores, dtype=np.float64)
     tokens = np.asarray(tokens, dtype=np.int64)
     if scores.shape != tokens.shape or scores.ndim != 1:
@@ -61,18 +77,26 @@ def select_top(
     if len(given) != 1:
         raise ValueError(f"give exactly one of keep_tokens, keep_fraction, threshold (got {sorted(given) or 'none'})")
     ((name, value),) = given.items()
+    if quotas and threshold is not None:
+        raise ValueError("language quotas need a token budget, not a threshold")
+    eligible = np.ones(len(scores), dtype=bool) if allowed is None else np.asarray(allowed, dtype=bool).copy()
     budget = None
     if threshold is not None:
-        mask = scores >= threshold
+        mask = (scores >= threshold) & eligible
     else:
-        total = int(tokens.sum())
-        budget = int(keep_tokens) if keep_tokens is not None else round(float(keep_fraction) * total)
+        total = int(tokens[eligible].sum())
+        budget = int(keep_tokens) if keep_tokens is not None else round(float(keep_fraction) * int(tokens.sum()))
         order = np.argsort(-scores, kind="stable")
+        for language, share in (quotas or {}).items():
+            in_language = order[(languages[order] == language) & eligible[order]]
+            before = np.cumsum(tokens[in_language]) - tokens[in_language]
+            eligible[in_language[before >= share * budget]] = False
+        order = order[eligible[order]]
         before = np.cumsum(tokens[order]) - tokens[order]  # tokens of all better-ranked pages
         mask = np.zeros(len(scores), dtype=bool)
         mask[order[before < budget]] = True
         if budget >= total:  # pages without tokens would otherwise sit exactly on the budget
-            mask[:] = True
+            mask[eligible] = True
     kept = int(mask.sum())
     return Selection(
         mask=mask,

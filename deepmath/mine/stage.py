@@ -8,16 +8,19 @@ sampled outside the previous selection) -> fastText classifier (held-out precisi
 scored in parallel datatrove tasks -> the top pages by a global token budget -> domains with more than 10% of their
 pages collected and their URL paths written to `iteration_N/domains.yaml`, reviewed by a rule (`--review auto`)
 or by you (`--review manual` stops; edit, re-run). It stops after `--iterations` or once a new selection is 98%
-old pages. `DIR/selected/` is a standard stage folder with the final selection and `metadata.math_score`.
+old pages. The stage's documents are the final selection with `metadata.math_score`, in `DIR/data/` like every
+corpus stage, so `@mine` in a recipe (or `DIR` on the command line) is the mined corpus.
 
     DIR/pool_index/      id, url, domain, path, title, tokens of every pool page (built once)
     DIR/iteration_N/     model.bin, scores.npy, selected.npy, selected_ids.txt.gz, domains.yaml,
                          score_histogram.png, metrics.json (written last: the iteration is done)
-    DIR/selected/        data/*.jsonl.gz, README.md, config.yaml, stats.json, _SUCCESS
+    DIR/data/            the final selection (*.jsonl.gz), beside README.md, config.yaml, stats.json, _SUCCESS
 
 Resume: every pass is a datatrove pipeline with its own logs, finished iterations are skipped, and a re-run after
 a manual review reads the edited domains.yaml. Where we depart from the paper: the small-training-set rule of
-`classifier.py`, the auto-review rule of `domains.py`, and whitespace words as the budget's token unit.
+`classifier.py`, the auto-review rule of `domains.py`, the budget's token unit (a DeepSeek tokenizer bundled in a
+pip package, not the paper's own; `--token-unit words` for whitespace words), character bigrams for CJK text
+(`normalize.py`), and per-language quotas and filters (`--language-quotas`, `--languages`), which the paper has not.
 """
 
 from __future__ import annotations
@@ -34,11 +37,10 @@ from pathlib import Path
 
 import numpy as np
 
-from deepmath.cards import write_card
-from deepmath.config import ConfigError, config_hash, save_config
-from deepmath.executors import EXECUTION_FIELDS, run_pipeline
+from deepmath.config import ConfigError
+from deepmath.executors import run_pipeline
 from deepmath.io.atomic import atomic_write_json
-from deepmath.io.inputs import SUCCESS_MARKER, InputError, resolve_inputs
+from deepmath.io.inputs import InputError, resolve_inputs
 from deepmath.mine.card import mine_card, stage_stats
 from deepmath.mine.config import MineConfig
 from deepmath.stage import StageResult, StageRun, default_tasks, drops_by_reason, run_stage
@@ -53,6 +55,7 @@ class _Submitted(Exception):
 
 
 def run_mine(cfg: MineConfig) -> dict:
+    _check_inputs(cfg)  # a missing input fails here, before the output folder is made
     return run_stage("mine", cfg, lambda run: _mine(cfg, run))
 
 
@@ -62,7 +65,13 @@ def _pipeline(steps: list, cfg: MineConfig, run: StageRun, name: str, tasks: int
 
 
 def _check_inputs(cfg: MineConfig) -> int:
-    """Resolve every input up front (clear errors before any work); returns the pool's file count."""
+    """Resolve every input and the tokenizer up front (clear errors before any work); returns the pool's files."""
+    from deepmath.mine.tokens import TokenizerError, token_counter
+
+    try:
+        token_counter(cfg.token_unit, cfg.tokenizer)
+    except TokenizerError as err:
+        raise ConfigError(f"mine --tokenizer: {err}") from err
     n_files = 0
     for flag, specs in (("--pool", cfg.pool), ("--seeds", cfg.seeds), ("--negatives", cfg.negatives)):
         if not specs:
@@ -120,7 +129,8 @@ def _build_index(cfg: MineConfig, run: StageRun, n_files: int):
             plan = {"tasks": default_tasks(cfg, n_files)}
             atomic_write_json(folder / "plan.json", plan)
         tasks = int(plan["tasks"])
-        steps = [DocumentReader(cfg.pool, text_key=cfg.text_key), PoolIndexer(str(folder), cfg.domain_key)]
+        indexer = PoolIndexer(str(folder), cfg.domain_key, cfg.token_unit, cfg.tokenizer, cfg.batch_size)
+        steps = [DocumentReader(cfg.pool, text_key=cfg.text_key), indexer]
         _pipeline(steps, cfg, run, "pool_index", tasks)
         index = PoolIndex.finish(folder, tasks)
         logger.info("pool index: %d pages in %d tasks", index.size, tasks)
@@ -137,15 +147,19 @@ def _cache_seeds(cfg: MineConfig, run: StageRun) -> tuple[Path, int]:
     info = _load_json(path.with_suffix(".json"))
     if info is not None and path.exists():
         return path, int(info["documents"])
-    count = _write_lines(path, cfg.seeds, cfg.text_key, MATH_LABEL, cfg.max_seeds)
+    languages: dict[str, int] = {}
+    count = _write_lines(path, cfg.seeds, cfg.text_key, MATH_LABEL, cfg.max_seeds, languages)
     if count == 0:
         raise ConfigError(f"mine --seeds: no documents with text in {', '.join(cfg.seeds)}")
-    atomic_write_json(path.with_suffix(".json"), {"documents": count})
-    logger.info("seeds: %d documents", count)
+    languages = dict(sorted(languages.items(), key=lambda item: -item[1]))
+    atomic_write_json(path.with_suffix(".json"), {"documents": count, "languages": languages})
+    logger.info("seeds: %d documents (%s)", count, ", ".join(f"{k} {v}" for k, v in languages.items()))
     return path, count
 
 
-def _write_lines(path: Path, specs: list[str], text_key: str, label: str, limit: int) -> int:
+def _write_lines(path: Path, specs: list[str], text_key: str, label: str, limit: int, languages=None) -> int:
+    """fastText lines of the documents; counts their languages into `languages` when given."""
+    from deepmath.ingest.language import identify_language
     from deepmath.io.documents import iter_documents
     from deepmath.mine.normalize import training_line
 
@@ -156,6 +170,9 @@ def _write_lines(path: Path, specs: list[str], text_key: str, label: str, limit:
         for doc in iter_documents(specs, text_key=text_key, limit=limit):
             out.write(training_line(label, doc.text) + "\n")
             count += 1
+            if languages is not None:
+                language = doc.metadata.get("language") or identify_language(doc.text)[0]
+                languages[language] = languages.get(language, 0) + 1
     os.replace(tmp, path)
     return count
 
@@ -165,9 +182,16 @@ def _write_lines(path: Path, specs: list[str], text_key: str, label: str, limit:
 
 def _iteration(cfg: MineConfig, run: StageRun, index, n: int, seeds_file: Path, n_seeds: int) -> dict:
     from deepmath.io.documents import DocumentReader
-    from deepmath.mine.domains import auto_review, auto_rule, candidate_domains, domain_report, write_domains_yaml
+    from deepmath.mine.domains import (
+        auto_review,
+        auto_rule,
+        by_language,
+        candidate_domains,
+        domain_report,
+        write_domains_yaml,
+    )
     from deepmath.mine.plots import score_histogram
-    from deepmath.mine.select import select_top
+    from deepmath.mine.select import language_counts, select_top
     from deepmath.mine.steps import MathScorer, ScoreRecorder
     from deepmath.mine.stopping import selection_overlap, should_stop
 
@@ -203,8 +227,17 @@ def _iteration(cfg: MineConfig, run: StageRun, index, n: int, seeds_file: Path, 
     _save_npy(folder / "scores.npy", scores)
 
     tokens = index.tokens()
+    languages = index.languages()
+    allowed = np.isin(languages, cfg.languages) if cfg.languages else None
     selection = select_top(
-        scores, tokens, keep_tokens=cfg.keep_tokens, keep_fraction=cfg.keep_fraction, threshold=cfg.threshold
+        scores,
+        tokens,
+        keep_tokens=cfg.keep_tokens,
+        keep_fraction=cfg.keep_fraction,
+        threshold=cfg.threshold,
+        languages=languages,
+        quotas=cfg.quotas,
+        allowed=allowed,
     )
     _save_npy(folder / "selected.npy", selection.mask)
     _write_selected_ids(folder / "selected_ids.txt.gz", index, selection.mask)
@@ -230,11 +263,19 @@ def _iteration(cfg: MineConfig, run: StageRun, index, n: int, seeds_file: Path, 
         "holdout": holdout,
         "pool": {"documents": index.size, "tokens": int(tokens.sum())},
         "selection": selection.summary(),
+        "languages": {
+            "pool": language_counts(languages, tokens),
+            "selected": language_counts(languages, tokens, selection.mask),
+            "seeds": _load_json(seeds_file.with_suffix(".json")).get("languages", {}),
+        },
         "overlap_with_previous": None if overlap is None else round(overlap, 4),
         "domains": {
             "candidates": len(report),
             "paths": len(paths),
             "accepted": sum(bool(p["accept"]) for p in paths),
+            "by_language": {
+                k: {x: v[x] for x in ("domains", "paths", "accepted")} for k, v in by_language(report).items()
+            },
             "file": f"iteration_{n}/domains.yaml",
         },
         "stop": stop,
@@ -426,28 +467,32 @@ def _write_selected_ids(path: Path, index, mask: np.ndarray) -> None:
 
 
 def _finish(cfg: MineConfig, run: StageRun, index, iterations: list[dict]) -> StageResult:
+    """The final iteration's selection as the stage's documents (`DIR/data/`); run_stage writes the rest."""
     from deepmath.io.documents import DocumentReader, document_writer
     from deepmath.mine.steps import SelectionFilter
 
     last = run.output / f"iteration_{iterations[-1]['iteration']}"
-    selected = run.output / "selected"
-    selection_filter = SelectionFilter(str(index.folder), str(last / "selected.npy"), str(last / "scores.npy"))
+    excluded = None
+    if cfg.languages:
+        excluded = run.output / "_work" / "excluded_languages.npy"
+        _save_npy(excluded, ~np.isin(index.languages(), cfg.languages))
+    selection_filter = SelectionFilter(
+        str(index.folder),
+        str(last / "selected.npy"),
+        str(last / "scores.npy"),
+        excluded_path=str(excluded) if excluded else None,
+    )
     steps = [
         DocumentReader(cfg.pool, text_key=cfg.text_key),
         selection_filter,
-        document_writer(selected, cfg.output_format),
+        document_writer(run.output, cfg.output_format),
     ]
     _pipeline(steps, cfg, run, "selected", index.tasks)
     stats = stage_stats(index.size, iterations, status="done")
     stats["dropped"] = drops_by_reason(run.step_stats("selected"))  # rows without text + below_selection
     stats["documents_out"] = int(np.load(last / "selected.npy").sum())
-    card = mine_card(cfg, stats, iterations, image_prefix="")
-    save_config(cfg, selected / "config.yaml")
-    atomic_write_json(selected / "stats.json", {"stage": "mine", **stats})
-    write_card(selected, mine_card(cfg, stats, iterations, image_prefix="../"))
-    digest = config_hash(cfg, ignore=EXECUTION_FIELDS)
-    atomic_write_json(selected / SUCCESS_MARKER, {"config_hash": digest, "finished": time.time()})
-    return StageResult(stats, card)
+    stats["languages"] = iterations[-1].get("languages", {})
+    return StageResult(stats, mine_card(cfg, stats, iterations))
 
 
 # ---------------------------------------------------------------------------------------------------- small helpers

@@ -1,6 +1,6 @@
 """The datatrove steps of mining; each runs per task on local, Ray or Slurm executors.
 
-- `PoolIndexer`: records id, url, domain, path, title and token count of every pool page (the pool index).
+- `PoolIndexer`: records id, url, domain, path, title, language and token count of every pool page (the pool index).
 - `TrainingTextWriter`: writes the pool pages picked as extra positives or negatives as fastText lines.
 - `MathScorer`: batch fastText prediction; sets `metadata.math_score` (usable in any datatrove pipeline).
 - `ScoreRecorder`: keeps the scores of a task as `<rank>.npy` for the global selection.
@@ -75,22 +75,51 @@ def _check_count(seen: int, expected: int, rank: int) -> None:
 
 
 class PoolIndexer(PipelineStep):
-    """Writes `<rank>.jsonl.gz` (id, url, domain, path, title) and `<rank>.tokens.npy` into the index folder."""
+    """Writes `<rank>.jsonl.gz` (id, url, domain, path, title, language) and `<rank>.tokens.npy` into the index.
+
+    Tokens are counted in batches in the budget's unit (`deepmath.mine.tokens`); the language is the page's
+    `metadata.language` when ingest set it, else identified here (`deepmath.ingest.language`).
+    """
 
     name = "🗂 pool index"
     type = "🔢 - STATS"
 
-    def __init__(self, folder: str, domain_key: str = "host"):
+    def __init__(
+        self,
+        folder: str,
+        domain_key: str = "host",
+        token_unit: str = "tokenizer",
+        tokenizer: str = "deepseek",
+        batch_size: int = 512,
+    ):
         super().__init__()
         self.folder = folder
         self.domain_key = domain_key
+        self.token_unit = token_unit
+        self.tokenizer = tokenizer
+        self.batch_size = batch_size
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        from deepmath.ingest.language import identify_language
         from deepmath.mine.domains import url_parts
-        from deepmath.mine.select import count_tokens
+        from deepmath.mine.tokens import token_counter
 
+        counter = token_counter(self.token_unit, self.tokenizer)
         folder = Path(self.folder)
-        tokens = []
+        tokens: list[np.ndarray] = []
+        rows: list[dict] = []
+        texts: list[str] = []
+
+        def flush(out) -> None:
+            counts = counter.count(texts)
+            tokens.append(counts)
+            for row, n in zip(rows, counts.tolist()):
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+                self.stat_update("tokens", value=n)
+                self.stat_update(f"language_{row['language']}")
+            rows.clear()
+            texts.clear()
+
         with (
             _atomic_path(folder / f"{rank_name(rank)}.jsonl.gz") as tmp,
             gzip.open(tmp, "wt", encoding="utf-8") as out,
@@ -99,12 +128,25 @@ class PoolIndexer(PipelineStep):
                 with self.track_time():
                     url, domain, path = url_parts(doc.metadata, self.domain_key)
                     title = str(doc.metadata.get("title") or "")[:200]
-                    row = {"id": doc.id, "url": url, "domain": domain, "path": path, "title": title}
-                    out.write(json.dumps(row, ensure_ascii=False) + "\n")
-                    tokens.append(count_tokens(doc.text))
+                    language = doc.metadata.get("language") or identify_language(doc.text)[0]
+                    rows.append(
+                        {
+                            "id": doc.id,
+                            "url": url,
+                            "domain": domain,
+                            "path": path,
+                            "title": title,
+                            "language": language,
+                        }
+                    )
+                    texts.append(doc.text)
                     self.stat_update("pages")
-                    self.stat_update("tokens", value=tokens[-1])
-        _save_npy(folder / f"{rank_name(rank)}.tokens.npy", np.asarray(tokens, dtype=np.int32))
+                    if len(texts) >= self.batch_size:
+                        flush(out)
+            if texts:
+                flush(out)
+        counts = np.concatenate(tokens) if tokens else np.zeros(0, dtype=np.int64)
+        _save_npy(folder / f"{rank_name(rank)}.tokens.npy", counts.astype(np.int32))
         yield from ()
 
 
@@ -206,17 +248,28 @@ class ScoreRecorder(PipelineStep):
 
 
 class SelectionFilter(BaseFilter):
-    """Keeps the pages whose position is in the selection mask and stores their score in metadata."""
+    """Keeps the pages whose position is in the selection mask and stores their score in metadata.
+
+    Dropped pages count as `below_selection`, or as `language` when `excluded_path` marks them (not in --languages).
+    """
 
     name = "🎯 selection"
 
-    def __init__(self, index_folder: str, mask_path: str, scores_path: str, score_key: str = "math_score"):
+    def __init__(
+        self,
+        index_folder: str,
+        mask_path: str,
+        scores_path: str,
+        score_key: str = "math_score",
+        excluded_path: str | None = None,
+    ):
         super().__init__()
         self.index_folder = index_folder
         self.mask_path = mask_path
         self.scores_path = scores_path
         self.score_key = score_key
-        self._mask = self._scores = None
+        self.excluded_path = excluded_path  # pages outside --languages: dropped as "language"
+        self._mask = self._scores = self._excluded = None
         self._position = 0
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
@@ -225,6 +278,8 @@ class SelectionFilter(BaseFilter):
         if position >= len(self._mask):
             raise PoolChanged(f"the pool has more pages than its index ({len(self._mask)} in this task)")
         if not self._mask[position]:
+            if self._excluded is not None and self._excluded[position]:
+                return False, "language"
             return False, "below_selection"
         doc.metadata[self.score_key] = round(float(self._scores[position]), 6)
         return True
@@ -232,6 +287,8 @@ class SelectionFilter(BaseFilter):
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         self._mask = _rank_slice(self.index_folder, self.mask_path, rank)
         self._scores = _rank_slice(self.index_folder, self.scores_path, rank)
+        if self.excluded_path:
+            self._excluded = _rank_slice(self.index_folder, self.excluded_path, rank)
         self._position = 0
         yield from super().run(data, rank, world_size)
         _check_count(self._position, len(self._mask), rank)

@@ -29,6 +29,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from deepmath.ranges import check_ranges
+
 __all__ = ["FIELD_ROLES", "FORMATS", "SftMixConfig", "SourceConfig"]
 
 FORMATS = ("cot", "pot", "tir")
@@ -106,15 +108,33 @@ class SftMixConfig:
     )
     data_root: str = field(default="", metadata={"help": "folder that relative source and benchmark paths start from"})
     system_prompt: str = field(default="", metadata={"help": "system turn added to every conversation ('' : none)"})
-    seed: int = field(default=0, metadata={"help": "seed for weighting/sampling and the output order"})
-    decontam_ngram: int = field(default=10, metadata={"help": "n-gram length of the contamination rule"})
+    seed: int = field(
+        default=0, metadata={"help": "seed for weighting/sampling and the output order", "range": (0, 2**32 - 1)}
+    )
+    decontam_ngram: int = field(
+        default=10, metadata={"help": "n-gram length of the contamination rule", "range": (2, 64)}
+    )
     dedup: bool = field(default=True, metadata={"help": "drop exact and near duplicate conversations"})
-    dedup_threshold: float = field(default=0.8, metadata={"help": "Jaccard threshold of near-duplicate conversations"})
-    workers: int = field(default=2, metadata={"help": "programs run in parallel (one process each)"})
-    program_timeout: float = field(default=10.0, metadata={"help": "wall-clock seconds per program"})
-    program_cpu_seconds: int = field(default=5, metadata={"help": "CPU seconds per program"})
-    program_memory_mb: int = field(default=1024, metadata={"help": "address-space limit per program (MB)"})
-    rows_per_shard: int = field(default=100_000, metadata={"help": "rows per Parquet shard of data/"})
+    dedup_threshold: float = field(
+        default=0.8, metadata={"help": "Jaccard threshold of near-duplicate conversations", "range": (0.0, 1.0)}
+    )
+    workers: int = field(
+        default=2, metadata={"help": "programs run in parallel (one process each)", "range": (1, 1024)}
+    )
+    program_timeout: float = field(
+        default=10.0, metadata={"help": "wall-clock seconds per program", "range": (1e-3, 86400.0)}
+    )
+    program_cpu_seconds: int = field(default=5, metadata={"help": "CPU seconds per program", "range": (1, 86400)})
+    program_memory_mb: int = field(
+        default=1024, metadata={"help": "address-space limit per program (MB)", "range": (64, 2**20)}
+    )
+    program_require_isolation: bool = field(
+        default=False,
+        metadata={"help": "refuse to run programs without the bubblewrap sandbox (also DEEPMATH_SANDBOX_REQUIRE=1)"},
+    )
+    rows_per_shard: int = field(
+        default=100_000, metadata={"help": "rows per Parquet shard of data/", "range": (1, 10**8)}
+    )
 
     def __post_init__(self):
         if not self.sources:
@@ -133,3 +153,4 @@ class SftMixConfig:
             raise ValueError("program limits: timeout > 0, cpu_seconds >= 1 and memory_mb >= 64 are required")
         if self.rows_per_shard < 1:
             raise ValueError("rows_per_shard must be at least 1")
+        check_ranges(self)  # after the specific checks: their messages win

@@ -99,9 +99,11 @@ def composition_card(cfg, stats: dict, table: str, fields: dict[str, str]) -> Ca
     )
     checks = (
         "CoT and TIR rows keep only answers equal to the gold by `rewards.verify` (gold first). PoT programs ran in "
-        "a separate process with wall-clock, CPU, memory and file-size limits, no network and writes confined to a "
-        "temporary folder (a safety layer, not a security boundary); their `ans` variable or last printed line "
-        f"had to equal the gold. Benchmarks ({', '.join(cfg.benchmarks) or 'none'}) were matched with the "
+        "`deepmath.sandbox`: a bubblewrap sandbox each (no network, no host files or processes, a private "
+        "temporary folder, wall-clock, CPU, memory, file-size, output and process limits; `isolation` in each "
+        "source's stats says `inprocess` where bubblewrap was unavailable and only the fallback layer, not a "
+        "boundary, ran); their `ans` variable or last printed line had to equal the gold, and a forged result "
+        f"record counts as `program_forged`. Benchmarks ({', '.join(cfg.benchmarks) or 'none'}) were matched with the "
         f"{cfg.decontam_ngram}-gram rule on the question and solution. Exact and near duplicates "
         f"(Jaccard >= {cfg.dedup_threshold}) of whole conversations were removed, earlier sources first. "
         f"Weights and max_samples were applied after all filters with seed {cfg.seed}."

@@ -71,7 +71,8 @@ def _iter_files(files: list[str]) -> Iterator[tuple[str, dict]]:
     from deepmath.io.documents import iter_raw_rows
 
     for path in files:
-        for number, row in iter_raw_rows(path):
+        # strict: a broken row in a hand-made SFT source is a one-line error naming file:line, not a skip
+        for number, row in iter_raw_rows(path, strict=True):
             yield f"{Path(path).name}:{number + 1}", row
 
 

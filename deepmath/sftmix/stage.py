@@ -127,8 +127,8 @@ def _load_checkpoint(folder: Path, name: str) -> tuple[list[Candidate], dict] | 
 
 def _process_source(cfg: SftMixConfig, source: SourceConfig, matcher: _Matcher, work: Path) -> tuple[list, dict]:
     """Read, normalise, decontaminate and check one source; returns the passing candidates and the counts."""
+    from deepmath.sandbox import SandboxLimits, SandboxUnavailable
     from deepmath.sftmix.formats import normalise_row
-    from deepmath.sftmix.sandbox import SandboxLimits
     from deepmath.sftmix.sources import iter_source_rows, map_fields
     from deepmath.sftmix.verify import check_programs, check_texts
 
@@ -169,10 +169,18 @@ def _process_source(cfg: SftMixConfig, source: SourceConfig, matcher: _Matcher, 
                 clean.append(candidate)
         candidates = clean
     if source.format == "pot":
-        limits = SandboxLimits(cfg.program_timeout, cfg.program_cpu_seconds, cfg.program_memory_mb)
+        limits = SandboxLimits(
+            cfg.program_timeout,
+            cfg.program_cpu_seconds,
+            cfg.program_memory_mb,
+            require_isolation=cfg.program_require_isolation,
+        )
         cache = work / "programs" / f"{source.name}.jsonl"
         cache.parent.mkdir(parents=True, exist_ok=True)
-        reasons, program_counts = check_programs(candidates, limits, cfg.workers, cache)
+        try:
+            reasons, program_counts = check_programs(candidates, limits, cfg.workers, cache)
+        except SandboxUnavailable as err:
+            raise ConfigError(f"sft-mix: source '{source.name}': {err}") from err
         counts.update(program_counts)
     else:
         reasons = check_texts(candidates, workers=cfg.workers)

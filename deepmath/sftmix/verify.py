@@ -3,6 +3,8 @@
     reasons = check_texts(candidates)                                   # {key: None (kept) or rejection reason}
     reasons = check_programs(candidates, limits, workers=2, cache=path)  # runs programs, sets candidate.result
 
+Programs run in `deepmath.sandbox` (bubblewrap); a hostile program is one counted rejection
+(`program_forged`, `program_timeout`, `program_output_limit`, ...), never a crash of the stage.
 Program results are appended to a JSONL cache (keyed by the program's hash) as they finish, so a killed run
 resumes without running any program twice, and identical programs run once.
 """
@@ -19,8 +21,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from deepmath.sandbox import ProgramResult, SandboxLimits, check_isolation, run_programs
 from deepmath.sftmix.formats import Candidate
-from deepmath.sftmix.sandbox import ProgramResult, SandboxLimits, run_programs
 
 __all__ = ["check_programs", "check_texts", "program_reason", "program_value", "verdict_reason"]
 
@@ -111,6 +113,7 @@ def check_programs(
         if hashes[c.key] not in results:
             todo.setdefault(hashes[c.key], c.program)
     counts = {"programs": len(set(hashes.values())), "programs_run": len(todo), "programs_cached": 0}
+    counts["isolation"] = check_isolation(limits)
     counts["programs_cached"] = counts["programs"] - len(todo)
     if todo:
         logger.info(
@@ -121,9 +124,16 @@ def check_programs(
                 run_programs(todo.items(), limits, workers), total=len(todo), desc="programs", disable=len(todo) < 50
             ):
                 results[digest] = result
-                if handle:
+                if handle and result.status != "sandbox_error":  # the harness's failure: run it again next time
                     handle.write(json.dumps({"hash": digest, "result": result.to_dict()}) + "\n")
                     handle.flush()  # one line per finished program: a killed run loses at most the running ones
+    harness_failures = [r for r in results.values() if r.status == "sandbox_error"]
+    if harness_failures:  # counted as program_sandbox_error, not cached: a re-run tries them again
+        logger.warning(
+            "sft-mix: the sandbox itself failed on %d programs (first: %s)",
+            len(harness_failures),
+            harness_failures[0].error,
+        )
     reasons = {}
     for c in candidates:
         result = results[hashes[c.key]]

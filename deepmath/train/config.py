@@ -14,10 +14,35 @@ live in `pipelines/grpo_deepseekmath.yaml`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from trl import GRPOConfig, SFTConfig
 
+from deepmath.ranges import check_ranges
+
 __all__ = ["TINY", "GRPORecipe", "SFTRecipe"]
+
+# ranges of TRL/transformers fields we inherit (checked before any model is loaded)
+_TRAINER_RANGES = {
+    "max_steps": (-1, 10**9),
+    "learning_rate": (0.0, 10.0),
+    "num_train_epochs": (0.0, 1e6),
+    "per_device_train_batch_size": (1, 10**6),
+    "per_device_eval_batch_size": (1, 10**6),
+    "gradient_accumulation_steps": (1, 10**6),
+    "warmup_ratio": (0.0, 1.0),
+    "weight_decay": (0.0, 1e3),
+    "max_grad_norm": (0.0, 1e9),
+}
+_GRPO_RANGES = {
+    **_TRAINER_RANGES,
+    "num_generations": (1, 10**5),
+    "beta": (0.0, 1e6),
+    "max_completion_length": (1, 10**7),
+    "temperature": (0.0, 100.0),
+    "reward_timeout": (1e-3, 1e6),
+    "reward_workers": (1, 1024),
+}
 
 TINY = "tiny"  # `model: tiny` builds the tiny CPU model; `dataset: tiny` generates the arithmetic task
 
@@ -46,7 +71,9 @@ class _RecipeFields:
     )
     question_field: str = field(default="", metadata={"help": "question column (default: detected)"})
     answer_field: str = field(default="", metadata={"help": "gold answer column (default: detected)"})
-    max_samples: int = field(default=0, metadata={"help": "use at most this many training rows (0: all)"})
+    max_samples: int = field(
+        default=0, metadata={"help": "use at most this many training rows (0: all)", "range": (0, 10**12)}
+    )
     prompt_template: str = field(
         default="{question}", metadata={"help": "user message; {question} is replaced by the question"}
     )
@@ -55,23 +82,37 @@ class _RecipeFields:
         default_factory=list,
         metadata={"help": "benchmarks (names or files) whose n-grams remove training prompts; the eval set is added"},
     )
-    decontam_ngram: int = field(default=10, metadata={"help": "n-gram length of the decontamination rule"})
+    decontam_ngram: int = field(
+        default=10, metadata={"help": "n-gram length of the decontamination rule", "range": (2, 64)}
+    )
     eval_data: str = field(
         default="", metadata={"help": "held-out problems evaluated before and after training (tiny: the test split)"}
     )
-    eval_k: int = field(default=8, metadata={"help": "samples per evaluation problem (0: no evaluation)"})
-    eval_max_problems: int = field(default=0, metadata={"help": "evaluate at most this many problems (0: all)"})
-    eval_temperature: float = field(default=0.7, metadata={"help": "sampling temperature of the evaluation"})
-    eval_top_p: float = field(default=1.0, metadata={"help": "nucleus sampling of the evaluation"})
-    eval_max_new_tokens: int = field(
-        default=0, metadata={"help": "evaluation completion length (0: max_completion_length, else 512)"}
+    eval_k: int = field(
+        default=8, metadata={"help": "samples per evaluation problem (0: no evaluation)", "range": (0, 4096)}
     )
-    eval_batch_problems: int = field(default=16, metadata={"help": "problems per generate() call in evaluation"})
+    eval_max_problems: int = field(
+        default=0, metadata={"help": "evaluate at most this many problems (0: all)", "range": (0, 10**9)}
+    )
+    eval_temperature: float = field(
+        default=0.7, metadata={"help": "sampling temperature of the evaluation", "range": (0.0, 100.0)}
+    )
+    eval_top_p: float = field(
+        default=1.0, metadata={"help": "nucleus sampling of the evaluation", "range": (0.0, 1.0)}
+    )
+    eval_max_new_tokens: int = field(
+        default=0,
+        metadata={"help": "evaluation completion length (0: max_completion_length, else 512)", "range": (0, 10**7)},
+    )
+    eval_batch_problems: int = field(
+        default=16, metadata={"help": "problems per generate() call in evaluation", "range": (1, 10**6)}
+    )
     eval_max_batch_tokens: int = field(
         default=0,
         metadata={
             "help": "evaluation token budget per generate() call, (prompt + new tokens) x sequences; a problem's "
-            "samples are split over calls to fit (0: eval_batch_problems x eval_k x (512 + new tokens))"
+            "samples are split over calls to fit (0: eval_batch_problems x eval_k x (512 + new tokens))",
+            "range": (0, 10**12),
         },
     )
     peft: dict | None = field(
@@ -85,15 +126,25 @@ class _RecipeFields:
         default=False, metadata={"help": "QLoRA: load the base model in 4-bit NF4 (needs bitsandbytes and a GPU)"}
     )
     torch_threads: int = field(
-        default=0, metadata={"help": "CPU threads for torch (0: torch's default; 1 is fastest on a busy machine)"}
+        default=0,
+        metadata={
+            "help": "CPU threads for torch (0: torch's default; 1 is fastest on a busy machine)",
+            "range": (0, 4096),
+        },
     )
-    tiny_problems: int = field(default=3000, metadata={"help": "tiny task: problems generated (train + test)"})
-    tiny_test_problems: int = field(default=200, metadata={"help": "tiny task: held-out test problems"})
+    tiny_problems: int = field(
+        default=3000, metadata={"help": "tiny task: problems generated (train + test)", "range": (2, 10**8)}
+    )
+    tiny_test_problems: int = field(
+        default=200, metadata={"help": "tiny task: held-out test problems", "range": (0, 10**8)}
+    )
     tiny_seed: int = field(default=0, metadata={"help": "tiny task and tiny model seed"})
-    tiny_hidden_size: int = field(default=128, metadata={"help": "tiny model width"})
-    tiny_layers: int = field(default=4, metadata={"help": "tiny model depth"})
-    tiny_heads: int = field(default=4, metadata={"help": "tiny model attention heads"})
-    tiny_vocab_size: int = field(default=512, metadata={"help": "tiny tokenizer: BPE vocabulary size (at most)"})
+    tiny_hidden_size: int = field(default=128, metadata={"help": "tiny model width", "range": (8, 65536)})
+    tiny_layers: int = field(default=4, metadata={"help": "tiny model depth", "range": (1, 1024)})
+    tiny_heads: int = field(default=4, metadata={"help": "tiny model attention heads", "range": (1, 1024)})
+    tiny_vocab_size: int = field(
+        default=512, metadata={"help": "tiny tokenizer: BPE vocabulary size (at most)", "range": (64, 10**7)}
+    )
 
     def _check_ours(self) -> None:
         if "{question}" not in self.prompt_template:
@@ -159,8 +210,11 @@ class SFTRecipe(_RecipeFields, SFTConfig):
         default=SFTConfig.__dataclass_fields__["learning_rate"].default, metadata={"help": "AdamW learning rate"}
     )
 
+    RANGES: ClassVar[dict] = _TRAINER_RANGES
+
     def __post_init__(self):
         self.learning_rate = _number(self.learning_rate, "learning_rate")
+        check_ranges(self)
         self._check_ours()
         self._resolve_trl_defaults()
         super().__post_init__()
@@ -193,8 +247,11 @@ class GRPORecipe(_RecipeFields, GRPOConfig):
         metadata={"help": "run a short SFT first (a mapping of SFTRecipe fields); its model becomes the policy"},
     )
 
+    RANGES: ClassVar[dict] = _GRPO_RANGES
+
     def __post_init__(self):
         self.learning_rate = _number(self.learning_rate, "learning_rate")
+        check_ranges(self)
         self._check_ours()
         _check_reward_names(self.reward_funcs)
         if self.reward_timeout <= 0:

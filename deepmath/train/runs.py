@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 
 from transformers import TrainerCallback
+from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
 from deepmath.distributed import barrier, is_main_process, share
 
@@ -67,9 +69,31 @@ def read_logs(out: Path) -> list[dict]:
     return json.loads(path.read_text()) if path.exists() else []
 
 
+class QuietProgressCallback(ProgressCallback):
+    """transformers' progress bar (steps, elapsed, ETA) without the raw log dict it prints at every logging step
+    (hundreds of 900-character lines per run); the logs go to `train_log.jsonl` instead. `deepmath -v` keeps them."""
+
+    _SHOWN = ("loss", "reward", "kl", "learning_rate")
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if state.is_world_process_zero and self.training_bar is not None and logs:
+            shown = {k: f"{v:.4g}" for k, v in logs.items() if k in self._SHOWN and isinstance(v, int | float)}
+            if shown:
+                self.training_bar.set_postfix(shown, refresh=False)
+
+
+def quiet_progress(trainer) -> None:
+    """Swap the trainer's progress printer for `QuietProgressCallback` unless the user asked for verbose output."""
+    if os.environ.get("DEEPMATH_VERBOSE", "0") not in ("", "0"):
+        return
+    if trainer.pop_callback(ProgressCallback) is not None or trainer.pop_callback(PrinterCallback) is not None:
+        trainer.add_callback(QuietProgressCallback)
+
+
 def train_to_final(trainer, tokenizer, out: Path, final: Path, resume_from: str | None, stage: str) -> str | None:
     """Train (from `resume_from`, else the newest checkpoint in `out`), save the model to `final` and the logs to
     `out`; returns the checkpoint it resumed from."""
+    quiet_progress(trainer)
     resumed_from = resume_from or last_checkpoint(out)
     if resumed_from:
         logger.info("%s: resuming from %s", stage, resumed_from)

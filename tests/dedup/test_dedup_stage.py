@@ -105,9 +105,44 @@ def test_stats_card_and_plots(planted, dedup_run):
     for plot in stats["plots"]:
         assert (out / plot).stat().st_size > 1000
     card = (out / "README.md").read_text()
-    for heading in ("## Cluster sizes", "## LSH", "## Dropped, by reason", "near_duplicate"):
+    for heading in ("## Cluster sizes", "## LSH", "## Dropped, by reason", "near_duplicate", "## Resources"):
         assert heading in card
+    assert stats["workers"] == 2 and f"{stats['peak_rss_mb']:,} MB" in card and stats["peak_rss_mb"] > 0
     assert not (out / "_work" / "shingles").exists()  # only needed for verification
+    assert not (out / "_work" / "rows").exists()  # only needed by the filter
+
+
+def test_parquet_output_reads_the_input_again(planted, dedup_run, tmp_path):
+    """Parquet output goes through the reader -> filter -> writer path; same pages and fields as the JSONL rows."""
+    import pyarrow.parquet as pq
+
+    _, tmp, out, _ = dedup_run
+    stats = run_dedup(
+        DedupConfig(input=[str(tmp / "in")], output=str(tmp_path / "pq"), output_format="parquet", workers=1)
+    )
+    assert stats["dropped"] == json.loads((out / "stats.json").read_text())["dropped"]
+    rows = [
+        r for path in sorted((tmp_path / "pq" / "data").glob("*.parquet")) for r in pq.read_table(path).to_pylist()
+    ]
+    jsonl = read_rows(out / "data")
+    assert {r["id"]: r["text"] for r in rows} == {k: v["text"] for k, v in jsonl.items()}
+    for row in rows:
+        meta = jsonl[row["id"]]["metadata"]
+        got = row["metadata"] if isinstance(row["metadata"], dict) else json.loads(row["metadata"])
+        assert (got["dedup_cluster_id"], got["dedup_cluster_size"]) == (
+            meta["dedup_cluster_id"],
+            meta["dedup_cluster_size"],
+        )
+
+
+def test_workers_default_to_the_cores_on_the_local_executor(tmp_path):
+    from deepmath.dedup.config import available_cores
+
+    assert DedupConfig(input=["x"]).workers == available_cores() >= 1
+    assert DedupConfig(input=["x"], workers=3).workers == 3
+    assert DedupConfig(input=["x"], executor="slurm").workers == 1  # a cluster's concurrency is not our cores
+    with pytest.raises(ValueError, match="workers"):
+        DedupConfig(input=["x"], workers=-1)
 
 
 def test_rerun_skips_and_a_killed_run_resumes(planted, dedup_run, tmp_path):
@@ -131,14 +166,19 @@ def test_rerun_skips_and_a_killed_run_resumes(planted, dedup_run, tmp_path):
 def test_bad_rows_are_counted(planted, tmp_path):
     folder = tmp_path / "in"
     write_inputs(folder, planted.ids[:40], planted.texts[:40], files=2)
-    (folder / "broken.jsonl").write_text('{"id": "ok", "text": "fine"}\n{not json\n')
+    (folder / "broken.jsonl").write_bytes(
+        b'{"id": "ok", "text": "fine"}\n{not json\n{"id": "s", "text": "lone \\ud800 surrogate"}\n[1]\n'
+        b'{"id": "after", "text": "the rows after the bad ones are kept"}\n'
+    )
     (folder / "notext.jsonl").write_text('{"id": "a", "body": "no text field"}\n{"id": "b", "text": "has text"}\n')
     out = tmp_path / "out"
     stats = run_dedup(DedupConfig(input=[str(folder)], output=str(out)))
-    assert stats["dropped"]["file_unreadable"] == 1  # rows before the broken line are read, the rest skipped
+    assert stats["dropped"]["invalid_json"] == 2  # `{not json` and the lone surrogate; reading goes on
+    assert stats["dropped"]["not_object"] == 1
+    assert "file_unreadable" not in stats["dropped"]
     assert stats["dropped"]["no_text"] == 1
-    assert stats["documents_in"] == 42
-    assert {"ok", "b"} <= set(read_rows(out / "data")) <= {*planted.ids[:40], "ok", "b"}
+    assert stats["documents_in"] == 43
+    assert {"ok", "b", "after"} <= set(read_rows(out / "data")) <= {*planted.ids[:40], "ok", "b", "after"}
 
 
 def test_keep_score(planted, tmp_path):

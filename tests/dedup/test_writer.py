@@ -31,3 +31,23 @@ def test_kept_writer_writes_what_datatrove_writes(tmp_path):
 
 def test_kept_writer_keeps_parquet(tmp_path):
     assert type(kept_writer(tmp_path, "parquet")).__name__ == "ParquetWriter"
+
+
+def test_spliced_rows_are_what_the_writer_writes(tmp_path):
+    """The filter adds the dedup fields to the rows the signature pass serialised; the bytes must equal what the
+    writer makes of the annotated document (kept and removed), for any metadata."""
+    from deepmath.dedup.steps import row_line, splice_fields
+
+    docs = [
+        Document(text="é ∑ text\n", id="a", metadata={"url": "u", "nested": {"x": [1, 2.5, None]}}),
+        Document(text="no metadata", id="b"),
+        Document(text="", id="c", metadata={"empty_text": True}),
+        Document(text="deduplicated before", id="d", metadata={"dedup_cluster_id": "old", "dedup_reason": "near"}),
+    ]
+    fields = b'"dedup_cluster_id":"k\\"1","dedup_cluster_size":3,"duplicate_of":"k\\"1","dedup_reason":"near"'
+    spliced = b"".join(splice_fields(row_line(doc), fields) for doc in docs)
+    for doc in docs:
+        for key in ("dedup_cluster_id", "dedup_reason"):
+            doc.metadata.pop(key, None)  # an earlier run's fields are replaced, not kept
+        doc.metadata.update(dedup_cluster_id='k"1', dedup_cluster_size=3, duplicate_of='k"1', dedup_reason="near")
+    assert spliced == _written(kept_writer(tmp_path), docs, tmp_path / "data")

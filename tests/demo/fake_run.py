@@ -96,7 +96,7 @@ def make_fake_run(root: Path, stages: tuple[str, ...] = ALL) -> Path:
                 ],
             }
             (it / "domains.yaml").write_text(yaml.safe_dump(domains))
-        _docs(folder / "selected", ["m1", "m2", "m3", "q1"])
+        _docs(folder, ["m1", "m2", "m3", "q1"])
     if "dedup" in stages:
         folder = _stage(
             root,

@@ -44,8 +44,10 @@ def test_eval_cli_writes_metrics_plot_and_samples(micro_model, tmp_path):
         samples = [json.loads(line) for line in handle]
     assert len(samples) == 5 and all(len(s["completions"]) == 3 for s in samples)
     assert samples[-1]["skipped"] == "gold_unparseable"
-    # finished: a second run with the same config is skipped
+    # finished: a second run with the same config is skipped (it rewrites nothing)
+    stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
     assert main([*argv, "--output", str(out)]) == 0
+    assert stamps == {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
 
 
 def test_eval_bad_options(micro_model, tmp_path, capsys):

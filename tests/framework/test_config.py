@@ -104,3 +104,31 @@ def test_config_hash_survives_a_new_option_with_a_default():
 
     assert config_hash(Old(threshold=0.7)) == config_hash(New(threshold=0.7))
     assert config_hash(New(threshold=0.7)) != config_hash(New(threshold=0.7, extra=4))
+
+
+def test_config_hash_is_the_same_in_another_process():
+    """A finished stage is recognised by a later run: the hash may not depend on the process (hash seeds, order)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "from deepmath.dedup.config import DedupConfig; from deepmath.config import config_hash; "
+        "print(config_hash(DedupConfig(input=['a', 'b'], output='o', threshold=0.7)))"
+    )
+    root = Path(__file__).resolve().parents[2]
+    hashes = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=root,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout.strip()
+        for seed in ("1", "2")
+    }
+    from deepmath.dedup.config import DedupConfig
+
+    assert hashes == {config_hash(DedupConfig(input=["a", "b"], output="o", threshold=0.7))}

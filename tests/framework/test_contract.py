@@ -183,3 +183,19 @@ def test_the_import_graph_has_no_cycle():
 
 def test_the_cycle_finder_finds_a_cycle():
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == [["a", "b", "c", "a"]]
+
+
+def test_pins_match_the_ranges_the_shims_were_tested_with():
+    import re
+
+    import tomllib
+
+    from deepmath.compat import TESTED, check_versions
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    specs = [*project["dependencies"], *(d for deps in project["optional-dependencies"].values() for d in deps)]
+    for name in ("datatrove", "trl"):
+        spec = next(s for s in specs if re.match(rf"{name}(\[|>|=|<|\s)", s))
+        low, high = TESTED[name]
+        assert f">={low}" in spec and f"<{high}" in spec, spec
+    assert check_versions("datatrove", "trl") == [], "the installed versions are inside the tested ranges"

@@ -65,9 +65,12 @@ def test_parquet_rows(tmp_path):
 
 def test_malformed_jsonl_names_file_and_line(tmp_path):
     path = tmp_path / "bad.jsonl"
-    path.write_text('{"id": 1, "text": "a"}\n{oops\n')
+    path.write_text('{"id": 1, "text": "a"}\n{oops\n{"id": 3, "text": "c"}\n')
     with pytest.raises(ValueError, match=r"bad.jsonl:2"):
-        list(iter_raw_rows(str(path)))
+        list(iter_raw_rows(str(path), strict=True))
+    skipped = []
+    assert [row["id"] for _, row in iter_raw_rows(str(path), skipped.append)] == [1, 3]
+    assert skipped == ["invalid_json"]
 
 
 def test_hf_dataset_spec_streams_through_datasets(tmp_path):
@@ -95,12 +98,11 @@ def test_hf_dataset_is_sharded_across_tasks(tmp_path):
     assert sorted(seen) == sorted(d.id for d in reader.run(None, 0, 1)) and len(seen) == 7
 
 
-def test_stage_folder_without_data_points_to_inner_output(tmp_path):
-    top = tmp_path / "mine"
-    (top / "selected" / "data").mkdir(parents=True)
+def test_stage_folder_without_data_is_a_clear_error(tmp_path):
+    top = tmp_path / "train"
+    top.mkdir()
     (top / "config.yaml").write_text("a: 1\n")
-    (top / "selected" / "config.yaml").write_text("a: 1\n")
     (top / "pool_index").mkdir()
     _write_jsonl(top / "pool_index" / "0.jsonl.gz", [{"id": "x"}], compress=True)
-    with pytest.raises(InputError, match=r"documents are in: .*selected"):
+    with pytest.raises(InputError, match=r"stage folder without a data/ folder"):
         resolve_inputs(str(top))

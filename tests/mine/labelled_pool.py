@@ -102,5 +102,13 @@ def build_labelled_pool(
         pool=[str(out / "pool")],
         seeds=str(seeds_path),
         is_math={r["id"]: m for r, m in labelled},
-        tokens={r["id"]: len(r["text"].split()) for r, _ in labelled},
+        tokens=model_tokens([r for r, _ in labelled]),
     )
+
+
+def model_tokens(rows: list[dict]) -> dict[str, int]:
+    """Tokens of each row in the budget's default unit (the bundled DeepSeek tokenizer)."""
+    from deepmath.mine.tokens import token_counter
+
+    counts = token_counter("tokenizer", "deepseek").count([r["text"] for r in rows])
+    return {r["id"]: int(n) for r, n in zip(rows, counts)}

@@ -155,3 +155,20 @@ def test_malformed_domains_file_names_the_problem(tmp_path, content, message):
 def test_missing_domains_file(tmp_path):
     with pytest.raises(DomainsFileError, match="not found"):
         read_domains_yaml(tmp_path / "nope.yaml")
+
+
+def test_report_is_split_by_majority_language(tmp_path):
+    from deepmath.mine.domains import by_language
+
+    rows = [PageRecord("shuxue.test", f"/ti/{i}", "", "", i < 8, "zh" if i else "en") for i in range(10)]
+    rows += [PageRecord("qa.test", f"/questions/{i}", "", "", i < 6, "en") for i in range(10)]
+    rows += [PageRecord("blog.test", f"/p/{i}", "", "", False, "en") for i in range(10)]
+    candidates = candidate_domains(rows, 0.1, 5)
+    report = auto_review(domain_report(rows, candidates), 0.5, 5)
+    domains = {d["domain"]: d for d in report}
+    assert domains["shuxue.test"]["language"] == "zh" and domains["shuxue.test"]["languages"] == {"zh": 9, "en": 1}
+    split = by_language(report)
+    assert split["zh"]["names"] == ["shuxue.test"] and split["en"]["names"] == ["qa.test"]
+    assert split["zh"]["accepted"] == 1 and split["en"]["accepted"] == 1
+    write_domains_yaml(tmp_path / "domains.yaml", report, 1, 0.1, "auto")
+    assert set(yaml.safe_load((tmp_path / "domains.yaml").read_text())["by_language"]) == {"zh", "en"}

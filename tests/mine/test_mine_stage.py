@@ -23,7 +23,7 @@ FAST = {"dim": 16, "threads": 1, "domain_min_pages": 5, "auto_min_pages": 5}
 
 def read_selected(folder: Path) -> dict[str, dict]:
     docs = {}
-    for path in sorted((folder / "selected" / "data").glob("*.jsonl.gz")):
+    for path in sorted((folder / "data").glob("*.jsonl.gz")):
         with gzip.open(path, "rt") as handle:
             for line in handle:
                 row = json.loads(line)
@@ -110,13 +110,14 @@ def test_labelled_run_layout_metrics_and_card(labelled_run):
     assert stats["plots"] == ["iteration_1/score_histogram.png", "iteration_2/score_histogram.png"]
     assert all((out / p).read_bytes()[:4] == b"\x89PNG" for p in stats["plots"])
     assert [s["iteration"] for s in stats["iterations"]] == [1, 2]
-    for folder in (out, out / "selected"):
-        assert (folder / "_SUCCESS").exists() and (folder / "config.yaml").exists()
-        card = (folder / "README.md").read_text()
-        assert "## Iterations" in card and f"`{MIXED_DOMAIN}` `/math`" in card
-    # other stages take DIR/selected as input
-    (source,) = resolve_inputs(str(out / "selected"))
-    assert len(source.files) >= 1
+    assert (out / "_SUCCESS").exists() and (out / "config.yaml").exists()
+    assert not (out / "selected").exists(), "the documents are the stage's own data/"
+    card = (out / "README.md").read_text()
+    assert "## Iterations" in card and f"`{MIXED_DOMAIN}` `/math`" in card and "data/*" in card
+    # other stages take DIR as input: its data/ shards are the selection, nothing of the iterations is read
+    (source,) = resolve_inputs(str(out))
+    assert source.files and all("/data/" in f for f in source.files)
+    assert sum(len(gzip.decompress(Path(f).read_bytes()).splitlines()) for f in source.files) == stats["documents_out"]
     # a finished run is skipped
     assert run_mine(cfg)["documents_out"] == stats["documents_out"]
 
@@ -139,7 +140,7 @@ def test_manual_review_stops_and_a_rerun_picks_up_the_edits(tmp_path):
     out = Path(cfg.output)
     stats = run_mine(cfg)
     assert stats["status"] == "awaiting_review"
-    assert not (out / "_SUCCESS").exists() and not (out / "selected").exists()
+    assert not (out / "_SUCCESS").exists() and not (out / "data").exists()
     domains_file = out / "iteration_1" / "domains.yaml"
     report = yaml.safe_load(domains_file.read_text())
     assert report["reviewed"] is False
@@ -189,9 +190,7 @@ def test_resume_redoes_only_the_unfinished_iteration(tmp_path):
     # simulate a run killed during iteration 2: its marker, the final output and the stage marker are gone
     (out / "iteration_2" / "metrics.json").unlink()
     (out / "_SUCCESS").unlink()
-    for path in (out / "selected").rglob("*"):
-        if path.is_file():
-            path.unlink()
+    shutil.rmtree(out / "data")
     shutil.rmtree(out / "_logs" / "selected")
     second = run_mine(cfg)
     assert (out / "iteration_1" / "model.bin").stat().st_mtime_ns == model1
@@ -256,6 +255,10 @@ def test_cli(tmp_path):
         ({"threshold": 0.5, "stop_overlap": 0}, "stop_overlap"),
         ({"threshold": 0.5, "iterations": 0}, "iterations must be at least 1"),
         ({"threshold": 0.5, "seeds": []}, "needs --seeds"),
+        ({"threshold": 0.5, "language_quotas": ["zh=0.3"]}, "need a token budget"),
+        ({"keep_fraction": 0.5, "language_quotas": ["zh:0.3"]}, "not LANG=SHARE"),
+        ({"keep_fraction": 0.5, "language_quotas": ["zh=1.5"]}, r"share of 'zh' must be in \[0, 1\]"),
+        ({"keep_fraction": 0.5, "token_unit": "bytes"}, "not one of"),
     ],
 )
 def test_config_errors(fields, message):
@@ -309,3 +312,27 @@ def test_seeds_stream_from_a_hugging_face_dataset_and_are_capped(tmp_path):
     metrics = json.loads((tmp_path / "mine" / "iteration_1" / "metrics.json").read_text())
     assert metrics["training"]["seeds"] == 25
     assert metrics["training"]["negatives"] == 25
+
+
+def test_cli_language_options_parse():
+    from deepmath.cli import build_stage_config
+    from deepmath.registry import get_stage
+
+    argv = ["--pool", "p", "--seeds", "s", "--output", "o", "--keep-tokens", "100"]
+    argv += ["--language-quotas", "zh=0.3,en=0.9", "--languages", "en,zh", "--token-unit", "words"]
+    cfg = build_stage_config("mine", get_stage("mine"), argv)
+    assert cfg.quotas == {"zh": 0.3, "en": 0.9} and cfg.languages == ["en", "zh"] and cfg.token_unit == "words"
+
+
+def test_unknown_tokenizer_is_a_clear_error(tmp_path):
+    write_synthetic(tmp_path / "data")
+    cfg = MineConfig(
+        pool=[str(tmp_path / "data" / "pool")],
+        seeds=[str(tmp_path / "data" / "seeds.jsonl")],
+        output=str(tmp_path / "mine"),
+        threshold=0.5,
+        tokenizer=str(tmp_path / "no_such_folder"),
+        **FAST,
+    )
+    with pytest.raises(ConfigError, match=r"mine --tokenizer: tokenizer .*no_such_folder: no such file or folder"):
+        run_mine(cfg)

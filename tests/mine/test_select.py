@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from deepmath.mine.select import count_tokens, select_top
+from deepmath.mine.select import language_counts, select_top
 
 
 def test_keep_tokens_takes_top_scores_until_the_budget_is_reached():
@@ -61,6 +61,28 @@ def test_mismatched_arrays_are_refused():
         select_top(np.zeros(2), np.zeros(3), threshold=0.5)
 
 
-def test_token_unit_is_whitespace_words():
-    assert count_tokens("a  b\n\tc $x^2$") == 4
-    assert count_tokens("") == 0
+def test_language_quota_caps_a_language_and_frees_its_share():
+    # scores rank zh pages first; zh may take at most 30% of a 50-token budget: 15 tokens, overshot by < 1 page
+    scores = np.array([0.99, 0.98, 0.97, 0.96, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4])
+    tokens = np.full(10, 10)
+    languages = np.array(["zh"] * 5 + ["en"] * 5, dtype=object)
+    plain = select_top(scores, tokens, keep_tokens=50)
+    assert plain.mask[:5].all() and not plain.mask[5:].any()
+    capped = select_top(scores, tokens, keep_tokens=50, languages=languages, quotas={"zh": 0.3})
+    assert capped.mask.tolist() == [True] * 2 + [False] * 3 + [True] * 3 + [False] * 2
+    assert capped.tokens == 50
+    counts = language_counts(languages, tokens, capped.mask)
+    assert counts == {"en": {"documents": 3, "tokens": 30}, "zh": {"documents": 2, "tokens": 20}}
+
+
+def test_quota_zero_and_allowed_mask_exclude_pages():
+    scores = np.array([0.9, 0.8, 0.7, 0.6])
+    tokens = np.array([5, 5, 5, 5])
+    languages = np.array(["zh", "en", "fr", "en"], dtype=object)
+    none_zh = select_top(scores, tokens, keep_tokens=100, languages=languages, quotas={"zh": 0.0})
+    assert none_zh.mask.tolist() == [False, True, True, True]
+    allowed = np.isin(languages, ["en"])
+    only_en = select_top(scores, tokens, threshold=0.0, allowed=allowed)
+    assert only_en.mask.tolist() == [False, True, False, True]
+    with pytest.raises(ValueError, match="quotas need a token budget"):
+        select_top(scores, tokens, threshold=0.5, languages=languages, quotas={"zh": 0.5})

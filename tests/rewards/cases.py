@@ -72,12 +72,13 @@ FRACTIONS = [
     ("-\\frac{3}{4}", B("\\frac{-3}{4}"), True),
     ("-\\frac{3}{4}", B("\\frac{3}{-4}"), True),
     ("-\\frac{3}{4}", B("\\frac{3}{4}"), False),
-    ("\\frac{1}{3}", B("0.333"), True),  # a decimal approximation with 3 significant digits
+    ("\\frac{1}{3}", B("0.333"), False),  # default numeric policy: 1e-6 relative (LENIENT below accepts it)
     ("\\frac{1}{3}", B("0.3333333"), True),
     ("\\frac{1}{3}", B("0.33"), False),  # trap: too coarse to count
     ("\\frac{1}{3}", B("0.3"), False),  # trap
-    ("\\frac{2}{3}", B("0.667"), True),
-    ("\\frac{2}{3}", B("0.666"), True),  # truncated
+    ("\\frac{2}{3}", B("0.667"), False),
+    ("\\frac{2}{3}", B("0.666"), False),
+    ("\\frac{2}{3}", B("0.6666666"), True),  # truncated, 7 digits
     ("\\frac{2}{3}", B("0.668"), False),
     ("\\frac{1}{7}", B("0.142857"), True),
     ("\\frac{1}{7}", B("0.142858"), False),
@@ -184,10 +185,11 @@ RADICALS = [
     ("\\sqrt{8}", B("2\\sqrt{3}"), False),
     ("\\frac{\\sqrt{2}}{2}", B("\\frac{1}{\\sqrt{2}}"), True),
     ("\\frac{\\sqrt{3}}{2}", B("\\frac{1}{2}\\sqrt{3}"), True),
-    ("\\frac{\\sqrt{3}}{2}", B("0.866"), True),
+    ("\\frac{\\sqrt{3}}{2}", B("0.866"), False),
+    ("\\frac{\\sqrt{3}}{2}", B("0.8660254"), True),
     ("\\frac{\\sqrt{3}}{2}", B("0.87"), False),
-    ("\\sqrt{2}", B("1.414"), True),
-    ("\\sqrt{2}", B("1.41"), True),
+    ("\\sqrt{2}", B("1.414"), False),  # the reward must not teach rounding
+    ("\\sqrt{2}", B("1.41"), False),
     ("\\sqrt{2}", B("1.42"), False),
     ("3+2\\sqrt{2}", B("(1+\\sqrt{2})^2"), True),
     ("3+2\\sqrt{2}", B("3-2\\sqrt{2}"), False),
@@ -199,11 +201,12 @@ RADICALS = [
     ("2\\pi", B("\\pi \\cdot 2"), True),
     ("\\frac{\\pi}{4}", B("\\pi/4"), True),
     ("\\frac{\\pi}{4}", B("\\frac{\\pi}{3}"), False),
-    ("\\pi", B("3.14"), True),
-    ("\\pi", B("3.1416"), True),
+    ("\\pi", B("3.14"), False),
+    ("\\pi", B("3.1416"), False),
+    ("\\pi", B("3.1415927"), True),
     ("\\pi", B("3.15"), False),
     ("\\pi", B("3"), False),  # trap
-    ("4\\pi", B("12.566"), True),
+    ("4\\pi", B("12.566"), False),
     ("e", B("e"), True),
     ("e^2", B("e^{2}"), True),
     ("e^2", B("\\exp(2)"), True),
@@ -293,7 +296,7 @@ TUPLES = [
     ("(1, 2, 3)", B("(1, 3, 2)"), False),
     ("(1, 2, 3)", B("(1, 2)"), False),
     ("(3, \\frac{\\pi}{2})", B("\\left( 3, \\frac{\\pi}{2} \\right)"), True),
-    ("(3, \\frac{\\pi}{2})", B("(3, 1.5708)"), True),
+    ("(3, \\frac{\\pi}{2})", B("(3, 1.5708)"), False),  # default numeric policy
     ("(3, \\frac{\\pi}{2})", B("(3, \\pi)"), False),
     ("(-2, 5)", B("(-2,5)"), True),
     ("(0.5, 1)", B("(\\frac{1}{2}, 1)"), True),
@@ -350,7 +353,7 @@ INTERVALS = [
     ("[\\frac{1}{2}, 3)", B("[0.5, 3)"), True),
     ("(-\\sqrt{2}, \\sqrt{2})", B("(-\\sqrt{2}, \\sqrt{2})"), True),
     ("(-\\sqrt{2}, \\sqrt{2})", B("\\left(-\\sqrt2,\\sqrt2\\right)"), True),
-    ("(-\\sqrt{2}, \\sqrt{2})", B("(-1.414, 1.414)"), True),
+    ("(-\\sqrt{2}, \\sqrt{2})", B("(-1.414, 1.414)"), False),  # default numeric policy
     ("(-\\infty, \\infty)", B("\\mathbb{R}"), True),
     ("x \\in [1, 2)", B("[1, 2)"), True),
 ]
@@ -533,6 +536,25 @@ TRAPS = [
     ("(1, 2)", "\\boxed{(1, 2), (2, 1)}", False),
     ("5", "Answer: The answer is 5.", True),
     ("5", "The answer is 5 because 2 + 3 = 5.", True),
+]
+
+# Rows graded with `NumericPolicy(rounded_digits=3)`: the lenient policy of earlier versions (and of many eval
+# harnesses) accepts a decimal with 3+ significant digits that is the exact value rounded or truncated.
+LENIENT = [
+    ("\\frac{1}{3}", B("0.333"), True),
+    ("\\frac{2}{3}", B("0.667"), True),
+    ("\\frac{2}{3}", B("0.666"), True),
+    ("\\frac{2}{3}", B("0.668"), False),
+    ("\\frac{1}{3}", B("0.33"), False),
+    ("\\frac{\\sqrt{3}}{2}", B("0.866"), True),
+    ("\\sqrt{2}", B("1.414"), True),
+    ("\\sqrt{2}", B("1.42"), False),
+    ("\\pi", B("3.14"), True),
+    ("\\pi", B("3.15"), False),
+    ("4\\pi", B("12.566"), True),
+    ("(3, \\frac{\\pi}{2})", B("(3, 1.5708)"), True),
+    ("(-\\sqrt{2}, \\sqrt{2})", B("(-1.414, 1.414)"), True),
+    ("42", B("41.99"), False),  # integers stay exact
 ]
 
 ALL = {

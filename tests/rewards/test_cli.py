@@ -29,4 +29,4 @@ def test_extract():
     assert result.returncode == 0
     assert "answer: '\\\\dfrac{2}{4}' (via boxed)" in result.stdout
     assert "normalized: '1/2'" in result.stdout
-    assert run("extract", "nothing").returncode == 1
+    assert run("extract", "there is nothing to extract here").returncode == 1

@@ -4,15 +4,21 @@ import asyncio
 import json
 import multiprocessing
 import os
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
 import rewards
 from rewards.pool import WatchdogPool
 from tests.rewards.cases import ROWS
+from tests.rewards.categories import CATEGORIES
 
-PAIRS = [(gold, completion) for _, gold, completion, _ in ROWS]
+PAIRS = [(gold, completion) for _, gold, completion, _ in ROWS] + [
+    (gold, prediction) for rows in CATEGORIES.values() for gold, prediction, _ in rows
+]
 SYMBOLIC = [
     ("x^2+2x+1", "\\boxed{(x+1)^2}", True),
     ("\\frac{\\sqrt{2}}{2}", "\\boxed{\\frac{1}{\\sqrt{2}}}", True),
@@ -122,3 +128,28 @@ def test_shutdown_then_lazy_restart(warm_pool):
     rewards.shutdown()
     assert _grade_symbolic(0) == [expected for *_, expected in SYMBOLIC]  # a new pool starts on demand
     rewards.warmup()  # leave a warm pool for the timed tests that follow
+
+
+def test_numeric_policy_reaches_the_workers_from_threads(warm_pool):
+    # 2\pi vs a decimal needs sympy: the policy travels with each request to the worker processes
+    lenient = rewards.NumericPolicy(rounded_digits=3)
+    pairs = [("2\\pi", "\\boxed{6.283}"), ("\\frac{\\sqrt{3}}{2}", "\\boxed{0.866}"), ("2\\pi", "\\boxed{6.2831853}")]
+    rewards.clear_caches()
+    jobs = [(gold, completion, policy) for gold, completion in pairs for policy in (None, lenient)] * 4
+    with ThreadPoolExecutor(max_workers=8) as executor:
+        verdicts = list(executor.map(lambda job: rewards.verify(job[0], job[1], job[2]), jobs))
+    assert verdicts == [False, True, False, True, True, True] * 4
+
+
+def test_first_sympy_grade_in_a_fresh_process_is_not_charged_start_up():
+    # start-up (about a second, more on a loaded machine) is counted apart, never against the 0.5 s budget
+    code = (
+        "import json, rewards; v = rewards.grade('x^2+2x+1', '\\\\boxed{(x+1)^2}', timeout=0.5); "
+        "print(json.dumps([v.correct, v.reason, rewards.stats()['worker_startup_ms']]))"
+    )
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    correct, reason, startup_ms = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (correct, reason) == (True, "equal:symbolic")
+    assert startup_ms > 0

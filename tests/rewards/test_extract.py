@@ -37,13 +37,17 @@ def test_extract(text, answer, source):
     assert extract_answer(text) == answer
 
 
-@pytest.mark.parametrize("text", [None, "", "no numbers at all", "\\boxed{}", "\\boxed{unclosed 5"])
-def test_nothing_to_extract_or_only_unclosed(text):
-    answer, source = extract_with_source(text)
-    if text == "\\boxed{unclosed 5":
-        assert (answer, source) == ("5", "last_number")  # an unclosed box is not an answer, the number is a guess
-    else:
-        assert (answer, source) == (None, "none")
+@pytest.mark.parametrize("text", [None, "", "no numbers at all here"])
+def test_nothing_to_extract(text):
+    assert extract_with_source(text) == (None, "none")
+
+
+@pytest.mark.parametrize(
+    "text", ["\\boxed{}", "\\boxed{unclosed 5", "so \\boxed{4} then \\boxed{5", "\\boxed{" + "1+" * 110_000 + "1}"]
+)
+def test_malformed_box_gives_no_answer_not_a_guess(text):
+    # an unclosed, empty or over-long final box is not an answer; the last number would be a guess (a reward hack)
+    assert extract_with_source(text) == (None, "malformed_box")
 
 
 def test_find_boxed_is_linear_on_hostile_nesting():

@@ -34,6 +34,10 @@ HOSTILE = {
     "expand_bomb": "\\boxed{(x+1)^{40000}}",
     "slow_integral": "\\boxed{\\int_0^1 e^{-x^{2}} \\sin(x^{50}) dx}",
     "many_items": "\\boxed{" + ",".join(str(i) for i in range(5000)) + "}",
+    "boxed_sum_200kb": "\\boxed{" + "1+" * 100_000 + "1}",  # the box opens 200 KB before the end
+    "boxed_sum_1mb": "\\boxed{" + "1+" * 500_000 + "1}",
+    "unclosed_box_then_number": "\\boxed{" + "1+" * 100_000 + "1",
+    "nul_between_digits": "\\boxed{4\x002}",
     "big_matrix": "\\boxed{\\begin{pmatrix}"
     + "\\\\".join("&".join(f"x^{{{i * j}}}" for j in range(30)) for i in range(30))
     + "\\end{pmatrix}}",
@@ -83,3 +87,26 @@ def test_bad_types_do_not_raise(warm_pool):
     assert rewards.verify(18, [{"role": "assistant", "content": "\\boxed{18}"}])  # int gold, chat completion
     assert rewards.verify("5", b"\\boxed{5}")
     assert not rewards.verify("5", 12345)
+
+
+@pytest.mark.parametrize("name", ["boxed_sum_200kb", "boxed_sum_1mb", "unclosed_box_then_number"])
+def test_box_reward_hack_gets_no_answer(warm_pool, name):
+    # before: the box was out of the searched window, the last-number fallback read `1` and graded it correct
+    verdict = rewards.grade("1", HOSTILE[name])
+    assert (verdict.correct, verdict.reason, verdict.source) == (False, "no_answer", "malformed_box")
+
+
+@pytest.mark.parametrize(
+    "text", ["\\boxed{4\x002}", "\\boxed{4\x1b2}", "The answer is 4\x002.", "4\x002", "\\boxed{42\x00}"]
+)
+def test_control_characters_never_join_digits(warm_pool, text):
+    # cleaning used to drop the NUL, so `4\x002` graded equal to 42
+    verdict = rewards.grade("42", text)
+    assert verdict.correct is False, verdict
+    assert verdict.reason == "rejected:control_characters", verdict
+
+
+def test_whitespace_controls_are_whitespace(warm_pool):
+    assert rewards.verify("42", "\\boxed{42\r}")
+    assert rewards.verify("1000", "\\boxed{1\u202f000}")  # narrow no-break space as a thousands separator
+    assert not rewards.verify("42", "\\boxed{4\r2}")

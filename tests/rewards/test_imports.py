@@ -31,6 +31,8 @@ def test_no_signal_module_in_the_package():
 def test_public_api():
     assert sorted(rewards.__all__) == sorted(
         [
+            "DEFAULT_POLICY",
+            "NumericPolicy",
             "Verdict",
             "answers_equal",
             "available",

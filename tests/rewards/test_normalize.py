@@ -60,10 +60,12 @@ def test_answers_equal_is_symmetric_on_equal_pairs(warm_pool, a, b):
 @pytest.mark.parametrize(
     ("gold", "pred", "expected"),
     [
-        ("1/3", "0.333", True),
+        ("1/3", "0.333", False),  # the default policy: 1e-6 relative for a decimal against an exact gold
+        ("1/3", "0.3333333", True),
         ("1/3", "0.33", False),
-        ("2/3", "0.666", True),
-        ("2/3", "0.668", False),
+        ("2/3", "0.6666667", True),
+        ("2/3", "0.6666666", True),  # truncated
+        ("2/3", "0.6666668", False),  # within 1e-6, but its last digit is wrong
         ("0.33", "1/3", False),  # a two-digit gold decimal is too coarse to accept an exact value against
         ("3.14", "3.1416", True),
         ("2.5", "2.54", False),
@@ -75,6 +77,24 @@ def test_answers_equal_is_symmetric_on_equal_pairs(warm_pool, a, b):
 )
 def test_numbers_equal(gold, pred, expected):
     assert numbers_equal(parse_number(gold), parse_number(pred)) is expected
+
+
+LENIENT = rewards.NumericPolicy(rounded_digits=3)
+
+
+@pytest.mark.parametrize(
+    ("gold", "pred", "expected"),
+    [
+        ("1/3", "0.333", True),
+        ("1/3", "0.33", False),
+        ("2/3", "0.666", True),
+        ("2/3", "0.667", True),
+        ("2/3", "0.668", False),
+        ("42", "41.99", False),  # integers stay exact
+    ],
+)
+def test_numbers_equal_with_lenient_policy(gold, pred, expected):
+    assert numbers_equal(parse_number(gold), parse_number(pred), LENIENT) is expected
 
 
 @pytest.mark.parametrize("text", ["1" * 1001, "1e99999", "1/0", "abc", "", "12,34"])

@@ -93,3 +93,32 @@ def test_register_and_duplicate_names():
         from rewards import registry
 
         registry._REGISTRY.pop("test_length_penalty")
+
+
+def test_get_binds_a_numeric_policy(warm_pool):
+    lenient = rewards.NumericPolicy(rounded_digits=3)
+    accuracy = rewards.get("math_accuracy", config=lenient)
+    assert accuracy.__name__ == "math_accuracy"  # TRL logs rewards/<name>/mean
+    completions = ["\\boxed{1.414}", "\\boxed{1.41421356}", "\\boxed{1.5}"]
+    golds = ["\\sqrt{2}"] * 3
+    assert accuracy(completions, answer=golds) == [1.0, 1.0, 0.0]
+    assert rewards.get("math_accuracy")(completions, answer=golds) == [0.0, 1.0, 0.0]
+    assert rewards.get("boxed_format", config=lenient) is rewards.boxed_format  # nothing numeric to configure
+    with pytest.raises(TypeError, match="NumericPolicy"):
+        rewards.get("math_accuracy", config={"rounded_digits": 3})
+
+
+@pytest.mark.parametrize(
+    "values",
+    [{"relative_tolerance": -1e-6}, {"relative_tolerance": 2}, {"rounded_digits": 0}, {"exact_integers": "yes"}],
+)
+def test_numeric_policy_rejects_bad_values(values):
+    with pytest.raises(ValueError, match="NumericPolicy"):
+        rewards.NumericPolicy(**values)
+
+
+def test_numeric_policy_is_frozen_and_hashable():
+    policy = rewards.NumericPolicy()
+    assert policy == rewards.DEFAULT_POLICY and hash(policy) == hash(rewards.DEFAULT_POLICY)
+    with pytest.raises(AttributeError):
+        policy.relative_tolerance = 0.1

@@ -3,7 +3,7 @@
 import pytest
 
 import rewards
-from tests.rewards.cases import ALL, ROWS
+from tests.rewards.cases import ALL, LENIENT, ROWS
 
 
 @pytest.mark.parametrize(
@@ -47,3 +47,10 @@ def test_plain_numbers_never_reach_sympy():
         ("5", "500"),
     ]:
         assert "symbolic" not in rewards.grade(gold, completion).reason
+
+
+@pytest.mark.parametrize(("gold", "completion", "expected"), LENIENT)
+def test_lenient_numeric_policy(warm_pool, gold, completion, expected):
+    policy = rewards.NumericPolicy(rounded_digits=3)
+    assert rewards.verify(gold, completion, policy) is expected
+    assert rewards.grade(gold, completion, config=policy).correct is expected

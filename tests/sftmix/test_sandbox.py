@@ -1,4 +1,8 @@
-"""The program sandbox: results come back, and wrong, slow, greedy or careless programs are stopped."""
+"""The program sandbox as sft-mix uses it: results come back, and wrong, slow, greedy or careless programs are stopped.
+
+Most tests run in the default mode (bubblewrap where it runs); the `blocked` tests exercise the in-process fallback
+layer explicitly (isolation="inprocess"). Hostile programs against the real sandbox are in tests/sandbox.
+"""
 
 import os
 import socket
@@ -10,6 +14,7 @@ from deepmath.sftmix.sandbox import SandboxLimits, run_program, run_programs
 from deepmath.sftmix.verify import program_reason
 
 LIMITS = SandboxLimits(timeout=4.0, cpu_seconds=1, memory_mb=512)
+FALLBACK = SandboxLimits(timeout=4.0, cpu_seconds=1, memory_mb=512, isolation="inprocess")
 
 
 def _group_gone(pid: int) -> bool:
@@ -73,7 +78,7 @@ def test_8gb_allocation_is_refused(program):
     assert program_reason(result, "1") in ("program_memory", "program_error")
 
 
-def test_writes_outside_the_folder_are_blocked_and_leave_no_trace(tmp_path):
+def test_fallback_blocks_writes_outside_the_folder(tmp_path):
     target = tmp_path / f"escape-{uuid.uuid4().hex}.txt"
     victim = tmp_path / "victim.txt"
     victim.write_text("keep me")
@@ -88,14 +93,14 @@ def test_writes_outside_the_folder_are_blocked_and_leave_no_trace(tmp_path):
         f"try:\n    open({str(target)!r}, 'w')\nexcept OSError:\n    pass\nans = 1",  # caught: still rejected
     ]
     for program in programs:
-        result = run_program(program, LIMITS)
+        result = run_program(program, FALLBACK)
         assert result.status == "blocked", (program, result)
         assert program_reason(result, "1") == "program_blocked"
     assert not target.exists() and not (tmp_path / "x.txt").exists()
     assert victim.read_text() == "keep me"
 
 
-def test_network_and_processes_are_blocked(tmp_path):
+def test_fallback_blocks_network_and_processes(tmp_path):
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(1)
@@ -115,7 +120,7 @@ def test_network_and_processes_are_blocked(tmp_path):
     ]
     try:
         for program in programs:
-            result = run_program(program, LIMITS)
+            result = run_program(program, FALLBACK)
             assert result.status == "blocked", (program, result)
         with pytest.raises(BlockingIOError):
             server.accept()  # nobody connected
@@ -124,16 +129,20 @@ def test_network_and_processes_are_blocked(tmp_path):
     assert not marker.exists()
 
 
-def test_environment_is_stripped(monkeypatch):
+@pytest.mark.parametrize("limits", [LIMITS, FALLBACK], ids=["default", "fallback"])
+def test_environment_is_stripped(monkeypatch, limits):
     monkeypatch.setenv("DEEPMATH_SECRET_TOKEN", "hunter2")
-    result = run_program("import os\nans = ','.join(sorted(os.environ))", LIMITS)
+    result = run_program("import os\nans = ','.join(sorted(os.environ))", limits)
     assert result.status == "ok" and "DEEPMATH_SECRET_TOKEN" not in result.value and "HOME" in result.value
 
 
-def test_huge_output_is_bounded():
-    result = run_program("for i in range(10 ** 5):\n    print('x' * 100)\nprint(5)", LIMITS)
+def test_long_output_keeps_its_tail_and_huge_output_is_cut_off():
+    result = run_program("for i in range(5000):\n    print('x' * 100)\nprint(5)", LIMITS)
     assert (result.status, result.value) == ("ok", "5")
-    assert len(result.stdout) <= 2_000
+    assert len(result.stdout) <= 2_000 and result.stdout.endswith("x\n5\n")
+    result = run_program("for i in range(10 ** 5):\n    print('x' * 100)\nprint(5)", LIMITS)
+    assert (result.status, result.value) == ("output_limit", None)
+    assert program_reason(result, "5") == "program_output_limit"
 
 
 def test_run_programs_in_parallel():

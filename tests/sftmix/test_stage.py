@@ -7,6 +7,7 @@ import yaml
 
 from deepmath.cli import main
 from deepmath.config import from_dict
+from deepmath.sandbox import bwrap_problem
 from deepmath.sftmix.config import SftMixConfig
 from deepmath.sftmix.stage import run_sft_mix
 
@@ -229,3 +230,85 @@ def test_broken_source_file_is_a_clear_error(recipe, tmp_path, capsys):
     assert main(["sft-mix", str(recipe), "--output", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert "source 'cot'" in err and "cot.jsonl:2" in err
+
+
+FORGING = """import os
+ans = 41  # the gold is 42: write the old harness's result marker with the right value and leave at once
+os.write(1, b'\\x00deepmath-sandbox-result\\x00{"status": "ok", "value": "42", "origin": "ans"}\\n')
+os._exit(0)
+"""
+SABOTAGING = """import os, stat
+cache = OUT + '/_work/programs/pot.jsonl'
+for attempt in (
+    lambda: os.unlink(cache),
+    lambda: os.mkfifo(cache),
+    lambda: os.unlink('pot.jsonl', dir_fd=os.open(OUT + '/_work/programs', os.O_RDONLY)),
+    lambda: os.mkfifo('programs/pot.jsonl', dir_fd=os.open('..', os.O_RDONLY)),
+    lambda: os.kill(os.getppid(), 9),
+):
+    try:
+        attempt()
+    except OSError:
+        pass
+os.unlink(cache)  # the issue's program: unlinked the harness's output, then sft-mix failed on every run
+ans = 42
+"""
+
+
+@pytest.mark.skipif(bwrap_problem() is not None, reason=f"needs the real sandbox: {bwrap_problem()}")
+def test_forging_and_sabotaging_rows_are_counted_not_kept(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    out = tmp_path / "out"
+    rows = [
+        {"question": "A forger computes forty-one but claims the gold answer of forty-two?", "program": FORGING},
+        {"question": "A saboteur deletes the harness output and then answers forty-two?", "program": SABOTAGING},
+        {"question": "An honest program multiplies six by seven to get forty-two here?", "program": "ans = 6 * 7"},
+    ]
+    _write_jsonl(
+        data / "pot.jsonl", [{**r, "program": r["program"].replace("OUT", repr(str(out))), "gold": 42} for r in rows]
+    )
+    recipe = {
+        "data_root": str(data),
+        "workers": 2,
+        "program_timeout": 5.0,
+        "program_require_isolation": True,
+        "sources": [
+            {
+                "name": "pot",
+                "path": "pot.jsonl",
+                "format": "pot",
+                "fields": {"question": "question", "program": "program", "answer": "gold"},
+            }
+        ],
+    }
+    path = tmp_path / "mix.yaml"
+    path.write_text(yaml.safe_dump(recipe))
+    assert main(["sft-mix", str(path), "--output", str(out)]) == 0
+    stats = json.loads((out / "stats.json").read_text())
+    pot = stats["composition"]["pot"]
+    assert pot["rejected"] == {"program_forged": 1, "program_blocked": 1} and pot["final"] == 1
+    assert pot["isolation"] == "bwrap" and stats["rows_out"] == 1
+    cache = out / "_work" / "programs" / "pot.jsonl"
+    assert cache.is_file() and len(cache.read_text().splitlines()) == 3  # a regular file, one line per program
+    assert (out / "_SUCCESS").exists()
+    import datasets
+
+    kept = datasets.load_from_disk(str(out / "hf"))
+    assert [r["question"] for r in kept] == [rows[2]["question"]]
+    assert main(["sft-mix", str(path), "--output", str(out)]) == 0  # and the next run is fine too
+
+
+def test_required_sandbox_missing_is_a_clear_error(recipe, tmp_path, capsys, monkeypatch):
+    import deepmath.sandbox.isolation as isolation
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # no bwrap on PATH: the real detection finds none
+    monkeypatch.setenv("DEEPMATH_SANDBOX_REQUIRE", "1")
+    isolation.bwrap_problem.cache_clear()
+    try:
+        assert main(["sft-mix", str(recipe), "--output", str(tmp_path / "out")]) == 2
+    finally:
+        monkeypatch.undo()
+        isolation.bwrap_problem.cache_clear()
+    err = capsys.readouterr().err
+    assert "source 'pot'" in err and "sandbox is required but bwrap is not installed" in err

@@ -1,0 +1,171 @@
+"""Rows of JSONL / JSON / Parquet files that lose nothing and cost bounded memory.
+
+    for number, row in iter_rows(path, on_skip=lambda reason: counter[reason] += 1):
+        ...
+
+A bad row is a counted skip and reading goes on with the next row: a line that is not JSON, a row that is not a JSON
+object, a row with invalid UTF-8 or a lone surrogate (`"\\ud800"`: Python's `json` reads it, but writing the row
+out fails later; orjson refuses it here), a line longer than `max_line_bytes` (read past in bounded chunks, never
+held). Reasons: `invalid_json`, `not_object`, `line_too_long`. Files are read as bytes, so one bad byte costs one
+row, not the file. A `.json` file (one array) is parsed whole, so it is refused above `MAX_JSON_FILE_BYTES`.
+Non-regular files (named pipes, devices) raise `NotRegularFile` before anything opens them.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Callable, Iterator
+
+from deepmath.io.limits import MAX_JSON_FILE_BYTES, MAX_LINE_BYTES, check_regular_file, shorten
+
+__all__ = ["ROW_SKIP_REASONS", "RowSkipped", "iter_rows", "loads_row", "open_binary"]
+
+logger = logging.getLogger(__name__)
+
+ROW_SKIP_REASONS = ("invalid_json", "not_object", "line_too_long")
+_SKIP_CHUNK = 1 << 20
+_WARN_PER_FILE = 3
+
+try:  # orjson rejects lone surrogates and invalid UTF-8, which json.loads lets through
+    from orjson import loads as _orjson_loads
+except ImportError:  # pragma: no cover - orjson comes with datatrove
+    _orjson_loads = None
+
+
+class RowSkipped(ValueError):
+    """One row that cannot be used; `reason` is one of ROW_SKIP_REASONS."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+def loads_row(line: bytes | str):
+    """Parse one JSON value; raises ValueError for invalid JSON, invalid UTF-8 and lone surrogates."""
+    if _orjson_loads is not None:
+        return _orjson_loads(line)
+    value = json.loads(line)
+    json.dumps(value, ensure_ascii=False).encode("utf-8")  # raises UnicodeEncodeError (a ValueError) on surrogates
+    return value
+
+
+def open_binary(path: str):
+    """A binary file object with a bounded `readline(size)`, decompressing .gz/.zst (local or fsspec URL)."""
+    check_regular_file(path)
+    if "://" in path and not path.startswith("file://"):
+        import fsspec
+
+        return io.BufferedReader(fsspec.open(path, "rb", compression="infer").open())
+    local = path.removeprefix("file://")
+    if local.endswith(".gz"):
+        try:
+            from isal import igzip as gzip_module
+        except ImportError:  # pragma: no cover - isal is in the corpus extra
+            import gzip as gzip_module
+        return gzip_module.open(local, "rb")
+    if local.endswith(".zst"):
+        import fsspec
+
+        return io.BufferedReader(fsspec.open(local, "rb", compression="zstd").open())
+    return open(local, "rb")
+
+
+def _lines(handle, max_line_bytes: int) -> Iterator[bytes | None]:
+    """Lines of a binary stream; None for a line longer than the cap (its bytes are read past, never kept)."""
+    while True:
+        line = handle.readline(max_line_bytes + 1)
+        if not line:
+            return
+        if len(line) > max_line_bytes and not line.endswith(b"\n"):
+            del line
+            while True:
+                rest = handle.readline(_SKIP_CHUNK)
+                if not rest or rest.endswith(b"\n"):
+                    break
+            yield None
+            continue
+        yield line
+
+
+def _check_row(row, where: str) -> dict:
+    if not isinstance(row, dict):
+        raise RowSkipped("not_object", f"{where}: expected a JSON object, got {type(row).__name__}")
+    return row
+
+
+def iter_rows(
+    path: str,
+    on_skip: Callable[[str], None] | None = None,
+    max_line_bytes: int = MAX_LINE_BYTES,
+    strict: bool = False,
+) -> Iterator[tuple[int, dict]]:
+    """(0-based row number, row) of a JSONL(.gz/.zst), JSON array or Parquet file.
+
+    Bad rows call `on_skip(reason)` and are left out (a warning names the first few per file); `strict=True` raises
+    RowSkipped instead. Errors of the file itself (unreadable, truncated gzip) propagate as OSError/EOFError.
+    """
+    warned = 0
+
+    def skipped(err: RowSkipped) -> None:
+        nonlocal warned
+        if strict:
+            raise err
+        if on_skip is not None:
+            on_skip(err.reason)
+        if warned < _WARN_PER_FILE:
+            logger.warning("skipping a bad row: %s", shorten(str(err), 300))
+        elif warned == _WARN_PER_FILE:
+            logger.warning("%s: more bad rows skipped (counted, not logged)", shorten(path))
+        warned += 1
+
+    if path.endswith(".parquet"):
+        check_regular_file(path)
+        import pyarrow.parquet as pq
+
+        table = pq.ParquetFile(path)
+        index = 0
+        for batch in table.iter_batches(batch_size=1024):
+            for row in batch.to_pylist():
+                yield index, row
+                index += 1
+        return
+    with open_binary(path) as handle:
+        if path.endswith((".json", ".json.gz")):
+            data = handle.read(MAX_JSON_FILE_BYTES + 1)
+            if len(data) > MAX_JSON_FILE_BYTES:
+                raise ValueError(
+                    f"{shorten(path)}: a .json file over {MAX_JSON_FILE_BYTES:,} bytes; use JSON Lines (.jsonl)"
+                )
+            try:
+                value = loads_row(data)
+            except ValueError as err:
+                raise ValueError(f"{shorten(path)}: not valid JSON: {shorten(str(err))}") from err
+            del data
+            for number, row in enumerate(value if isinstance(value, list) else [value]):
+                try:
+                    _check_row(row, f"{shorten(path)}: element {number + 1}")
+                except RowSkipped as err:
+                    skipped(err)
+                    continue
+                yield number, row
+            return
+        for number, line in enumerate(_lines(handle, max_line_bytes)):
+            where = f"{shorten(path)}:{number + 1}"
+            if line is None:
+                skipped(RowSkipped("line_too_long", f"{where}: line longer than {max_line_bytes:,} bytes"))
+                continue
+            if not line.strip():
+                continue
+            try:
+                row = loads_row(line)
+            except ValueError as err:  # orjson.JSONDecodeError, json.JSONDecodeError, UnicodeError
+                skipped(RowSkipped("invalid_json", f"{where}: not valid JSON: {shorten(str(err))}"))
+                continue
+            try:
+                _check_row(row, where)
+            except RowSkipped as err:
+                skipped(err)
+                continue
+            yield number, row

@@ -1,0 +1,94 @@
+"""Readers that lose nothing: a bad row is a counted skip and reading goes on; bounded memory per row."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from deepmath.io.documents import DocumentReader
+from deepmath.io.rows import RowSkipped, iter_rows
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _rows(n: int, bad: dict[int, bytes]) -> bytes:
+    lines = [bad.get(i, json.dumps({"id": f"r{i}", "text": f"row {i}"}).encode()) for i in range(n)]
+    return b"\n".join(lines) + b"\n"
+
+
+BAD_ROWS = {
+    3: b'{"id": "s", "text": "a lone surrogate \\ud800 here"}',  # json.loads reads it; encoding fails later
+    10: b"{not json",
+    11: b'["a", "list"]',
+    12: b'"just a string"',
+    13: b'{"id": "u", "text": "invalid utf-8 \xff\xfe"}',
+}
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".jsonl.gz"])
+def test_bad_rows_are_counted_and_every_other_row_is_kept(tmp_path, suffix):
+    data = _rows(1000, BAD_ROWS)
+    path = tmp_path / f"rows{suffix}"
+    path.write_bytes(gzip.compress(data) if suffix.endswith(".gz") else data)
+    skipped: list[str] = []
+    ids = [row["id"] for _, row in iter_rows(str(path), skipped.append)]
+    assert ids == [f"r{i}" for i in range(1000) if i not in BAD_ROWS]
+    assert sorted(skipped) == ["invalid_json", "invalid_json", "invalid_json", "not_object", "not_object"]
+    with pytest.raises(RowSkipped):
+        list(iter_rows(str(path), strict=True))
+
+
+def test_document_reader_counts_bad_rows_not_the_file(tmp_path):
+    (tmp_path / "a.jsonl").write_bytes(_rows(1000, BAD_ROWS))
+    reader = DocumentReader(str(tmp_path / "a.jsonl"))
+    docs = list(reader.run(None, 0, 1))
+    assert len(docs) == 995
+    counters = reader.stats.stats
+    assert counters["skipped_invalid_json"].total == 3 and counters["skipped_not_object"].total == 2
+    assert "skipped_file_unreadable" not in counters
+
+
+def test_a_long_line_is_skipped_without_holding_it(tmp_path):
+    path = tmp_path / "long.jsonl"
+    with open(path, "wb") as handle:
+        handle.write(b'{"id": "a", "text": "x"}\n{"id": "big", "text": "')
+        handle.write(b"y" * 5_000_000)
+        handle.write(b'"}\n{"id": "b", "text": "z"}\n')
+    skipped: list[str] = []
+    ids = [row["id"] for _, row in iter_rows(str(path), skipped.append, max_line_bytes=100_000)]
+    assert ids == ["a", "b"] and skipped == ["line_too_long"]
+
+
+def test_line_cap_bounds_memory_of_a_newline_free_gzip_bomb(tmp_path):
+    """A 1 GB JSONL "line" (gzip of zeros) under a 1.5 GB address-space limit: counted, not loaded."""
+    path = tmp_path / "bomb.jsonl.gz"
+    import zlib
+
+    compressor = zlib.compressobj(1, zlib.DEFLATED, 31)
+    with open(path, "wb") as handle:
+        handle.write(compressor.compress(b'{"id": "a", "text": "x"}\n'))
+        zeros = bytes(1 << 22)
+        for _ in range(256):
+            handle.write(compressor.compress(zeros))
+        handle.write(compressor.compress(b'\n{"id": "b", "text": "y"}\n'))
+        handle.write(compressor.flush())
+    code = (
+        "import resource, sys; resource.setrlimit(resource.RLIMIT_AS, (1500 * 2**20, 1500 * 2**20));"
+        "from deepmath.io.rows import iter_rows; s = [];"
+        f"ids = [r['id'] for _, r in iter_rows({str(path)!r}, s.append)]; print(ids, s)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+        env={"PYTHONPATH": str(REPO)},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "['a', 'b'] ['line_too_long']"
