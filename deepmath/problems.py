@@ -20,7 +20,7 @@ import logging
 from collections import Counter
 from pathlib import Path
 
-from deepmath.errors import UserError
+from deepmath.config import ConfigError
 
 __all__ = [
     "DataError",
@@ -41,8 +41,8 @@ ANSWER_FIELDS = ("answer", "final_answer", "gold", "golden", "target", "expected
 SOLUTION_FIELDS = ("solution", "rationale", "response", "output", "informal_proof")
 
 
-class DataError(UserError):
-    """A data source that cannot be read or has no usable rows."""
+class DataError(ConfigError):
+    """A data source that cannot be read or has no usable rows (a UserError: the CLI prints one line, exit 2)."""
 
 
 def _read_file(path: str, on_skip=None):

@@ -224,7 +224,7 @@ class ContaminationIndex:
         index.item_ids = item_ids
         index.benchmarks = summaries
         index._mark_common_whole(texts, groups)
-        logger.info(
+        logger.debug(
             "decontam index: %d keys for %d items of %d benchmarks in %.1fs (%s)",
             len(index.keys),
             len(item_ids),

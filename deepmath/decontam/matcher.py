@@ -133,7 +133,7 @@ class ContaminationMatcher:
             try:
                 index = ContaminationIndex.load(path)
                 if index.key == key:
-                    logger.info("decontam index: reusing %s", path)
+                    logger.debug("decontam index: reusing %s", path)
                     return cls(index, path)
             except (OSError, ValueError, KeyError) as err:
                 logger.warning("decontam index: ignoring unreadable cache %s (%s)", path, err)
@@ -141,7 +141,7 @@ class ContaminationMatcher:
         index.key = key
         try:
             index.save(path)
-            logger.info("decontam index: saved %s", path)
+            logger.debug("decontam index: saved %s", path)
         except OSError as err:
             logger.warning("decontam index: could not cache %s (%s)", path, err)
             return cls(index)

@@ -118,7 +118,7 @@ def _dedup_with(cfg: DedupConfig, run: StageRun, plot_worker: PlotWorker) -> Sta
     work = run.output / "_work"
     work.mkdir(parents=True, exist_ok=True)
     _check_layout(work, {"tasks": tasks, "inputs": files + [s.spec for s in sources if s.is_hf]})
-    logger.info(
+    logger.debug(
         "dedup: %d input file(s) in %d task(s); LSH %d bands x %d rows (P[candidate] at J=%.2f: %.3f)",
         len(files),
         tasks,
@@ -164,7 +164,7 @@ def _dedup_with(cfg: DedupConfig, run: StageRun, plot_worker: PlotWorker) -> Sta
         start = time.perf_counter()
         if not run_pipeline(steps, cfg, run.logs(name), n_tasks, job_name=f"dedup-{name}"):
             return StageResult({}, complete=False, message=f"{name} submitted; re-run when it has finished")
-        logger.info("dedup: %s (%d task(s)) done in %.1fs", name, n_tasks, time.perf_counter() - start)
+        logger.debug("dedup: %s (%d task(s)) done in %.1fs", name, n_tasks, time.perf_counter() - start)
         # each plot is drawn in the side process as soon as its numbers exist, while the next pipelines run
         if name == "verify":
             jaccard = _candidate_jaccard(work)

@@ -133,7 +133,7 @@ def _build_index(cfg: MineConfig, run: StageRun, n_files: int):
         steps = [DocumentReader(cfg.pool, text_key=cfg.text_key), indexer]
         _pipeline(steps, cfg, run, "pool_index", tasks)
         index = PoolIndex.finish(folder, tasks)
-        logger.info("pool index: %d pages in %d tasks", index.size, tasks)
+        logger.debug("pool index: %d pages in %d tasks", index.size, tasks)
     if index.size == 0:
         raise ConfigError(f"mine --pool: no documents with text in {', '.join(cfg.pool)}")
     return index
@@ -153,7 +153,7 @@ def _cache_seeds(cfg: MineConfig, run: StageRun) -> tuple[Path, int]:
         raise ConfigError(f"mine --seeds: no documents with text in {', '.join(cfg.seeds)}")
     languages = dict(sorted(languages.items(), key=lambda item: -item[1]))
     atomic_write_json(path.with_suffix(".json"), {"documents": count, "languages": languages})
-    logger.info("seeds: %d documents (%s)", count, ", ".join(f"{k} {v}" for k, v in languages.items()))
+    logger.debug("seeds: %d documents (%s)", count, ", ".join(f"{k} {v}" for k, v in languages.items()))
     return path, count
 
 
@@ -391,7 +391,7 @@ def _train(cfg: MineConfig, run: StageRun, index, n, seeds_file, n_seeds, previo
     )
     used, adapted = effective_params(params, n_train, cfg.small_train_size)
     if adapted:
-        logger.info("iteration %d: %d training examples < small_train_size: training with %s", n, n_train, used)
+        logger.debug("iteration %d: %d training examples < small_train_size: training with %s", n, n_train, used)
     start = time.time()
     model, lr_used = train_classifier(work / "train.txt", used)
     used = replace(used, lr=lr_used, threads=training_threads(used))

@@ -125,6 +125,13 @@ class _RecipeFields:
     load_in_4bit: bool = field(
         default=False, metadata={"help": "QLoRA: load the base model in 4-bit NF4 (needs bitsandbytes and a GPU)"}
     )
+    eval_every: int = field(
+        default=0,
+        metadata={
+            "help": "also evaluate every this many training steps (0: only before and after)",
+            "range": (0, 10**9),
+        },
+    )
     torch_threads: int = field(
         default=0,
         metadata={
@@ -152,6 +159,7 @@ class _RecipeFields:
         for name in (
             "eval_k",
             "eval_max_problems",
+            "eval_every",
             "max_samples",
             "tiny_test_problems",
             "torch_threads",

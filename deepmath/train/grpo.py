@@ -119,11 +119,14 @@ def _train(cfg: GRPORecipe, out: Path):
     from deepmath.io.atomic import atomic_write_json, atomic_write_text
     from deepmath.problems import grpo_dataset
     from deepmath.stage import StageResult
+    from deepmath.train.methods import grpo_policy_samples
     from deepmath.train.plots import plot_grpo_curves
     from deepmath.train.prepare import training_problems
     from deepmath.train.runs import (
         JsonlLogCallback,
+        PeriodicEvalCallback,
         cached_evaluation,
+        eval_curve,
         eval_summary,
         read_logs,
         set_torch_threads,
@@ -146,9 +149,8 @@ def _train(cfg: GRPORecipe, out: Path):
         eval_before = cached_evaluation(cfg, policy, held_out, out, "before", bridge)
         if not (final / "config.json").exists():
             dataset = grpo_dataset(train, cfg.prompt_template, cfg.system_prompt)
-            trainer, tokenizer = build_trainer(
-                cfg, policy, dataset, bridge, callbacks=[JsonlLogCallback(out / "train_log.jsonl")]
-            )
+            callbacks = [JsonlLogCallback(out / "train_log.jsonl"), PeriodicEvalCallback(cfg, held_out, out, bridge)]
+            trainer, tokenizer = build_trainer(cfg, policy, dataset, bridge, callbacks=callbacks)
             resumed_from = train_to_final(trainer, tokenizer, out, final, cfg.resume_from_checkpoint, "train grpo")
         eval_after = cached_evaluation(cfg, str(final), held_out, out, "after", bridge)
         rewards_stats = bridge.stats.as_dict()
@@ -165,11 +167,15 @@ def _train(cfg: GRPORecipe, out: Path):
                 {"before": eval_before, "after": eval_after}, out / "eval_curve.png", "held-out: before vs after"
             )
         plots.append("eval_curve.png")
+    train_summary = _train_summary(history)
     metrics = {
+        "method": "grpo",
         "eval_before": eval_before,
         "eval_after": eval_after,
         "delta": _delta(eval_before, eval_after),
-        "train": _train_summary(history),
+        "eval_curve": eval_curve(out, eval_before, eval_after, train_summary["steps"]),
+        "policy_samples": grpo_policy_samples(cfg, train_summary["steps"]),
+        "train": train_summary,
         "rewards": rewards_stats,
         "data": data,
         "policy": policy,

@@ -31,15 +31,19 @@ def _series(history: list[dict], key: str) -> tuple[list[float], list[float]]:
     return xs, ys
 
 
-def plot_grpo_curves(history: list[dict], path: str | Path, title: str = "GRPO") -> Path:
-    """Reward, reward std, zero-std groups, KL, entropy, clip ratio, completion length and loss over steps."""
+def plot_grpo_curves(
+    history: list[dict], path: str | Path, title: str = "GRPO", panels: list[tuple[str, str]] | None = None
+) -> Path:
+    """Reward, reward std, zero-std groups, KL, entropy, clip ratio, completion length and loss over steps
+    (or the `(log key, title)` panels given)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = [(key, label) for key, label in _GRPO_PANELS if _series(history, key)[0]]
-    panels = panels or [("reward", "reward (mean)")]
+    wanted = panels or _GRPO_PANELS
+    panels = [(key, label) for key, label in wanted if _series(history, key)[0]]
+    panels = panels or [wanted[0]]
     cols = 4 if len(panels) > 4 else len(panels)
     rows = -(-len(panels) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 2.6 * rows), squeeze=False)

@@ -4,6 +4,7 @@
 - `OUT/log_history.json`: TRL's full log history;
 - `OUT/checkpoint-N/`: TRL checkpoints; a re-run resumes from the last one;
 - `OUT/eval_<phase>.json`: cached evaluations (a re-run does not evaluate twice);
+- `OUT/eval_steps.jsonl`: held-out evaluations every `eval_every` training steps (`PeriodicEvalCallback`);
 - `OUT/model/`: the final model and tokenizer (`deepmath eval --model OUT/model`).
 """
 
@@ -19,7 +20,16 @@ from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
 from deepmath.distributed import barrier, is_main_process, share
 
-__all__ = ["JsonlLogCallback", "cached_evaluation", "last_checkpoint", "save_final", "set_torch_threads", "write_logs"]
+__all__ = [
+    "JsonlLogCallback",
+    "PeriodicEvalCallback",
+    "cached_evaluation",
+    "eval_curve",
+    "last_checkpoint",
+    "save_final",
+    "set_torch_threads",
+    "write_logs",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +124,8 @@ def save_final(trainer, tokenizer, path: Path) -> Path:
     """Save model + tokenizer to `path` via a temporary folder, so a half-written model never looks final.
 
     Every rank calls `trainer.save_model` (DeepSpeed/FSDP gather the weights collectively; only the main process
-    writes); the main process renames, the others wait for it."""
+    writes); the main process renames, the others wait for it. A LoRA policy saves its adapter to `OUT/adapter` and
+    a merged full model to `path`."""
     import shutil
 
     from deepmath.train.lora import is_peft_model, save_adapter_and_merged
@@ -137,6 +148,8 @@ def save_final(trainer, tokenizer, path: Path) -> Path:
 
 def cached_evaluation(cfg, model_path: str, problems: list[dict], out: Path, phase: str, bridge=None) -> dict | None:
     """Evaluate once into `OUT/eval_<phase>.json` (+ samples); a re-run reads the file. None when eval is off."""
+    from deepmath.io.atomic import atomic_write_json
+    from deepmath.problems import write_jsonl
 
     if not problems or cfg.eval_k <= 0:
         return None
@@ -145,7 +158,20 @@ def cached_evaluation(cfg, model_path: str, problems: list[dict], out: Path, pha
         return json.loads(path.read_text())
     if not is_main_process():  # evaluation runs once, on the main process; the others wait for its file
         return wait_for_file(path)
-    return _evaluate(cfg, model_path, problems, out, phase, path, bridge)
+    metrics, samples = _evaluate(cfg, model_path, problems, bridge)
+    metrics["model"] = model_path
+    write_jsonl(out / f"eval_{phase}_samples.jsonl.gz", samples)
+    atomic_write_json(path, metrics)
+    logger.info(
+        "eval %s: pass@1 %.3f  pass@k %.3f  maj@k %.3f (k=%d, %d problems)",
+        phase,
+        metrics["pass@1"],
+        metrics["pass@k"],
+        metrics["maj@k"],
+        metrics["k"],
+        metrics["problems"],
+    )
+    return metrics
 
 
 def wait_for_file(path: Path, poll: float = 2.0) -> dict:
@@ -162,13 +188,11 @@ def wait_for_file(path: Path, poll: float = 2.0) -> dict:
     return json.loads(path.read_text())
 
 
-def _evaluate(cfg, model_path: str, problems: list[dict], out: Path, phase: str, path: Path, bridge) -> dict:
+def _evaluate(cfg, model_path: str, problems: list[dict], bridge=None) -> tuple[dict, list[dict]]:
     from deepmath.evaluate.run import evaluate_model
-    from deepmath.io.atomic import atomic_write_json
-    from deepmath.problems import write_jsonl
 
     max_new = cfg.eval_max_new_tokens or getattr(cfg, "max_completion_length", None) or 512
-    metrics, samples = evaluate_model(
+    return evaluate_model(
         model_path,
         problems,
         cfg.eval_k,
@@ -182,16 +206,67 @@ def _evaluate(cfg, model_path: str, problems: list[dict], out: Path, phase: str,
         bridge=bridge,
         max_batch_tokens=cfg.eval_max_batch_tokens,
     )
-    metrics["model"] = model_path
-    write_jsonl(out / f"eval_{phase}_samples.jsonl.gz", samples)
-    atomic_write_json(path, metrics)
-    logger.info(
-        "eval %s: pass@1 %.3f  pass@k %.3f  maj@k %.3f (k=%d, %d problems)",
-        phase,
-        metrics["pass@1"],
-        metrics["pass@k"],
-        metrics["maj@k"],
-        metrics["k"],
-        metrics["problems"],
-    )
-    return metrics
+
+
+class PeriodicEvalCallback(TrainerCallback):
+    """Evaluate the policy on the held-out problems every `cfg.eval_every` optimizer steps.
+
+    One JSON line per step in `OUT/eval_steps.jsonl` (pass@1, pass@k, maj@k), so a curve against training steps
+    exists beside the before/after numbers; a resumed run skips the steps it already has. The policy is saved to
+    `OUT/_eval_model` and sampled by the evaluation's own sampler (the same code as `eval_before`/`eval_after`),
+    inside `torch.random.fork_rng`, so evaluating does not change the training run's random stream. Rank 0 only.
+    """
+
+    def __init__(self, cfg, problems: list[dict], out: Path, bridge=None):
+        self.cfg, self.problems, self.out, self.bridge = cfg, problems, Path(out), bridge
+        self.path = self.out / "eval_steps.jsonl"
+
+    def _done(self) -> set[int]:
+        if not self.path.exists():
+            return set()
+        return {json.loads(line)["step"] for line in self.path.read_text().splitlines() if line.strip()}
+
+    def on_step_end(self, args, state, control, model=None, processing_class=None, **kwargs):
+        every = self.cfg.eval_every
+        step = state.global_step
+        if not every or step % every or not self.problems or self.cfg.eval_k <= 0 or not state.is_world_process_zero:
+            return
+        if step >= state.max_steps or step in self._done():
+            return  # the final model is evaluated as `eval_after`
+        import shutil
+
+        import torch
+
+        tmp = self.out / "_eval_model"
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        model.save_pretrained(str(tmp))
+        processing_class.save_pretrained(str(tmp))
+        was_training = model.training
+        with torch.random.fork_rng(devices=[]):
+            metrics, _ = _evaluate(self.cfg, str(tmp), self.problems, self.bridge)
+        model.train(was_training)
+        shutil.rmtree(tmp)
+        row = {"step": step, **{key: metrics[key] for key in ("pass@1", "pass@k", "maj@k", "k", "problems")}}
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(row) + "\n")
+        logger.info("eval at step %d: pass@1 %.3f  maj@k %.3f", step, metrics["pass@1"], metrics["maj@k"])
+
+
+def eval_curve(out: Path, before: dict | None, after: dict | None, final_step: int) -> list[dict]:
+    """Held-out metrics against training steps: `before` at step 0, every `eval_steps.jsonl` line, `after` last."""
+    keys = ("pass@1", "pass@k", "maj@k", "k", "problems")
+    points = []
+    if before:
+        points.append({"step": 0, **{key: before[key] for key in keys}})
+    path = out / "eval_steps.jsonl"
+    if path.exists():
+        rows = {}
+        for line in path.read_text().splitlines():
+            if line.strip():
+                row = json.loads(line)
+                rows[row["step"]] = row
+        points += [rows[step] for step in sorted(rows) if 0 < step < final_step]
+    if after:
+        points.append({"step": final_step, **{key: after[key] for key in keys}})
+    return points

