@@ -43,10 +43,10 @@ def test_lora_grpo_raises_held_out_pass_at_1(tmp_path):
     from deepmath.train.grpo import run_grpo
 
     fields = yaml.safe_load((PIPELINES / "grpo_tiny.yaml").read_text())
-    fields.update(output=str(tmp_path / "grpo"), learning_rate=2.0e-3, peft=LORA)  # LoRA on GRPO; SFT stays full
+    fields.update(output=str(tmp_path / "grpo"), learning_rate=6.0e-4, peft=LORA)  # LoRA on GRPO; SFT stays full
     run_grpo(from_dict(GRPORecipe, fields))
     metrics = json.loads((tmp_path / "grpo" / "metrics.json").read_text())
     before, after = metrics["eval_before"], metrics["eval_after"]
     print(f"LoRA GRPO: pass@1 {before['pass@1']:.3f} -> {after['pass@1']:.3f}")
-    assert after["pass@1"] - before["pass@1"] >= 0.05
+    assert after["pass@1"] - before["pass@1"] >= 0.10
     assert (tmp_path / "grpo" / "adapter" / "adapter_config.json").exists()
