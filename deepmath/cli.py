@@ -285,10 +285,15 @@ def main(argv: list[str] | None = None) -> int:
                     f"unknown train command '{rest[0]}'{close_matches(rest[0], names)}; known: {', '.join(names)}"
                 )
             command, rest = f"train-{rest[0]}", rest[1:]
+            dry, rest = _dry_run_options(rest)  # --dry-run [--gpu-memory GB] [--num-processes N] [--zero-stage S]
         from deepmath.registry import get_stage
 
         spec = get_stage(command)
         cfg = build_stage_config(command.replace("-", " ", 1) if command.startswith("train-") else command, spec, rest)
+        if command.startswith("train-") and dry is not None:
+            from deepmath.train.preflight import dry_run
+
+            return dry_run(command.removeprefix("train-"), cfg, **dry)
         result = spec.main_function()(cfg)
         return 0 if not isinstance(result, int) else result
     except UserError as err:
@@ -302,6 +307,35 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"deepmath {command}: interrupted; re-run the same command to resume", file=sys.stderr)
         return 130
+
+
+def _dry_run_options(argv: list[str]) -> tuple[dict | None, list[str]]:
+    """`deepmath train` pre-flight flags (not recipe fields): None unless --dry-run is given."""
+    options = {
+        "--gpu-memory": ("gpu_gib", float),
+        "--num-processes": ("processes", int),
+        "--zero-stage": ("zero_stage", int),
+    }
+    found, rest, dry = {}, [], False
+    i = 0
+    while i < len(argv):
+        name, _, inline = argv[i].replace("_", "-").partition("=")
+        if name == "--dry-run":
+            dry = True
+        elif name in options:
+            value = inline or (argv[i + 1] if i + 1 < len(argv) else "")
+            i += 0 if inline else 1
+            key, kind = options[name]
+            try:
+                found[key] = kind(value)
+            except ValueError:
+                raise ConfigError(f"{name} needs a number, got {value!r}") from None
+        else:
+            rest.append(argv[i])
+        i += 1
+    if found and not dry:
+        raise ConfigError(f"{', '.join(sorted(found))}: only with --dry-run")
+    return (found if dry else None), rest
 
 
 def _one_line(err: BaseException) -> str:

@@ -8,9 +8,11 @@
 Each reward is looked up by name in `rewards` (`rewards.get`), or given as an import path `package.module:function`
 for a custom TRL-shaped function. TRL calls reward functions in-process and waits for them; here each call is cut
 into chunks that worker processes grade while the trainer waits at most `batch_timeout` seconds for the whole batch.
-Samples whose chunk is not back by then get 0.0 (counted as `timeouts`, logged as `rewards/<name>/timeouts`), the
-stuck workers are killed with the pool and a fresh pool starts at once, so training goes on. `None` from the
-reward function (e.g. an unparseable gold answer) is passed through: TRL then ignores that sample.
+Samples whose chunk is not back by then get `timeout_value` (default None; counted as `timeouts`, logged as
+`rewards/<name>/timeouts`), the stuck workers are killed with the pool and a fresh pool starts at once, so training
+goes on. `None` (a timeout, or an unparseable gold answer from the reward function) is masked by TRL: a sample every
+reward left at None is out of the group baseline and gets advantage 0, so a correct but slow answer is not pushed
+down as a 0.0 would (the old behaviour, still available as `timeout_value=0.0`).
 
 Inside a worker, `rewards` applies its own per-completion budget (sympy runs in its watchdog processes), so a
 batch timeout is a last resort against anything that hangs, including pure-Python code that holds the GIL.
@@ -100,7 +102,12 @@ class RewardBridge:
     """A pool of `workers` spawn processes that grade reward batches with an overall deadline per batch."""
 
     def __init__(
-        self, names: Sequence[str], batch_timeout: float = 60.0, workers: int = 2, chunk_size: int = 0
+        self,
+        names: Sequence[str],
+        batch_timeout: float = 60.0,
+        workers: int = 2,
+        chunk_size: int = 0,
+        timeout_value: float | None = None,
     ) -> None:
         if batch_timeout <= 0:
             raise ValueError(f"batch_timeout must be > 0 seconds, got {batch_timeout}")
@@ -110,6 +117,7 @@ class RewardBridge:
         self.batch_timeout = batch_timeout
         self.workers = workers
         self.chunk_size = chunk_size
+        self.timeout_value = timeout_value
         self.stats = BridgeStats()
         self._pool = None
         self._lock = threading.Lock()
@@ -155,7 +163,7 @@ class RewardBridge:
 
     # -- grading --------------------------------------------------------------------------------------------------
     def call(self, name: str, completions: list, **kwargs) -> tuple[list[float | None], int]:
-        """Rewards of `completions` from reward `name`, and how many samples timed out (those get 0.0)."""
+        """Rewards of `completions` from reward `name`, and how many samples timed out (those get `timeout_value`)."""
         n = len(completions)
         columns = {key: list(value) for key, value in kwargs.items() if key not in _DROP_KWARGS and value is not None}
         for key, value in columns.items():
@@ -171,7 +179,7 @@ class RewardBridge:
         for lo in range(0, n, size):
             chunk_columns = {key: value[lo : lo + size] for key, value in columns.items()}
             jobs.append((lo, pool.apply_async(_call_reward, (name, completions[lo : lo + size], chunk_columns))))
-        results: list[float | None] = [0.0] * n
+        results: list[float | None] = [self.timeout_value] * n
         timed_out = 0
         for lo, job in jobs:
             job.wait(max(0.0, deadline - time.monotonic()))
@@ -186,11 +194,12 @@ class RewardBridge:
         seconds = time.monotonic() - start
         if timed_out:
             logger.warning(
-                "reward %s: %d of %d samples not graded within %.1fs; they get 0.0 and the workers are restarted",
+                "reward %s: %d of %d samples not graded within %.1fs; they get %s and the workers are restarted",
                 name,
                 timed_out,
                 n,
                 self.batch_timeout,
+                "None (masked)" if self.timeout_value is None else self.timeout_value,
             )
             self._restart()
         self.stats.add(name, n, timed_out, seconds)

@@ -96,6 +96,16 @@ def run_stage(stage: str, cfg, body: Callable[[StageRun], StageResult], output: 
     The folder is checked (`deepmath.outputs.check_output`) and locked before anything is written; a run that
     fails before leaving any work behind removes the folder it created.
     """
+    # multi-process launch (accelerate/torchrun): only the main process claims, locks and writes the stage files
+    from deepmath.distributed import run_stage_on_ranks, world_size
+
+    if world_size() > 1:
+        return run_stage_on_ranks(stage, cfg, body, output, _run_stage_here, StageRun)
+    return _run_stage_here(stage, cfg, body, output)
+
+
+def _run_stage_here(stage: str, cfg, body: Callable[[StageRun], StageResult], output) -> dict:
+    """The one-process contract of `run_stage`."""
     output = check_output(stage, output if output is not None else getattr(cfg, "output", None))
     overwrite = bool(getattr(cfg, "overwrite", False))
     digest = config_hash(cfg, ignore=EXECUTION_FIELDS)

@@ -89,6 +89,7 @@ def evaluate_model(
     bridge=None,
     grading_timeout: float = 300.0,
     grading_workers: int = 2,
+    max_batch_tokens: int = 0,
 ) -> tuple[dict, list[dict]]:
     """Metrics (pass@1, pass@k, maj@k, pass curve, counts) and per-problem samples for `model_path` on `problems`."""
     import rewards
@@ -100,7 +101,7 @@ def evaluate_model(
     start = time.time()
     prompts = [build_messages(p["question"], prompt_template, system_prompt) for p in problems]
     completions = generate_completions(
-        model_path, prompts, k, temperature, top_p, max_new_tokens, batch_problems, seed, backend
+        model_path, prompts, k, temperature, top_p, max_new_tokens, batch_problems, seed, backend, max_batch_tokens
     )
     generation_seconds = time.time() - start
     graded = grade_completions(problems, completions, bridge, grading_timeout, grading_workers)

@@ -107,6 +107,24 @@ class _RecipeFields:
     eval_batch_problems: int = field(
         default=16, metadata={"help": "problems per generate() call in evaluation", "range": (1, 10**6)}
     )
+    eval_max_batch_tokens: int = field(
+        default=0,
+        metadata={
+            "help": "evaluation token budget per generate() call, (prompt + new tokens) x sequences; a problem's "
+            "samples are split over calls to fit (0: eval_batch_problems x eval_k x (512 + new tokens))",
+            "range": (0, 10**12),
+        },
+    )
+    peft: dict | None = field(
+        default=None,
+        metadata={
+            "help": "LoRA: a mapping of peft.LoraConfig fields (r, lora_alpha, target_modules, ...); adapter in "
+            "OUT/adapter, merged model in OUT/model"
+        },
+    )
+    load_in_4bit: bool = field(
+        default=False, metadata={"help": "QLoRA: load the base model in 4-bit NF4 (needs bitsandbytes and a GPU)"}
+    )
     eval_every: int = field(
         default=0,
         metadata={
@@ -145,6 +163,7 @@ class _RecipeFields:
             "max_samples",
             "tiny_test_problems",
             "torch_threads",
+            "eval_max_batch_tokens",
         ):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0")
@@ -152,6 +171,12 @@ class _RecipeFields:
             raise ValueError("eval_batch_problems must be >= 1")
         if self.tiny_test_problems >= self.tiny_problems:
             raise ValueError("tiny_test_problems must be smaller than tiny_problems")
+        if self.peft is not None:
+            from deepmath.train.lora import check_peft_mapping
+
+            check_peft_mapping(self.peft)
+        elif self.load_in_4bit:
+            raise ValueError("load_in_4bit is QLoRA: it needs a peft: block (4-bit weights cannot be fully trained)")
 
     def _resolve_trl_defaults(self) -> None:
         if self.output:
@@ -217,7 +242,12 @@ class GRPORecipe(_RecipeFields, GRPOConfig):
         metadata={"help": "rewards by name (rewards.available()) or module:function; weights in reward_weights"},
     )
     reward_timeout: float = field(
-        default=60.0, metadata={"help": "seconds one reward batch may take; samples not graded by then get 0.0"}
+        default=60.0,
+        metadata={"help": "seconds one reward batch may take; samples not graded by then get reward_timeout_value"},
+    )
+    reward_timeout_value: float | None = field(
+        default=None,
+        metadata={"help": "reward of a sample not graded in time: null = masked by TRL (counted); 0.0 = the old rule"},
     )
     reward_workers: int = field(default=2, metadata={"help": "reward grading processes"})
     sft: dict | None = field(

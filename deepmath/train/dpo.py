@@ -49,9 +49,16 @@ def build_trainer(cfg: DPORecipe, policy: str, dataset, callbacks=()):
     from transformers import AutoTokenizer
     from trl import DPOTrainer
 
+    from deepmath.train.lora import lora_config
+
     tokenizer = AutoTokenizer.from_pretrained(policy)
     trainer = DPOTrainer(
-        model=policy, args=cfg, train_dataset=dataset, processing_class=tokenizer, callbacks=list(callbacks)
+        model=policy,
+        args=cfg,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        callbacks=list(callbacks),
+        peft_config=lora_config(cfg.peft) if getattr(cfg, "peft", None) is not None else None,
     )
     return trainer, tokenizer
 

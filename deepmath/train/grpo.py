@@ -43,6 +43,7 @@ _INHERITED = (
     "eval_top_p",
     "eval_max_new_tokens",
     "eval_batch_problems",
+    "eval_max_batch_tokens",
     "tiny_problems",
     "tiny_test_problems",
     "tiny_seed",
@@ -95,6 +96,8 @@ def build_trainer(cfg: GRPORecipe, policy: str, train_dataset, bridge, callbacks
     from transformers import AutoTokenizer
     from trl import GRPOTrainer
 
+    from deepmath.train.lora import lora_config, quantization_kwargs
+
     tokenizer = AutoTokenizer.from_pretrained(policy, padding_side="left")
     extra = {}
     if getattr(cfg, "supervision", "outcome") == "process":  # DeepSeekMath 4.1.3: deepmath/train/process.py
@@ -102,6 +105,8 @@ def build_trainer(cfg: GRPORecipe, policy: str, train_dataset, bridge, callbacks
         from deepmath.train.process import ProcessGRPOTrainer as GRPOTrainer
 
         extra = {"step_scorer": ProcessRewardModel(cfg.prm).score, "step_marker": cfg.step_marker}
+    if cfg.load_in_4bit:
+        cfg.model_init_kwargs = {**(cfg.model_init_kwargs or {}), **quantization_kwargs(True)}
     trainer = GRPOTrainer(
         model=policy,
         reward_funcs=bridge.functions(),
@@ -110,11 +115,13 @@ def build_trainer(cfg: GRPORecipe, policy: str, train_dataset, bridge, callbacks
         processing_class=tokenizer,
         callbacks=list(callbacks),
         **extra,
+        peft_config=lora_config(cfg.peft) if cfg.peft is not None else None,
     )
     return trainer, tokenizer
 
 
 def _train(cfg: GRPORecipe, out: Path):
+    from deepmath.distributed import is_main_process
     from deepmath.grading import RewardBridge
     from deepmath.io.atomic import atomic_write_json, atomic_write_text
     from deepmath.problems import grpo_dataset
@@ -139,7 +146,12 @@ def _train(cfg: GRPORecipe, out: Path):
     policy = _policy(cfg, out, train)
     final = out / "model"
     resumed_from = None
-    with RewardBridge(cfg.reward_funcs, batch_timeout=cfg.reward_timeout, workers=cfg.reward_workers) as bridge:
+    with RewardBridge(
+        cfg.reward_funcs,
+        batch_timeout=cfg.reward_timeout,
+        workers=cfg.reward_workers,
+        timeout_value=cfg.reward_timeout_value,
+    ) as bridge:
         bridge.warmup()
         eval_before = cached_evaluation(cfg, policy, held_out, out, "before", bridge)
         if not (final / "config.json").exists():
@@ -150,12 +162,17 @@ def _train(cfg: GRPORecipe, out: Path):
         eval_after = cached_evaluation(cfg, str(final), held_out, out, "after", bridge)
         rewards_stats = bridge.stats.as_dict()
     history = read_logs(out)
-    plot_grpo_curves(history, out / "reward_curve.png", title=f"GRPO ({cfg.loss_type}, beta={cfg.beta})")
+    main = is_main_process()  # under accelerate launch, one process writes the run files
+    if main:
+        plot_grpo_curves(history, out / "reward_curve.png", title=f"GRPO ({cfg.loss_type}, beta={cfg.beta})")
     plots = ["reward_curve.png"]
     if eval_before and eval_after:
         from deepmath.evaluate.run import plot_eval
 
-        plot_eval({"before": eval_before, "after": eval_after}, out / "eval_curve.png", "held-out: before vs after")
+        if main:
+            plot_eval(
+                {"before": eval_before, "after": eval_after}, out / "eval_curve.png", "held-out: before vs after"
+            )
         plots.append("eval_curve.png")
     train_summary = _train_summary(history)
     metrics = {
@@ -170,14 +187,16 @@ def _train(cfg: GRPORecipe, out: Path):
         "data": data,
         "policy": policy,
     }
-    atomic_write_json(out / "metrics.json", metrics)
-    atomic_write_text(out / "README.md", _card(cfg, policy, metrics))
+    if main:
+        atomic_write_json(out / "metrics.json", metrics)
+        atomic_write_text(out / "README.md", _card(cfg, policy, metrics))
     stats = {
         "rows_in": data["rows_in"],
         "rows_out": data["rows_out"],
         "dropped": data["dropped"],
         "model": str(final),
         "policy": policy,
+        "adapter": str(out / "adapter") if cfg.peft is not None else None,
         "resumed_from": resumed_from,
         "reward_timeouts": sum(rewards_stats["timeouts"].values()),
         "plots": plots,

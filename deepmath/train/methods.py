@@ -141,8 +141,11 @@ def finish_metrics(method, cfg, out, policy, data, eval_before, eval_after, resu
         "policy": policy,
         **{key: value for key, value in result.items() if key not in ("policy_samples", "resumed_from")},
     }
-    atomic_write_json(out / "metrics.json", metrics)
-    atomic_write_text(out / "README.md", _card(method, cfg, policy, metrics))
+    from deepmath.distributed import is_main_process
+
+    if is_main_process():  # under accelerate launch, one process writes the run files
+        atomic_write_json(out / "metrics.json", metrics)
+        atomic_write_text(out / "README.md", _card(method, cfg, policy, metrics))
     return metrics, plots
 
 

@@ -76,6 +76,8 @@ def build_trainer(cfg: OnlineRFTRecipe, policy: str, train_dataset, bridge, call
     """An OnlineRFTTrainer for `policy` (rewards from `bridge`)."""
     from transformers import AutoTokenizer
 
+    from deepmath.train.lora import lora_config
+
     tokenizer = AutoTokenizer.from_pretrained(policy, padding_side="left")
     trainer = OnlineRFTTrainer(
         model=policy,
@@ -85,6 +87,7 @@ def build_trainer(cfg: OnlineRFTRecipe, policy: str, train_dataset, bridge, call
         processing_class=tokenizer,
         callbacks=list(callbacks),
         correct_reward=cfg.correct_reward.rpartition(":")[2],
+        peft_config=lora_config(cfg.peft) if getattr(cfg, "peft", None) is not None else None,
     )
     return trainer, tokenizer
 

@@ -30,19 +30,26 @@ def is_tiny_data(cfg) -> bool:
 
 
 def _tiny_splits(cfg, out: Path) -> tuple[Path, Path]:
-    from deepmath.tasks.arithmetic import make_arithmetic_problems, split_problems
+    from deepmath.distributed import main_first
 
     train_path, test_path = out / "data" / "train.jsonl", out / "data" / "test.jsonl"
-    if not (train_path.exists() and test_path.exists()):
-        if list(cfg.dataset) == [TINY_MULTISTEP]:
-            from deepmath.tasks.multistep import make_multistep_problems as make_arithmetic_problems
-        problems = make_arithmetic_problems(cfg.tiny_problems, cfg.tiny_seed)
-        train, test = split_problems(problems, cfg.tiny_test_problems, cfg.tiny_seed)
-        for row in train + test:
-            row["source"] = "tiny_" + ("multistep" if "plan" in row else "arithmetic")
-        write_jsonl(test_path, test)
-        write_jsonl(train_path, train)
+    with main_first():  # one writer under a multi-process launch; the others read its files
+        if not (train_path.exists() and test_path.exists()):
+            _write_tiny_splits(cfg, train_path, test_path)
     return train_path, test_path
+
+
+def _write_tiny_splits(cfg, train_path: Path, test_path: Path) -> None:
+    from deepmath.tasks.arithmetic import make_arithmetic_problems, split_problems
+
+    if list(cfg.dataset) == [TINY_MULTISTEP]:
+        from deepmath.tasks.multistep import make_multistep_problems as make_arithmetic_problems
+    problems = make_arithmetic_problems(cfg.tiny_problems, cfg.tiny_seed)
+    train, test = split_problems(problems, cfg.tiny_test_problems, cfg.tiny_seed)
+    for row in train + test:
+        row["source"] = "tiny_" + ("multistep" if "plan" in row else "arithmetic")
+    write_jsonl(test_path, test)
+    write_jsonl(train_path, train)
 
 
 def training_problems(cfg, out: Path) -> tuple[list[dict], list[dict], dict]:
@@ -55,18 +62,22 @@ def training_problems(cfg, out: Path) -> tuple[list[dict], list[dict], dict]:
     else:
         if TINY in cfg.dataset:
             raise DataError("dataset 'tiny' cannot be mixed with other sources")
-        train, dropped = load_problems(cfg.dataset, cfg.question_field, cfg.answer_field)
+        train, dropped = _load_specs(cfg.dataset, cfg.question_field, cfg.answer_field)
         eval_spec = cfg.eval_data
     rows_in = len(train) + sum(dropped.values())
     held_out: list[dict] = []
     if eval_spec:
-        held_out, eval_dropped = load_problems(eval_spec)
+        held_out, eval_dropped = _load_specs([eval_spec])
         if eval_dropped:
             logger.warning("evaluation set %s: dropped %s", eval_spec, eval_dropped)
         if cfg.eval_max_problems:
             held_out = held_out[: cfg.eval_max_problems]
     benchmarks = list(cfg.decontaminate)
-    if eval_spec and not eval_spec.startswith("hf:") and Path(eval_spec).is_file():
+    if eval_spec.startswith(BENCHMARK_PREFIX):  # a registry benchmark: decontaminate against it by name
+        name = eval_spec.removeprefix(BENCHMARK_PREFIX).split(":")[0]
+        if name not in benchmarks:
+            benchmarks.append(name)
+    elif eval_spec and not eval_spec.startswith("hf:") and Path(eval_spec).is_file():
         suffix = ":question" if _has_question_column(held_out) else ""
         benchmarks.append(f"eval_set={eval_spec}{suffix}")  # reported as `eval_set` in the drop counts
     train, report = decontaminate(train, benchmarks, ngram=cfg.decontam_ngram)
@@ -79,6 +90,37 @@ def training_problems(cfg, out: Path) -> tuple[list[dict], list[dict], dict]:
     summary = {"rows_in": rows_in, "rows_out": len(train), "dropped": dropped, "decontamination": report}
     summary["eval_problems"] = len(held_out)
     return train, held_out, summary
+
+
+BENCHMARK_PREFIX = "benchmark:"
+
+
+def _load_specs(specs: list[str], question_field: str = "", answer_field: str = "") -> tuple[list[dict], dict]:
+    """Problems from data sources, where `benchmark:NAME[:SPLIT]` is a split of the benchmark registry (the
+    split is `test` unless named: `benchmark:gsm8k:train`), and anything else a path/hf:
+    source read by `deepmath.problems.load_problems`."""
+    from deepmath.benchmarks import load_problems as load_benchmark_problems
+
+    problems: list[dict] = []
+    dropped: dict[str, int] = {}
+    plain = [spec for spec in specs if not spec.startswith(BENCHMARK_PREFIX)]
+    for spec in specs:
+        if spec.startswith(BENCHMARK_PREFIX):
+            name, _, split = spec.removeprefix(BENCHMARK_PREFIX).partition(":")
+            got, lost = load_benchmark_problems(name, split or "test")
+            for row in got:
+                row.setdefault("source", spec)
+            problems += got
+            for key, value in lost.items():
+                dropped[key] = dropped.get(key, 0) + value
+    if plain:
+        got, lost = load_problems(plain, question_field, answer_field)
+        problems += got
+        for key, value in lost.items():
+            dropped[key] = dropped.get(key, 0) + value
+    if not problems:
+        raise DataError(f"no usable question/answer rows in {', '.join(specs)}")
+    return problems, dropped
 
 
 def _has_question_column(problems: list[dict]) -> bool:
@@ -96,11 +138,18 @@ def tokenizer_text(row: dict) -> str:
 
 def tiny_policy(cfg, out: Path, train: list[dict]) -> str:
     """The tiny base model (tokenizer learned from the training text), built once into `OUT/base_model`."""
-    from deepmath.train.tiny import build_tiny_model
+    from deepmath.distributed import main_first
 
     path = out / "base_model"
-    if (path / "config.json").exists() and (path / "tokenizer.json").exists():
-        return str(path)
+    with main_first():  # one writer under a multi-process launch; the others load what it saved
+        if not ((path / "config.json").exists() and (path / "tokenizer.json").exists()):
+            _build_tiny(cfg, path, train)
+    return str(path)
+
+
+def _build_tiny(cfg, path: Path, train: list[dict]) -> None:
+    from deepmath.train.tiny import build_tiny_model
+
     texts = [tokenizer_text(p) for p in train]
     build_tiny_model(
         path,
@@ -111,4 +160,3 @@ def tiny_policy(cfg, out: Path, train: list[dict]) -> str:
         vocab_size=cfg.tiny_vocab_size,
         seed=cfg.tiny_seed,
     )
-    return str(path)

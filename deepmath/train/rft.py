@@ -32,9 +32,16 @@ def build_trainer(cfg: RFTRecipe, policy: str, dataset, callbacks=()):
     from transformers import AutoTokenizer
     from trl import SFTTrainer
 
+    from deepmath.train.lora import lora_config
+
     tokenizer = AutoTokenizer.from_pretrained(policy)
     trainer = SFTTrainer(
-        model=policy, args=cfg, train_dataset=dataset, processing_class=tokenizer, callbacks=list(callbacks)
+        model=policy,
+        args=cfg,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        callbacks=list(callbacks),
+        peft_config=lora_config(cfg.peft) if getattr(cfg, "peft", None) is not None else None,
     )
     return trainer, tokenizer
 

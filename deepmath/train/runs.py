@@ -18,6 +18,8 @@ from pathlib import Path
 from transformers import TrainerCallback
 from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
+from deepmath.distributed import barrier, is_main_process, share
+
 __all__ = [
     "JsonlLogCallback",
     "PeriodicEvalCallback",
@@ -107,7 +109,9 @@ def train_to_final(trainer, tokenizer, out: Path, final: Path, resume_from: str 
         logger.info("%s: resuming from %s", stage, resumed_from)
     trainer.train(resume_from_checkpoint=resumed_from)
     save_final(trainer, tokenizer, final)
-    write_logs(out, trainer.state.log_history)
+    if is_main_process():
+        write_logs(out, trainer.state.log_history)
+    barrier()
     return resumed_from
 
 
@@ -117,17 +121,28 @@ def eval_summary(result: dict) -> dict:
 
 
 def save_final(trainer, tokenizer, path: Path) -> Path:
-    """Save model + tokenizer to `path` via a temporary folder, so a half-written model never looks final."""
+    """Save model + tokenizer to `path` via a temporary folder, so a half-written model never looks final.
+
+    Every rank calls `trainer.save_model` (DeepSpeed/FSDP gather the weights collectively; only the main process
+    writes); the main process renames, the others wait for it. A LoRA policy saves its adapter to `OUT/adapter` and
+    a merged full model to `path`."""
     import shutil
 
+    from deepmath.train.lora import is_peft_model, save_adapter_and_merged
+
+    if is_peft_model(trainer.model):  # LoRA: OUT/adapter + a merged full model at `path`
+        return save_adapter_and_merged(trainer, tokenizer, path)
     tmp = path.with_name(path.name + ".tmp")
-    if tmp.exists():
+    if is_main_process() and tmp.exists():
         shutil.rmtree(tmp)
+    barrier()
     trainer.save_model(str(tmp))
-    tokenizer.save_pretrained(str(tmp))
-    if path.exists():
-        shutil.rmtree(path)
-    tmp.rename(path)
+    if is_main_process():
+        tokenizer.save_pretrained(str(tmp))
+        if path.exists():
+            shutil.rmtree(path)
+        tmp.rename(path)
+    barrier()
     return path
 
 
@@ -139,8 +154,10 @@ def cached_evaluation(cfg, model_path: str, problems: list[dict], out: Path, pha
     if not problems or cfg.eval_k <= 0:
         return None
     path = out / f"eval_{phase}.json"
-    if path.exists():
+    if share(path.exists()):  # the main process decides; every rank takes the same branch
         return json.loads(path.read_text())
+    if not is_main_process():  # evaluation runs once, on the main process; the others wait for its file
+        return wait_for_file(path)
     metrics, samples = _evaluate(cfg, model_path, problems, bridge)
     metrics["model"] = model_path
     write_jsonl(out / f"eval_{phase}_samples.jsonl.gz", samples)
@@ -155,6 +172,20 @@ def cached_evaluation(cfg, model_path: str, problems: list[dict], out: Path, pha
         metrics["problems"],
     )
     return metrics
+
+
+def wait_for_file(path: Path, poll: float = 2.0) -> dict:
+    """The JSON the main process writes at `path`, once it exists. A file, not a collective barrier: an evaluation
+    can outlast torch.distributed's timeout, and if the main process dies the launcher stops this one."""
+    import time
+
+    waited = 0.0
+    while not path.exists():
+        time.sleep(poll)
+        waited += poll
+        if waited % 300 < poll:
+            logger.info("waiting for the main process to write %s (%.0f s)", path.name, waited)
+    return json.loads(path.read_text())
 
 
 def _evaluate(cfg, model_path: str, problems: list[dict], bridge=None) -> tuple[dict, list[dict]]:
@@ -173,6 +204,7 @@ def _evaluate(cfg, model_path: str, problems: list[dict], bridge=None) -> tuple[
         cfg.prompt_template,
         cfg.system_prompt,
         bridge=bridge,
+        max_batch_tokens=cfg.eval_max_batch_tokens,
     )
 
 

@@ -66,9 +66,11 @@ def _train(cfg: SFTRecipe, out: Path):
     from transformers import AutoTokenizer
     from trl import SFTTrainer
 
+    from deepmath.distributed import is_main_process
     from deepmath.io.atomic import atomic_write_json, atomic_write_text
     from deepmath.problems import sft_dataset
     from deepmath.stage import StageResult
+    from deepmath.train.lora import lora_config, quantization_kwargs
     from deepmath.train.plots import plot_sft_curve
     from deepmath.train.prepare import tiny_policy
     from deepmath.train.runs import (
@@ -91,26 +93,33 @@ def _train(cfg: SFTRecipe, out: Path):
     final = out / "model"
     resumed_from = None
     if not (final / "config.json").exists():
+        if cfg.load_in_4bit:
+            cfg.model_init_kwargs = {**(cfg.model_init_kwargs or {}), **quantization_kwargs(True)}
         trainer = SFTTrainer(
             model=model,
             args=cfg,
             train_dataset=dataset,
             processing_class=tokenizer,
             callbacks=[JsonlLogCallback(out / "train_log.jsonl")],
+            peft_config=lora_config(cfg.peft) if cfg.peft is not None else None,
         )
         resumed_from = train_to_final(trainer, tokenizer, out, final, cfg.resume_from_checkpoint, "train sft")
     history = read_logs(out)
-    plot_sft_curve(history, out / "sft_curve.png", title=f"SFT of {Path(model).name}")
+    main = is_main_process()  # under accelerate launch, one process writes the run files
+    if main:
+        plot_sft_curve(history, out / "sft_curve.png", title=f"SFT of {Path(model).name}")
     eval_after = cached_evaluation(cfg, str(final), held_out, out, "after")
     metrics = {"eval_after": eval_after, "train": _last_train_metrics(history), "data": data}
-    atomic_write_json(out / "metrics.json", metrics)
-    atomic_write_text(out / "README.md", _card(cfg, model, metrics))
+    if main:
+        atomic_write_json(out / "metrics.json", metrics)
+        atomic_write_text(out / "README.md", _card(cfg, model, metrics))
     stats = {
         "rows_in": data["rows_in"],
         "rows_out": data["rows_out"],
         "dropped": data["dropped"],
         "model": str(final),
         "base_model": model,
+        "adapter": str(out / "adapter") if cfg.peft is not None else None,
         "resumed_from": resumed_from,
         "plots": ["sft_curve.png"],
     }

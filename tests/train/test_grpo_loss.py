@@ -46,6 +46,8 @@ def _recipe(micro_model, tmp_path):
         bf16=False,
         activation_checkpointing=False,
         use_cpu=True,
+        use_vllm=False,  # the recipe generates with vLLM on GPUs; here the scripted generation below
+        model_init_kwargs=None,  # float32 on CPU (the recipe loads bf16 weights)
         reward_workers=1,
         reward_funcs=["math_accuracy"],  # the test scores with fixed rewards instead
         reward_weights=[1.0],

@@ -55,12 +55,15 @@ def test_custom_reward_by_import_path_and_chunking():
         assert length(["a", "bb", "ccc", "dddd", "eeeee"]) == [1.0, 2.0, 3.0, 4.0, 5.0]  # order kept over 3 chunks
 
 
-def test_stuck_grading_times_out_to_zero_and_training_goes_on():
-    with RewardBridge(["tests.train.slow_rewards:sleepy", "math_accuracy"], batch_timeout=1.5, workers=1) as b:
+@pytest.mark.parametrize(("timeout_value", "expected"), [({}, [None, None]), ({"timeout_value": 0.0}, [0.0, 0.0])])
+def test_stuck_grading_times_out_to_none_or_zero_and_training_goes_on(timeout_value, expected):
+    # default: None, which TRL masks (advantage 0, out of the group baseline); 0.0 is the old behaviour, on request
+    sleepy = "tests.train.slow_rewards:sleepy"
+    with RewardBridge([sleepy, "math_accuracy"], batch_timeout=1.5, workers=1, **timeout_value) as b:
         b.warmup()
-        values, timed_out = b.call("tests.train.slow_rewards:sleepy", [chat("x"), chat("y")])
+        values, timed_out = b.call(sleepy, [chat("x"), chat("y")])
         # `sleepy` never returns on its own: the batch came back because its timeout fired
-        assert values == [0.0, 0.0] and timed_out == 2
+        assert values == expected and timed_out == 2
         assert b.stats.timeouts["tests.train.slow_rewards:sleepy"] == 2 and b.stats.restarts == 1
         # the stuck worker was killed with its pool; the next batches are graded normally (a fresh worker on a
         # loaded machine may miss the first 1.5 s window: training goes on either way, and one of three is graded)
@@ -84,3 +87,15 @@ def test_bad_reward_names_and_arguments():
         RewardBridge(["math_accuracy"], batch_timeout=0)
     with RewardBridge(["math_accuracy"], workers=1) as b, pytest.raises(ValueError, match="2 values for 1"):
         b.call("math_accuracy", ["\\boxed{1}"], answer=["1", "2"])
+
+
+def test_the_recipe_masks_timeouts_by_default_and_takes_the_old_zero_on_request(tmp_path):
+    from deepmath.cli import build_stage_config
+    from deepmath.registry import get_stage
+
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("model: tiny\ndataset: tiny\nuse_cpu: true\n")
+    spec = get_stage("train-grpo")
+    assert build_stage_config("train grpo", spec, [str(recipe)]).reward_timeout_value is None
+    cfg = build_stage_config("train grpo", spec, [str(recipe), "--reward-timeout-value", "0.0"])
+    assert cfg.reward_timeout_value == 0.0
