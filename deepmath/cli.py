@@ -248,6 +248,13 @@ def _setup_logging(level: str, verbosity: int) -> None:
     logging.getLogger("deepmath").setLevel(numeric)
     os.environ["DEEPMATH_VERBOSE"] = str(max(verbosity, 0))  # forked and spawned workers read it
     if verbosity <= 0:
+        import warnings
+
+        # libraries' notices about their own future (deprecations) are for -v; our warnings still show
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        os.environ.setdefault("PYTHONWARNINGS", "ignore::FutureWarning,ignore::DeprecationWarning")
+        os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")  # per-map bars of dataset preprocessing
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
         os.environ.setdefault("DATASETS_VERBOSITY", "error")

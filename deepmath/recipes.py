@@ -167,6 +167,7 @@ def run_recipe(recipe: Recipe, only: list[str] | None = None) -> list[dict]:
     """Run the stages in order (each skips itself when complete) and print a one-screen summary."""
     from deepmath.outputs import check_output, claim_output
     from deepmath.registry import get_stage
+    from deepmath.stage import nested_stage
 
     names = [planned.name for planned in recipe.stages]
     for name in only or []:
@@ -179,7 +180,8 @@ def run_recipe(recipe: Recipe, only: list[str] | None = None) -> list[dict]:
     for index, planned in enumerate(selected, 1):
         logger.info("[%d/%d] %s (%s) ...", index, len(selected), planned.name, planned.stage)
         start = time.time()
-        result = get_stage(planned.stage).main_function()(planned.config())
+        with nested_stage():  # the recipe says "done" for its stages
+            result = get_stage(planned.stage).main_function()(planned.config())
         seconds = time.time() - start
         logger.info("[%d/%d] %s done in %.1fs%s", index, len(selected), planned.name, seconds, _counts(result))
         summary.append({"stage": planned.name, "seconds": round(seconds, 1), "result": result})

@@ -14,6 +14,8 @@ configs in one folder (unless `overwrite`), and writes stats, card and marker on
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import json
 import logging
 import shutil
@@ -32,6 +34,23 @@ from deepmath.outputs import OutputLock, check_output, claim_output, clear_outpu
 __all__ = ["CorpusStageConfig", "StageResult", "StageRun", "default_tasks", "drops_by_reason", "run_stage"]
 
 logger = logging.getLogger(__name__)
+
+# how many stages (or recipes) are running around this one: only the outermost says "done" on the console
+_depth = contextvars.ContextVar("deepmath_stage_depth", default=0)
+
+
+@contextlib.contextmanager
+def nested_stage():
+    """Mark the code inside as running under another stage or a recipe: its stages log their lines at DEBUG."""
+    token = _depth.set(_depth.get() + 1)
+    try:
+        yield
+    finally:
+        _depth.reset(token)
+
+
+def _console_level() -> int:
+    return logging.INFO if _depth.get() == 0 else logging.DEBUG
 
 
 @dataclass
@@ -139,7 +158,8 @@ def _run_locked(stage, cfg, body, output: Path, digest: str, overwrite: bool, cr
     atomic_write_json(output / "_config_hash.json", {"config_hash": digest})
     run = StageRun(stage=stage, cfg=cfg, output=output)
     try:
-        result = body(run)
+        with nested_stage():
+            result = body(run)
     except BaseException:
         if created and not has_progress(output):
             shutil.rmtree(output, ignore_errors=True)  # nothing to resume: the corrected re-run starts clean
@@ -150,7 +170,7 @@ def _run_locked(stage, cfg, body, output: Path, digest: str, overwrite: bool, cr
         write_card(output, result.card)
     if result.complete:
         atomic_write_json(output / SUCCESS_MARKER, {"config_hash": digest, "finished": time.time()})
-        logger.info("%s: done -> %s", stage, output)
+        logger.log(_console_level(), "%s: done -> %s", stage, output)
     elif result.message:
         logger.warning("%s: %s", stage, result.message)
     return stats

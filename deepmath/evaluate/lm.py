@@ -116,7 +116,7 @@ def score_benchmarks(
 
             raise ConfigError(f"eval-lm: benchmark {spec!r} has no texts")
         results[name] = bits_per_byte(model, tokenizer, texts, max_length, batch_size)
-        logger.info(
+        logger.debug(
             "eval-lm %s: %s bits/byte over %d items", name, f"{results[name]['bits_per_byte']:.4f}", len(texts)
         )
     return results

@@ -242,7 +242,7 @@ def pack_mixture(
     from deepmath.io.atomic import atomic_write_json
 
     atomic_write_json(folder / MANIFEST, manifest)
-    logger.info(
+    logger.debug(
         "packed %d rows x %d tokens: %s",
         rows,
         max_length,

@@ -110,5 +110,5 @@ def build_tiny_model(
     model.save_pretrained(output_dir)
     tokenizer.save_pretrained(output_dir)
     n_params = sum(p.numel() for p in model.parameters())
-    logger.info("tiny model: %.2fM parameters, vocab %d -> %s", n_params / 1e6, len(tokenizer), output_dir)
+    logger.debug("tiny model: %.2fM parameters, vocab %d -> %s", n_params / 1e6, len(tokenizer), output_dir)
     return output_dir
