@@ -152,6 +152,10 @@ class WatchdogPool:
         try:
             self._release(self._start())
         except (RuntimeError, WorkerDied, OSError):
+            with self._cond:
+                closed = self._closed
+            if closed:  # shut down meanwhile (interpreter exit): the zygote went first, nothing is wrong
+                return
             logger.warning("could not start a rewards worker", exc_info=True)
 
     def compare(self, gold: str, pred: str, timeout: float, policy: dict | None = None) -> tuple[str, bool | None]:

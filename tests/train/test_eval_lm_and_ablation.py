@@ -161,6 +161,6 @@ def test_ablation_stage_and_report_section(tmp_path):
     assert (out / "ablation.png").exists() and "| algebra |" in (out / "ablation.md").read_text()
 
     run_report(ReportConfig(run_dir=str(run_dir), output=str(run_dir / "report")))
-    report = (run_dir / "report.md").read_text()
+    report = (run_dir / "report" / "report.md").read_text()
     assert "## Pretraining" in report and "corpus-quality ablation" in report
     assert "algebra" in report and "ablation.png" in report
