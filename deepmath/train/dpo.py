@@ -46,21 +46,11 @@ def pair_dataset(pairs: list[dict], template: str = "{question}", system_prompt:
 
 def build_trainer(cfg: DPORecipe, policy: str, dataset, callbacks=()):
     """A DPOTrainer for `policy`; TRL loads the reference model from the same path."""
-    from transformers import AutoTokenizer
     from trl import DPOTrainer
 
-    from deepmath.train.lora import lora_config
+    from deepmath.train.runs import policy_trainer
 
-    tokenizer = AutoTokenizer.from_pretrained(policy)
-    trainer = DPOTrainer(
-        model=policy,
-        args=cfg,
-        train_dataset=dataset,
-        processing_class=tokenizer,
-        callbacks=list(callbacks),
-        peft_config=lora_config(cfg.peft) if getattr(cfg, "peft", None) is not None else None,
-    )
-    return trainer, tokenizer
+    return policy_trainer(DPOTrainer, cfg, policy, dataset, callbacks)
 
 
 def _trainer(cfg: DPORecipe):

@@ -238,6 +238,8 @@ def _train_summary(history: list[dict]) -> dict:
 def _card(cfg: GRPORecipe, policy: str, metrics: dict) -> str:
     import yaml
 
+    from deepmath.train.runs import eval_card_lines
+
     settings = {
         name: getattr(cfg, name)
         for name in (
@@ -272,18 +274,7 @@ def _card(cfg: GRPORecipe, policy: str, metrics: dict) -> str:
         f"{', '.join(cfg.reward_funcs)}. Policy: `{policy}`; final model: `model/`.",
         "",
     ]
-    before, after = metrics["eval_before"], metrics["eval_after"]
-    if before and after:
-        lines += [
-            f"## Held-out evaluation ({after['problems']} problems, k={after['k']}, temperature "
-            f"{after['temperature']})",
-            "",
-            "| metric | before | after | change |",
-            "| --- | ---: | ---: | ---: |",
-        ]
-        for key in ("pass@1", "pass@k", "maj@k"):
-            lines.append(f"| {key} | {before[key]:.3f} | {after[key]:.3f} | {after[key] - before[key]:+.3f} |")
-        lines += ["", "![before vs after](eval_curve.png)", ""]
+    lines += eval_card_lines(metrics["eval_before"], metrics["eval_after"])
     train = metrics["train"]
     lines += [
         "## Training",

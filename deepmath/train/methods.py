@@ -158,6 +158,8 @@ def _delta(before: dict | None, after: dict | None) -> dict | None:
 def _card(method: str, cfg, policy: str, metrics: dict) -> str:
     import yaml
 
+    from deepmath.train.runs import eval_card_lines
+
     title = _TITLES.get(method, method)
     front = {"library_name": "transformers", "tags": ["deepmath", method, "trl", "math"], "base_model": policy}
     data = metrics["data"]
@@ -174,18 +176,7 @@ def _card(method: str, cfg, policy: str, metrics: dict) -> str:
         f"policy. Policy: `{policy}`; final model: `model/`.",
         "",
     ]
-    before, after = metrics["eval_before"], metrics["eval_after"]
-    if before and after:
-        lines += [
-            f"## Held-out evaluation ({after['problems']} problems, k={after['k']}, temperature "
-            f"{after['temperature']})",
-            "",
-            "| metric | before | after | change |",
-            "| --- | ---: | ---: | ---: |",
-        ]
-        for key in ("pass@1", "pass@k", "maj@k"):
-            lines.append(f"| {key} | {before[key]:.3f} | {after[key]:.3f} | {after[key] - before[key]:+.3f} |")
-        lines += ["", "![before vs after](eval_curve.png)", ""]
+    lines += eval_card_lines(metrics["eval_before"], metrics["eval_after"])
     if len(metrics["eval_curve"]) > 2:
         lines += [
             "## Held-out pass@1 against training steps",

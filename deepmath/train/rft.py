@@ -29,21 +29,11 @@ def run_rft(cfg: RFTRecipe) -> dict:
 
 def build_trainer(cfg: RFTRecipe, policy: str, dataset, callbacks=()):
     """An SFTTrainer for `policy` on the kept samples."""
-    from transformers import AutoTokenizer
     from trl import SFTTrainer
 
-    from deepmath.train.lora import lora_config
+    from deepmath.train.runs import policy_trainer
 
-    tokenizer = AutoTokenizer.from_pretrained(policy)
-    trainer = SFTTrainer(
-        model=policy,
-        args=cfg,
-        train_dataset=dataset,
-        processing_class=tokenizer,
-        callbacks=list(callbacks),
-        peft_config=lora_config(cfg.peft) if getattr(cfg, "peft", None) is not None else None,
-    )
-    return trainer, tokenizer
+    return policy_trainer(SFTTrainer, cfg, policy, dataset, callbacks)
 
 
 def _trainer(cfg: RFTRecipe):

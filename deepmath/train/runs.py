@@ -270,3 +270,37 @@ def eval_curve(out: Path, before: dict | None, after: dict | None, final_step: i
     if after:
         points.append({"step": final_step, **{key: after[key] for key in keys}})
     return points
+
+
+def eval_card_lines(before: dict | None, after: dict | None) -> list[str]:
+    """The card's before/after table of the held-out evaluation (no lines when either is missing)."""
+    if not (before and after):
+        return []
+    lines = [
+        f"## Held-out evaluation ({after['problems']} problems, k={after['k']}, temperature {after['temperature']})",
+        "",
+        "| metric | before | after | change |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for key in ("pass@1", "pass@k", "maj@k"):
+        lines.append(f"| {key} | {before[key]:.3f} | {after[key]:.3f} | {after[key] - before[key]:+.3f} |")
+    return [*lines, "", "![before vs after](eval_curve.png)", ""]
+
+
+def policy_trainer(trainer_class, cfg, policy: str, dataset, callbacks=()):
+    """A TRL trainer of `trainer_class` on `policy` (its tokenizer, our callbacks, LoRA when the recipe has a `peft`
+    block); returns (trainer, tokenizer)."""
+    from transformers import AutoTokenizer
+
+    from deepmath.train.lora import lora_config
+
+    tokenizer = AutoTokenizer.from_pretrained(policy)
+    trainer = trainer_class(
+        model=policy,
+        args=cfg,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        callbacks=list(callbacks),
+        peft_config=lora_config(cfg.peft) if getattr(cfg, "peft", None) is not None else None,
+    )
+    return trainer, tokenizer
