@@ -232,8 +232,8 @@ def score_rows(
     """(metrics, graded rows): pass@1 / pass@k / maj@k over the rows (k=0: all completions), label agreement when
     labels exist, and the accuracy of each completion field when there are several (`fields`)."""
     import rewards
-    from deepmath.evaluate.metrics import GradedProblem, summarize
-    from deepmath.evaluate.run import grade_completions
+    from deepmath.evaluate.metrics import summarize
+    from deepmath.evaluate.run import grade_completions, record_grade
 
     graded = grade_completions(rows, [r["completions"] for r in rows], timeout=timeout, workers=workers)
     out_rows, scored = [], []
@@ -242,15 +242,7 @@ def score_rows(
     disagreements = []
     for row, result in zip(rows, graded):
         record = dict(row)
-        if result is None:
-            skipped["grading_timeout"] += 1
-            record["skipped"] = "grading_timeout"
-        elif result["gold_unparseable"]:
-            skipped["gold_unparseable"] += 1
-            record["skipped"] = "gold_unparseable"
-        else:
-            record.update({key: result[key] for key in ("answers", "correct", "majority", "reasons")})
-            scored.append(GradedProblem(result["answers"], result["correct"], majority=result["majority"], voted=True))
+        if record_grade(record, result, skipped, scored):
             for index, (ours, label) in enumerate(zip(result["correct"], row["labels"] or [])):
                 if label is None:
                     continue

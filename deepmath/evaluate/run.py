@@ -93,7 +93,7 @@ def evaluate_model(
 ) -> tuple[dict, list[dict]]:
     """Metrics (pass@1, pass@k, maj@k, pass curve, counts) and per-problem samples for `model_path` on `problems`."""
     import rewards
-    from deepmath.evaluate.metrics import GradedProblem, summarize
+    from deepmath.evaluate.metrics import summarize
     from deepmath.problems import build_messages
 
     if not problems:
@@ -109,15 +109,7 @@ def evaluate_model(
     skipped = {"gold_unparseable": 0, "grading_timeout": 0}
     for problem, texts, result in zip(problems, completions, graded):
         row = {"question": problem["question"], "answer": problem["answer"], "completions": texts}
-        if result is None:
-            skipped["grading_timeout"] += 1
-            row["skipped"] = "grading_timeout"
-        elif result["gold_unparseable"]:
-            skipped["gold_unparseable"] += 1
-            row["skipped"] = "gold_unparseable"
-        else:
-            row.update({key: result[key] for key in ("answers", "correct", "majority", "reasons")})
-            scored.append(GradedProblem(result["answers"], result["correct"], majority=result["majority"], voted=True))
+        record_grade(row, result, skipped, scored)
         samples.append(row)
     if not scored:
         raise ValueError(f"no problem could be graded ({skipped})")
@@ -267,3 +259,21 @@ def run_eval(cfg: EvalConfig) -> dict:
         return StageResult(stats=stats, card=card)
 
     return run_stage("eval", cfg, body)
+
+
+def record_grade(row: dict, result: dict | None, skipped: dict, scored: list) -> bool:
+    """Put one problem's grade on its saved row; count it as skipped (grading timeout, unparseable gold) or add it
+    to `scored`. True when it was scored."""
+    from deepmath.evaluate.metrics import GradedProblem
+
+    if result is None:
+        skipped["grading_timeout"] += 1
+        row["skipped"] = "grading_timeout"
+        return False
+    if result["gold_unparseable"]:
+        skipped["gold_unparseable"] += 1
+        row["skipped"] = "gold_unparseable"
+        return False
+    row.update({key: result[key] for key in ("answers", "correct", "majority", "reasons")})
+    scored.append(GradedProblem(result["answers"], result["correct"], majority=result["majority"], voted=True))
+    return True
