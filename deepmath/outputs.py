@@ -50,9 +50,18 @@ def _protected(path: Path) -> str | None:
 
 
 def is_owned(path: Path) -> bool:
-    """True when deepmath made `path` (owner marker), or it is a stage folder of an earlier deepmath version."""
-    if (path / OWNER_MARKER).exists():
+    """True when deepmath made `path` (owner marker), or it is a stage folder (or a recipe's folder of stage
+    folders) of an earlier deepmath version."""
+    if (path / OWNER_MARKER).exists() or _is_old_stage_folder(path):
         return True
+    # a recipe's run folder of an earlier version: it holds stage folders
+    try:
+        return any(child.is_dir() and _is_old_stage_folder(child) for child in path.iterdir())
+    except OSError:
+        return False
+
+
+def _is_old_stage_folder(path: Path) -> bool:
     return (path / "config.yaml").exists() and ((path / "_config_hash.json").exists() or (path / "_SUCCESS").exists())
 
 

@@ -251,3 +251,15 @@ def test_user_mistakes_are_one_line_with_exit_code_2(tmp_path):
 def test_only_with_a_typo_names_the_close_stage(capsys, tmp_path):
     assert main(["run", str(ROOT / "pipelines" / "demo.yaml"), "--only", "mien", "--output", str(tmp_path)]) == 2
     assert "did you mean: mine" in capsys.readouterr().err
+
+
+def test_folders_of_an_earlier_version_are_recognised_as_ours(tmp_path):
+    from deepmath.outputs import is_owned
+
+    run = tmp_path / "demo_output"
+    (run / "ingest").mkdir(parents=True)
+    assert not is_owned(run)
+    (run / "ingest" / "config.yaml").write_text("{}\n")
+    (run / "ingest" / "_SUCCESS").write_text("{}")
+    assert is_owned(run / "ingest") and is_owned(run), "a run folder of stage folders, written before the marker"
+    assert check_output("run demo", run) == run
