@@ -29,7 +29,7 @@ def _table_commands() -> dict[str, str]:
     commands = {}
     for label, command in re.findall(r"^\| ([^|]+?) \| `([^`]+)` \|", README, re.M):
         if command.startswith(("deepmath ", "python -m rewards")):
-            commands[label.strip()] = command
+            commands[label.strip()] = command.replace("\\|", "|")  # a pipe escaped inside the table
     return commands
 
 
@@ -39,7 +39,9 @@ def _blocks(language: str) -> list[str]:
 
 def test_the_table_lists_every_stage_command():
     commands = _table_commands()
-    assert {"ingest", "mine", "dedup", "decontam", "sft-mix", "train", "eval", "rewards"} <= set(commands)
+    expected = {"ingest", "mine", "dedup", "decontam", "sft-mix", "pretrain", "train", "train (paradigm)", "compare"}
+    expected |= {"label-steps", "prm", "eval", "eval (benchmarks)", "eval (regrade)", "eval-lm", "rewards"}
+    assert expected <= set(commands)
 
 
 def _run(command: str, cwd: Path, timeout: int = 900) -> subprocess.CompletedProcess:
@@ -132,5 +134,11 @@ def test_the_training_and_eval_commands_run_as_written(corpus_chain):
     _run(commands["eval"] + " --output out/eval --max-new-tokens 8", work)
     benchmarks = commands["eval (benchmarks)"].replace(" M ", " out/grpo/model ")
     _run(benchmarks + " --output out/bench --max-problems 2 --max-new-tokens 8", work)
-    for folder in ("sft", "grpo", "eval", "bench"):
+    _run(commands["pretrain"] + " --max-tokens 8192", work, timeout=1800)
+    _run(commands["eval-lm"] + " --output out/evallm --max-items 5", work)
+    _run(commands["train (paradigm)"].replace("rft|online-rft|dpo", "rft") + " --max-steps 2 --eval-k 0", work)
+    _run(commands["compare"], work)
+    _run(commands["label-steps"] + " --tiny-problems 8 --rollouts 2", work)
+    _run(commands["prm"] + " --num-train-epochs 1", work, timeout=1800)
+    for folder in ("sft", "grpo", "eval", "bench", "pt", "evallm", "rft", "compare", "labels", "prm"):
         assert (work / "out" / folder / "_SUCCESS").exists(), folder
