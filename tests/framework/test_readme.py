@@ -129,14 +129,15 @@ def test_the_training_and_eval_commands_run_as_written(corpus_chain):
     commands = _table_commands()
     work = corpus_chain
     _run(commands["sft-mix"], work, timeout=1800)
-    _run(commands["train"] + " --max-steps 4 --eval-k 0", work, timeout=1800)
+    small_eval = " --eval-k 2 --eval-max-problems 4 --eval-max-new-tokens 8"  # compare needs an evaluation
+    _run(commands["train"] + " --max-steps 4" + small_eval, work, timeout=1800)
     shutil.copy(work / "out" / "grpo" / "data" / "test.jsonl", work / "test.jsonl")
     _run(commands["eval"] + " --output out/eval --max-new-tokens 8", work)
     benchmarks = commands["eval (benchmarks)"].replace(" M ", " out/grpo/model ")
     _run(benchmarks + " --output out/bench --max-problems 2 --max-new-tokens 8", work)
     _run(commands["pretrain"] + " --max-tokens 8192", work, timeout=1800)
     _run(commands["eval-lm"] + " --output out/evallm --max-items 5", work)
-    _run(commands["train (paradigm)"].replace("rft|online-rft|dpo", "rft") + " --max-steps 2 --eval-k 0", work)
+    _run(commands["train (paradigm)"].replace("rft|online-rft|dpo", "rft") + " --max-steps 2" + small_eval, work)
     _run(commands["compare"], work)
     _run(commands["label-steps"] + " --tiny-problems 8 --rollouts 2", work)
     _run(commands["prm"] + " --num-train-epochs 1", work, timeout=1800)
