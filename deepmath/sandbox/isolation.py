@@ -96,6 +96,23 @@ def _bwrap_help() -> str:
         return ""
 
 
+def _under_tmp(root: str) -> bool:
+    return Path(root) == Path(INSIDE_TMP) or Path(INSIDE_TMP) in Path(root).parents
+
+
+def _root_binds(roots: list[str], created: set[str]) -> list[str]:
+    """Read-only binds of `roots`, their parent folders created 0755 first (bwrap would copy the host's modes:
+    a 0700 /root hides pyenv)."""
+    args: list[str] = []
+    for root in roots:
+        for parent in (str(p) for p in reversed(Path(root).parents) if str(p) != "/"):
+            if parent not in created:
+                args += ["--perms", "0755", "--dir", parent]
+                created.add(parent)
+        args += ["--ro-bind", root, root]
+    return args
+
+
 @functools.lru_cache(maxsize=1)
 def _bwrap_args() -> tuple[str, ...]:
     """Everything of the bwrap command line that does not depend on the run (see the module docstring)."""
@@ -111,13 +128,7 @@ def _bwrap_args() -> tuple[str, ...]:
         args += ["--setenv", name, value]
     args += _system_binds()
     created = {"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/tmp", "/proc", "/dev"}
-    for root in _python_roots():
-        parents = [str(p) for p in reversed(Path(root).parents) if str(p) != "/"]
-        for parent in parents:  # created 0755: bwrap would copy the host's modes (a 0700 /root hides pyenv)
-            if parent not in created:
-                args += ["--perms", "0755", "--dir", parent]
-                created.add(parent)
-        args += ["--ro-bind", root, root]
+    args += _root_binds([r for r in _python_roots() if not _under_tmp(r)], created)
     args += ["--perms", "0755", "--dir", str(Path(INSIDE_WRAPPER).parent)]
     args += ["--ro-bind", str(WRAPPER), INSIDE_WRAPPER]
     args += ["--proc", "/proc", "--dev", "/dev"]
@@ -133,6 +144,8 @@ def bwrap_command(tmpfs_mb: int, status_fd: int | None = None) -> list[str]:
     return [
         *_bwrap_args(),
         *("--perms", "1777", "--size", str(tmpfs_mb * 1024 * 1024), "--tmpfs", INSIDE_TMP),
+        # an interpreter that lives under /tmp (a venv in a scratch clone) is bound after /tmp's tmpfs, not under it
+        *_root_binds([r for r in _python_roots() if _under_tmp(r)], {INSIDE_TMP}),
         *("--perms", "1777", "--dir", INSIDE_WORK, "--chdir", INSIDE_WORK),
         # the new root and /dev are tmpfs without a size limit, owned by the user in a user namespace: read-only
         *("--remount-ro", "/dev", "--remount-ro", "/"),

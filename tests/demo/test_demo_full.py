@@ -30,11 +30,11 @@ def _tree(folder: Path) -> dict[str, str]:
 def _run(out: Path) -> subprocess.CompletedProcess:
     result = subprocess.run(
         [sys.executable, "-m", "deepmath", "run", str(ROOT / "pipelines" / "demo.yaml"), "--output", str(out)],
-        capture_output=True,
-        text=True,
+        capture_output=True,  # bytes: text mode would turn a progress bar's carriage returns into new lines
         cwd=str(ROOT),
         check=False,
     )
+    result.stdout, result.stderr = result.stdout.decode(), result.stderr.decode()
     assert result.returncode == 0, result.stderr[-4000:]
     assert "report:" in result.stdout  # the one-screen summary ends with the report's path
     return result
