@@ -8,16 +8,8 @@ traceback.
 
 from __future__ import annotations
 
-__all__ = ["UserError", "shorten"]
+__all__ = ["UserError"]
 
 
 class UserError(ValueError):
     """A mistake in what the user gave; the message says what to change."""
-
-
-def shorten(value, limit: int = 200) -> str:
-    """`repr(value)` cut to `limit` characters: an error message never copies a huge value (a 2 GB "line")."""
-    if isinstance(value, str | bytes) and len(value) > 4 * limit:
-        value = value[: 4 * limit]  # repr of a giant string is itself giant: cut first
-    text = repr(value)
-    return text if len(text) <= limit else f"{text[: limit - 20]}... ({len(text):,} chars)"

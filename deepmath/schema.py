@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin
 
 from deepmath.config import ConfigError, close_matches
-from deepmath.errors import shorten
+from deepmath.io.limits import shorten
 
 __all__ = ["SCHEMA_FILE", "check_fields", "field_kinds", "load_schema", "schema_of"]
 
@@ -128,7 +128,7 @@ def check_fields(stage: str, data: dict, schema: dict, where: str) -> None:
         kinds = fields[key]["kinds"]
         if not any(_matches(value, kind) for kind in kinds):
             wanted = ", ".join(k.removeprefix("choice:") for k in kinds)
-            raise ConfigError(f"{where}.{key}: expected {wanted}, got {shorten(value)}")
+            raise ConfigError(f"{where}.{key}: expected {wanted}, got {shorten(repr(value))}")
 
 
 def _write() -> Path:
