@@ -209,6 +209,14 @@ STAGES: dict[str, StageSpec] = {
             heavy_config=True,
         ),
         StageSpec(
+            "train-iterative-rl",
+            "deepmath.train.iterative_config:IterativeRLRecipe",
+            "deepmath.train.iterative:run_iterative_rl",
+            "iterative RL (DeepSeekMath Alg. 1): per round sample, label steps, update the PRM (replay), GRPO+PS",
+            positional="@config",
+            outputs={"rounds": "", "metrics": "metrics.json"},
+        ),
+        StageSpec(
             "eval-lm",
             "deepmath.evaluate.lm_config:EvalLMConfig",
             "deepmath.evaluate.lm:run_eval_lm",
