@@ -133,7 +133,26 @@ def step_metrics(scores: list[float], targets: list[int], threshold: float = 0.5
         "recall": round(recall, 4),
         "f1": round(f1, 4),
         "chance_accuracy": round(max(positive, 1 - positive), 4),
+        "auc": _auc(scores, targets),
     }
+
+
+def _auc(scores: list[float], targets: list[int]) -> float | None:
+    """Area under the ROC curve (the chance that a good step outscores a bad one; ties count half): what GRPO+PS
+    uses of the PRM is its ranking within a group, which accuracy at a fixed threshold does not show. 0.5: chance."""
+    pairs = sorted(zip(scores, targets))
+    positives = sum(t for _, t in pairs)
+    negatives = len(pairs) - positives
+    if not positives or not negatives:
+        return None
+    rank_sum, i = 0.0, 0
+    while i < len(pairs):  # average ranks over ties
+        j = i
+        while j < len(pairs) and pairs[j][0] == pairs[i][0]:
+            j += 1
+        rank_sum += sum(t for _, t in pairs[i:j]) * (i + j + 1) / 2
+        i = j
+    return round((rank_sum - positives * (positives + 1) / 2) / (positives * negatives), 4)
 
 
 def bce_at_steps(outputs, labels, num_items_in_batch=None):

@@ -109,3 +109,11 @@ def run_prm_(cfg):
     from deepmath.train.prm import run_prm
 
     return run_prm(cfg)
+
+
+def test_step_metrics_auc_is_the_share_of_good_bad_pairs_ranked_right():
+    # pairs (good, bad): (0.35, 0.1) right, (0.35, 0.4) wrong, (0.8, 0.1) right, (0.8, 0.4) right -> 3/4
+    assert step_metrics([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1])["auc"] == 0.75
+    assert step_metrics([0.5, 0.5], [0, 1])["auc"] == 0.5  # a tie counts half
+    assert step_metrics([0.9, 0.2], [0, 1])["auc"] == 0.0
+    assert step_metrics([0.9, 0.2], [1, 1])["auc"] is None  # one class only: undefined
