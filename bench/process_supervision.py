@@ -10,6 +10,9 @@ is the starting policy of every run; per seed s:
 - PS, iterative: `deepmath train iterative-rl` with the recipe's fields, `seed: s`, 2 rounds -> OUT/seed-s/iterative;
   round 1's GRPO is "PS, 1 round" (the same GRPO budget as OS: same steps, prompts per step, G, lengths, lr),
   round 2's is "PS, 2 rounds" (twice the GRPO budget, plus a second round of sampling, labels and PRM update)
+- PS, oracle PRM (a diagnostic, `--no-oracle` skips it): as OS but `supervision: process` with
+  `prm: deepmath.steps.simulated:oracle_prm`, the tiny task's ground-truth step verdicts: GRPO+PS with a perfect PRM
+  -> OUT/seed-s/grpo-ps-oracle
 
 Held-out pass@1 and maj@k (the recipe's `eval_k` samples on its held-out split) of each final policy; mean and
 sample standard deviation over seeds, and every seed's value. Every run is a resumable stage folder: a re-run skips
@@ -70,6 +73,10 @@ def run(args) -> dict:
         os_fields = {**iterative_fields["grpo"], "model": sft_model, "supervision": "outcome", "seed": seed}
         os_fields["output"] = str(seed_out / "grpo-os")
         os_stats = run_grpo(from_dict(GRPORecipe, os_fields, where="grpo-os"))
+        if args.oracle:  # diagnostic: GRPO+PS with a perfect PRM (the tiny task's ground-truth step verdicts)
+            oracle_fields = {**os_fields, "supervision": "process", "prm": "deepmath.steps.simulated:oracle_prm"}
+            oracle_fields["output"] = str(seed_out / "grpo-ps-oracle")
+            run_grpo(from_dict(GRPORecipe, oracle_fields, where="grpo-ps-oracle"))
         t1 = time.time()
         fields = {**iterative_fields, "seed": seed, "rounds": args.rounds, "output": str(seed_out / "iterative")}
         iterative = run_iterative_rl(from_dict(IterativeRLRecipe, fields, where="iterative"))
@@ -79,6 +86,8 @@ def run(args) -> dict:
             "os": _grade(json.loads((seed_out / "grpo-os" / "eval_after.json").read_text())),
             "os_train": os_stats.get("eval_after"),
         }
+        if args.oracle:
+            row["ps_oracle"] = _grade(json.loads((seed_out / "grpo-ps-oracle" / "eval_after.json").read_text()))
         for x in rounds:
             row[f"ps_round_{x['round']}"] = _grade(x["eval_after"])
             row[f"ps_round_{x['round']}_prm_vs_truth"] = x["prm_held_out_vs_ground_truth"]
@@ -107,6 +116,7 @@ def _table(results: dict, rounds: int) -> str:
     methods = [("SFT (start)", None), ("GRPO+OS", "os"), ("GRPO+PS, 1 round", "ps_round_1")]
     if rounds >= 2:
         methods.append(("GRPO+PS, 2 rounds (iterative)", "ps_round_2"))
+    methods.append(("GRPO+PS, oracle PRM (diagnostic)", "ps_oracle"))
     seeds = results["seeds"]
     k = results["sft"].get("k")
     lines = [
@@ -115,6 +125,8 @@ def _table(results: dict, rounds: int) -> str:
     ]
     for title, key in methods:
         rows = [results["sft"]] if key is None else [seeds[s][key] for s in seeds if key in seeds[s]]
+        if not rows:
+            continue
         p1 = [r["pass@1"] for r in rows if r.get("pass@1") is not None]
         mk = [r["maj@k"] for r in rows if r.get("maj@k") is not None]
         lines.append(
@@ -130,6 +142,7 @@ def main() -> int:
     parser.add_argument("--recipe", default=str(ROOT / "pipelines" / "process_supervision_tiny.yaml"))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--rounds", type=int, default=2, choices=(1, 2))
+    parser.add_argument("--no-oracle", dest="oracle", action="store_false", help="skip the oracle-PRM diagnostic")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     results = run(args)

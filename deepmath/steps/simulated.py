@@ -16,9 +16,9 @@ import random
 import re
 
 from deepmath.evaluate.generation import Prompt, SamplingSettings
-from deepmath.tasks.multistep import _OPS, make_multistep_problems
+from deepmath.tasks.multistep import _OPS, check_steps, make_multistep_problems, prefix_correct
 
-__all__ = ["NoisyCalculator", "noisy_completer"]
+__all__ = ["NoisyCalculator", "noisy_completer", "oracle_prm"]
 
 _RESULT = re.compile(r"=\s*(-?\d+)\s*\.?\s*$")
 
@@ -64,3 +64,22 @@ def noisy_completer(cfg) -> NoisyCalculator:
     """`completer: deepmath.steps.simulated:noisy_completer` for `input: tiny` (the same generated problems)."""
     problems = make_multistep_problems(cfg.tiny_problems, cfg.tiny_seed)
     return NoisyCalculator(problems, error_rate=0.3, seed=cfg.seed)
+
+
+def oracle_prm(cfg):
+    """`prm: deepmath.steps.simulated:oracle_prm` in a GRPO recipe on `dataset: tiny-multistep`: step rewards are
+    the ground truth (1.0 while every step so far is right, else 0.0), a perfect PRM. A diagnostic: it measures
+    GRPO+PS itself, apart from a learned PRM's errors. A question not of the task gets 0.0 for every step."""
+    by_question = {p["question"]: p for p in make_multistep_problems(cfg.tiny_problems, cfg.tiny_seed)}
+
+    def score(questions: list[str], steps: list[list[str]]) -> list[list[float]]:
+        out = []
+        for question, row in zip(questions, steps):
+            problem = by_question.get(question)
+            if problem is None:
+                out.append([0.0] * len(row))
+                continue
+            out.append([float(ok) for ok in prefix_correct(check_steps(problem, "\n".join(row), "\n"))])
+        return out
+
+    return score

@@ -101,10 +101,10 @@ def build_trainer(cfg: GRPORecipe, policy: str, train_dataset, bridge, callbacks
     tokenizer = AutoTokenizer.from_pretrained(policy, padding_side="left")
     extra = {}
     if getattr(cfg, "supervision", "outcome") == "process":  # DeepSeekMath 4.1.3: deepmath/train/process.py
-        from deepmath.train.prm import ProcessRewardModel
         from deepmath.train.process import ProcessGRPOTrainer as GRPOTrainer
+        from deepmath.train.process import load_step_scorer
 
-        extra = {"step_scorer": ProcessRewardModel(cfg.prm).score, "step_marker": cfg.step_marker}
+        extra = {"step_scorer": load_step_scorer(cfg), "step_marker": cfg.step_marker}
     if cfg.load_in_4bit:
         cfg.model_init_kwargs = {**(cfg.model_init_kwargs or {}), **quantization_kwargs(True)}
     trainer = GRPOTrainer(

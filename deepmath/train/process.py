@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 
 from trl import GRPOTrainer
 
-__all__ = ["ProcessGRPOTrainer", "process_advantages", "step_spans"]
+__all__ = ["ProcessGRPOTrainer", "load_step_scorer", "process_advantages", "step_spans"]
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +87,30 @@ def process_advantages(
                 normalised = (float(reward) - mean) / (std + 1e-4)
                 advantages[i, : min(end, length - 1) + 1] += normalised
     return advantages
+
+
+def load_step_scorer(cfg) -> Callable:
+    """`scorer(questions, steps) -> step rewards` for `cfg.prm`: a `deepmath train prm` model folder, or
+    `module:factory` whose `factory(cfg)` returns one (as label-steps' completer; e.g. the tiny task's oracle,
+    `deepmath.steps.simulated:oracle_prm`, to measure GRPO+PS apart from a learned PRM's errors)."""
+    from pathlib import Path
+
+    from deepmath.config import ConfigError
+
+    if ":" in cfg.prm and not Path(cfg.prm).exists():
+        import importlib
+
+        module, _, attr = cfg.prm.partition(":")
+        try:
+            factory = getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError) as err:
+            raise ConfigError(f"prm {cfg.prm!r} cannot be imported: {err}") from err
+        return factory(cfg)
+    if not (Path(cfg.prm) / "config.json").exists():
+        raise ConfigError(f"prm {cfg.prm!r} is neither a PRM model folder nor module:factory")
+    from deepmath.train.prm import ProcessRewardModel
+
+    return ProcessRewardModel(cfg.prm).score
 
 
 def _question(row: dict) -> str:
