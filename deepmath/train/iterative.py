@@ -156,7 +156,7 @@ def _piece(out: Path, **settings) -> PieceConfig:
 
 
 def _run(cfg: IterativeRLRecipe, out: Path):
-    from deepmath.config import from_dict
+    from deepmath.config import ConfigError, from_dict
     from deepmath.stage import StageResult, nested_stage
     from deepmath.steps.config import LabelStepsConfig
     from deepmath.steps.labels import run_label_steps
@@ -164,6 +164,10 @@ def _run(cfg: IterativeRLRecipe, out: Path):
     from deepmath.train.prm import run_prm
     from deepmath.train.prm_config import PRMRecipe
 
+    if not (Path(cfg.policy) / "config.json").exists():
+        raise ConfigError(f"policy {cfg.policy!r} is not a model folder (no config.json)")
+    if cfg.initial_prm and not (Path(cfg.initial_prm) / "config.json").exists():
+        raise ConfigError(f"initial_prm {cfg.initial_prm!r} is not a PRM model folder (no config.json)")
     policy, prm = cfg.policy, cfg.initial_prm
     history = list(cfg.initial_labels)
     rounds = []

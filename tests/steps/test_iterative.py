@@ -187,6 +187,14 @@ def test_bad_recipes_are_one_line_config_errors(tmp_path, change, message):
         from_dict(IterativeRLRecipe, data)
 
 
+def test_a_missing_policy_or_prm_folder_is_a_one_line_error_before_any_work(tmp_path, policy):
+    with pytest.raises(ConfigError, match="is not a model folder"):
+        run_iterative_rl(_recipe(str(tmp_path / "nope"), tmp_path / "a"))
+    with pytest.raises(ConfigError, match="initial_prm"):
+        run_iterative_rl(_recipe(policy, tmp_path / "b", initial_prm=str(tmp_path / "nope")))
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()  # nothing left behind
+
+
 @pytest.mark.slow
 def test_sigkill_in_round_two_then_rerun_skips_round_one(policy, tmp_path):
     import signal
