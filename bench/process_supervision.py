@@ -7,7 +7,8 @@ is the starting policy of every run; per seed s:
 
 - OS: `deepmath train grpo` with the recipe's `grpo` fields, `supervision: outcome` (rewards from `rewards`),
   `seed: s` -> OUT/seed-s/grpo-os
-- PS, iterative: `deepmath train iterative-rl` with the recipe's fields, `seed: s`, 2 rounds -> OUT/seed-s/iterative;
+- PS, iterative: `deepmath train iterative-rl` with the recipe's fields, `seed: s`, 2 rounds -> OUT/seed-s/iterative
+  (for the recipe's own seed: OUT/iterative-rl, so a `deepmath run` of the recipe into OUT is reused);
   round 1's GRPO is "PS, 1 round" (the same GRPO budget as OS: same steps, prompts per step, G, lengths, lr),
   round 2's is "PS, 2 rounds" (twice the GRPO budget, plus a second round of sampling, labels and PRM update)
 - PS, oracle PRM (a diagnostic, `--no-oracle` skips it): as OS but `supervision: process` with
@@ -79,6 +80,8 @@ def run(args) -> dict:
             run_grpo(from_dict(GRPORecipe, oracle_fields, where="grpo-ps-oracle"))
         t1 = time.time()
         fields = {**iterative_fields, "seed": seed, "rounds": args.rounds, "output": str(seed_out / "iterative")}
+        if seed == iterative_fields.get("seed", 0) and args.rounds == iterative_fields.get("rounds", 2):
+            fields["output"] = iterative_fields["output"]  # the recipe's own `deepmath run` into OUT: this seed
         iterative = run_iterative_rl(from_dict(IterativeRLRecipe, fields, where="iterative"))
         t2 = time.time()
         rounds = iterative["rounds"]
