@@ -16,7 +16,8 @@ is the starting policy of every run; per seed s:
   -> OUT/seed-s/grpo-ps-oracle
 
 Held-out pass@1 and maj@k (the recipe's `eval_k` samples on its held-out split) of each final policy; mean and
-sample standard deviation over seeds, and every seed's value. Every run is a resumable stage folder: a re-run skips
+sample standard deviation over seeds, and every seed's value. The SFT row is the OS run's evaluation before
+training (the same model; the evaluation samples with the run's seed). Every run is a resumable stage folder: a re-run skips
 what finished. Writes OUT/results.json and OUT/table.md. `--rounds 1` skips the second round.
 """
 
@@ -86,6 +87,7 @@ def run(args) -> dict:
         t2 = time.time()
         rounds = iterative["rounds"]
         row = {
+            "sft": _grade(json.loads((seed_out / "grpo-os" / "eval_before.json").read_text())),
             "os": _grade(json.loads((seed_out / "grpo-os" / "eval_after.json").read_text())),
             "os_train": os_stats.get("eval_after"),
         }
@@ -116,7 +118,7 @@ def _mean_std(values: list[float]) -> str:
 
 
 def _table(results: dict, rounds: int) -> str:
-    methods = [("SFT (start)", None), ("GRPO+OS", "os"), ("GRPO+PS, 1 round", "ps_round_1")]
+    methods = [("SFT (start; sampled with each seed)", "sft"), ("GRPO+OS", "os"), ("GRPO+PS, 1 round", "ps_round_1")]
     if rounds >= 2:
         methods.append(("GRPO+PS, 2 rounds (iterative)", "ps_round_2"))
     methods.append(("GRPO+PS, oracle PRM (diagnostic)", "ps_oracle"))
@@ -127,7 +129,7 @@ def _table(results: dict, rounds: int) -> str:
         "| --- | ---: | ---: | --- | --- |",
     ]
     for title, key in methods:
-        rows = [results["sft"]] if key is None else [seeds[s][key] for s in seeds if key in seeds[s]]
+        rows = [seeds[s][key] for s in seeds if key in seeds[s]]
         if not rows:
             continue
         p1 = [r["pass@1"] for r in rows if r.get("pass@1") is not None]
