@@ -1,0 +1,316 @@
+/* deepmath.dedup._kernel: normalise -> word n-gram shingle hashes -> MinHash signature, one pass per document.
+ *
+ * The compiled twin of shingles.py (`shingle_batch`) + signatures.py (`signatures`): the same character table, the
+ * same polynomial span hash and fmix64, the same datasketch permutations ("affine32": fmix32 then a*h+b in uint32;
+ * "legacy": (a*h+b) mod 2^61-1 in wrapping uint64, masked to 32 bits). The numpy path materialises a
+ * (num_perm x shingles) matrix per chunk; here each shingle's 128 permuted values are folded into the running
+ * minimum at once, so nothing larger than one document's canonical text is ever allocated.
+ *
+ * Documents containing a character whose table entry carries the slow flag (a fold to several characters with a
+ * word character among them, or a code point outside the BMP not seen yet) are not processed: their `slow` flag is
+ * set and the caller runs them through the numpy path (which also fills the table for the code points it resolves).
+ * tests/dedup/test_kernel.py checks both paths give bit-identical hashes, signatures and normalised text.
+ *
+ * No numpy C API: arrays come in through the buffer protocol, so building needs only a C compiler and Python's
+ * headers (setup.py builds it as an optional extension; without it, kernel.py falls back to numpy).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SPACE 32u
+#define SLOW_BIT (1u << 30)
+#define CJK_BIT (1u << 31)
+#define POLY 0x9E3779B97F4A7C15ull
+#define MERSENNE ((1ull << 61) - 1)
+
+#if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__) && defined(__has_attribute)
+#if __has_attribute(target_clones)
+/* one build runs on every x86-64 machine: the loader picks the widest vector unit the CPU has */
+#define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+#endif
+#ifndef VECTOR_CLONES
+#define VECTOR_CLONES
+#endif
+
+static inline uint64_t fmix64(uint64_t h) {
+    h ^= h >> 33;
+    h *= 0xFF51AFD7ED558CCDull;
+    h ^= h >> 33;
+    h *= 0xC4CEB9FE1A85EC53ull;
+    return h ^ (h >> 33);
+}
+
+static inline uint32_t fmix32(uint32_t h) {
+    h ^= h >> 16;
+    h *= 0x85EBCA6Bu;
+    h ^= h >> 13;
+    h *= 0xC2B2AE35u;
+    return h ^ (h >> 16);
+}
+
+/* running minimum of a*fmix32(h)+b over the shingle hashes of one document (uint32 wraparound = mod 2^32) */
+VECTOR_CLONES
+static void minhash_affine32(const uint32_t *hashes, Py_ssize_t n, const uint32_t *a, const uint32_t *b,
+                             Py_ssize_t num_perm, uint32_t *out) {
+    for (Py_ssize_t k = 0; k < num_perm; k++) out[k] = UINT32_MAX;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const uint32_t x = fmix32(hashes[i]);
+        for (Py_ssize_t k = 0; k < num_perm; k++) {
+            const uint32_t v = a[k] * x + b[k];
+            out[k] = v < out[k] ? v : out[k];
+        }
+    }
+}
+
+/* datasketch < 2.0: (a*h + b) % (2^61 - 1) & (2^32 - 1), a*h wrapping in uint64 exactly as numpy computes it */
+static void minhash_legacy(const uint32_t *hashes, Py_ssize_t n, const uint64_t *a, const uint64_t *b,
+                           Py_ssize_t num_perm, uint64_t *out) {
+    for (Py_ssize_t k = 0; k < num_perm; k++) out[k] = UINT32_MAX;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const uint64_t x = hashes[i];
+        for (Py_ssize_t k = 0; k < num_perm; k++) {
+            const uint64_t v = ((a[k] * x + b[k]) % MERSENNE) & 0xFFFFFFFFull;
+            out[k] = v < out[k] ? v : out[k];
+        }
+    }
+}
+
+typedef struct {
+    Py_buffer view;
+    int held;
+} Buffer;
+
+static int get_buffer(PyObject *obj, Buffer *buf, Py_ssize_t itemsize, int writable, const char *name) {
+    if (PyObject_GetBuffer(obj, &buf->view, PyBUF_C_CONTIGUOUS | (writable ? PyBUF_WRITABLE : 0)) < 0) return -1;
+    buf->held = 1;
+    if (itemsize > 0 && buf->view.itemsize != itemsize) {
+        PyErr_Format(PyExc_ValueError, "%s: expected items of %zd bytes, got %zd", name, itemsize,
+                     buf->view.itemsize);
+        return -1;
+    }
+    return 0;
+}
+
+static void release(Buffer *buf) {
+    if (buf->held) PyBuffer_Release(&buf->view);
+    buf->held = 0;
+}
+
+/* Grow a scratch array to hold at least `need` items (keeps its contents). */
+static int reserve(void **ptr, Py_ssize_t *cap, Py_ssize_t need, size_t itemsize) {
+    if (need <= *cap) return 0;
+    Py_ssize_t size = *cap ? *cap : 1024;
+    while (size < need) size *= 2;
+    void *grown = realloc(*ptr, (size_t)size * itemsize);
+    if (!grown) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    *ptr = grown;
+    *cap = size;
+    return 0;
+}
+
+/* P^i and P^-i mod 2^64 for i < need (P is odd, so invertible mod 2^64) */
+static int grow_powers(uint64_t **powers, uint64_t **inverse, Py_ssize_t *cap, Py_ssize_t *len, Py_ssize_t need) {
+    if (need <= *len) return 0;
+    Py_ssize_t cap_inverse = *cap;
+    if (reserve((void **)powers, cap, need, sizeof(uint64_t)) < 0 ||
+        reserve((void **)inverse, &cap_inverse, need, sizeof(uint64_t)) < 0)
+        return -1;
+    uint64_t p_inv = POLY; /* Newton's iteration for the inverse mod 2^64: each step doubles the correct bits */
+    for (int k = 0; k < 6; k++) p_inv *= 2 - POLY * p_inv;
+    if (*len == 0) {
+        (*powers)[0] = (*inverse)[0] = 1;
+        *len = 1;
+    }
+    for (; *len < need; (*len)++) {
+        (*powers)[*len] = (*powers)[*len - 1] * POLY;
+        (*inverse)[*len] = (*inverse)[*len - 1] * p_inv;
+    }
+    return 0;
+}
+
+PyDoc_STRVAR(sketch_doc,
+             "sketch(texts, table, ngram, a, b, sigs, hashes, offsets, canon, canon_bounds, n_words, slow)\n\n"
+             "Normalise, shingle, hash and MinHash every text of the list `texts` (see _kernel.c); fills the output\n"
+             "buffers: sigs (docs x num_perm, the dtype of a/b), hashes (uint32, capacity >= total characters),\n"
+             "offsets (int64, docs + 1), canon (uint32, capacity >= 2 x total characters), canon_bounds (int64,\n"
+             "docs + 1), n_words (int64, docs), slow (uint8, docs). Returns (shingles written, canonical length).");
+
+static PyObject *sketch(PyObject *self, PyObject *args) {
+    PyObject *texts, *o_table, *o_a, *o_b, *o_sigs, *o_hashes, *o_offsets, *o_canon, *o_cb, *o_words, *o_slow;
+    Py_ssize_t ngram;
+    if (!PyArg_ParseTuple(args, "O!OnOOOOOOOOO", &PyList_Type, &texts, &o_table, &ngram, &o_a, &o_b, &o_sigs,
+                          &o_hashes, &o_offsets, &o_canon, &o_cb, &o_words, &o_slow))
+        return NULL;
+    if (ngram < 1) return PyErr_Format(PyExc_ValueError, "ngram must be at least 1, got %zd", ngram);
+    Buffer table = {0}, a = {0}, b = {0}, sigs = {0}, hashes = {0}, offsets = {0}, canon = {0}, cb = {0},
+           words = {0}, slow = {0};
+    PyObject *result = NULL;
+    uint64_t *prefix = NULL, *powers = NULL, *inverse = NULL;
+    Py_ssize_t *word_start = NULL, *word_end = NULL;
+    Py_ssize_t prefix_cap = 0, powers_cap = 0, powers_len = 0, start_cap = 0, end_cap = 0;
+    const Py_ssize_t n_docs = PyList_GET_SIZE(texts);
+
+    if (get_buffer(o_table, &table, 4, 0, "table") < 0 || get_buffer(o_a, &a, -1, 0, "a") < 0) goto done;
+    const Py_ssize_t width = a.view.itemsize;
+    if (width != 4 && width != 8) {
+        PyErr_SetString(PyExc_ValueError, "a: uint32 (affine32) or uint64 (legacy) permutation parameters");
+        goto done;
+    }
+    if (get_buffer(o_b, &b, width, 0, "b") < 0 || get_buffer(o_sigs, &sigs, width, 1, "sigs") < 0 ||
+        get_buffer(o_hashes, &hashes, 4, 1, "hashes") < 0 || get_buffer(o_offsets, &offsets, 8, 1, "offsets") < 0 ||
+        get_buffer(o_canon, &canon, 4, 1, "canon") < 0 || get_buffer(o_cb, &cb, 8, 1, "canon_bounds") < 0 ||
+        get_buffer(o_words, &words, 8, 1, "n_words") < 0 || get_buffer(o_slow, &slow, 1, 1, "slow") < 0)
+        goto done;
+    const Py_ssize_t num_perm = a.view.len / width;
+    const Py_ssize_t table_len = table.view.len / 4;
+    const Py_ssize_t hash_cap = hashes.view.len / 4, canon_cap = canon.view.len / 4;
+    if (b.view.len != a.view.len || num_perm < 1 || sigs.view.len != n_docs * num_perm * width ||
+        offsets.view.len != (n_docs + 1) * 8 || cb.view.len != (n_docs + 1) * 8 || words.view.len != n_docs * 8 ||
+        slow.view.len != n_docs || table_len < 0x110000) {
+        PyErr_SetString(PyExc_ValueError, "sketch: output buffers do not match the number of documents");
+        goto done;
+    }
+    const uint32_t *tab = (const uint32_t *)table.view.buf;
+    uint32_t *hash_out = (uint32_t *)hashes.view.buf, *canon_out = (uint32_t *)canon.view.buf;
+    int64_t *off_out = (int64_t *)offsets.view.buf, *cb_out = (int64_t *)cb.view.buf;
+    int64_t *words_out = (int64_t *)words.view.buf;
+    uint8_t *slow_out = (uint8_t *)slow.view.buf;
+    Py_ssize_t n_hash = 0, n_canon = 0;
+    off_out[0] = 0;
+    cb_out[0] = 0;
+
+    for (Py_ssize_t d = 0; d < n_docs; d++) {
+        PyObject *text = PyList_GET_ITEM(texts, d);
+        if (!PyUnicode_Check(text)) {
+            PyErr_Format(PyExc_TypeError, "texts[%zd] is not a str", d);
+            goto done;
+        }
+#if PY_VERSION_HEX < 0x030C0000
+        if (PyUnicode_READY(text) < 0) goto done;
+#endif
+        const int kind = PyUnicode_KIND(text);
+        const void *data = PyUnicode_DATA(text);
+        const Py_ssize_t length = PyUnicode_GET_LENGTH(text);
+        /* canonical text: word characters, one space after each word, every CJK character a word of its own */
+        if (n_canon + 2 * length + 1 > canon_cap || n_hash + length + 1 > hash_cap) {
+            PyErr_SetString(PyExc_ValueError, "sketch: canon/hashes buffers too small for the texts");
+            goto done;
+        }
+        uint32_t *doc = canon_out + n_canon;
+        Py_ssize_t len = 0, n_w = 0;
+        int in_word = 0, prev_cjk = 0, is_slow = 0;
+        if (reserve((void **)&word_start, &start_cap, length + 1, sizeof(Py_ssize_t)) < 0 ||
+            reserve((void **)&word_end, &end_cap, length + 1, sizeof(Py_ssize_t)) < 0)
+            goto done;
+        for (Py_ssize_t i = 0; i < length; i++) {
+            const uint32_t entry = tab[PyUnicode_READ(kind, data, i)];
+            if (entry & SLOW_BIT) {
+                is_slow = 1;
+                break;
+            }
+            if (entry == SPACE) {
+                if (in_word) {
+                    word_end[n_w++] = len;
+                    doc[len++] = SPACE;
+                    in_word = 0;
+                }
+                continue;
+            }
+            const int cjk = (entry & CJK_BIT) != 0;
+            if (in_word && (cjk || prev_cjk)) { /* adjacent word characters, one of them CJK: two words */
+                word_end[n_w++] = len;
+                doc[len++] = SPACE;
+                in_word = 0;
+            }
+            if (!in_word) {
+                word_start[n_w] = len;
+                in_word = 1;
+            }
+            doc[len++] = entry & ~CJK_BIT;
+            prev_cjk = cjk;
+        }
+        if (is_slow) {
+            slow_out[d] = 1;
+            words_out[d] = 0;
+            off_out[d + 1] = n_hash;
+            cb_out[d + 1] = n_canon;
+            char *empty = (char *)sigs.view.buf + d * num_perm * width;
+            if (width == 4)
+                minhash_affine32(NULL, 0, NULL, NULL, num_perm, (uint32_t *)empty);
+            else
+                minhash_legacy(NULL, 0, NULL, NULL, num_perm, (uint64_t *)empty);
+            continue;
+        }
+        if (in_word) {
+            word_end[n_w++] = len;
+            doc[len++] = SPACE;
+        }
+        slow_out[d] = 0;
+        words_out[d] = n_w;
+        /* prefix[i] = sum_{t < i} doc[t] * P^t mod 2^64 (a chain of adds: the products are independent); a span
+         * [s, e) hashes to (prefix[e] - prefix[s]) * P^-s = sum_{s <= t < e} doc[t] * P^(t - s), as shingles.py */
+        if (reserve((void **)&prefix, &prefix_cap, len + 1, sizeof(uint64_t)) < 0 ||
+            grow_powers(&powers, &inverse, &powers_cap, &powers_len, len + 1) < 0)
+            goto done;
+        prefix[0] = 0;
+        for (Py_ssize_t i = 0; i < len; i++) prefix[i + 1] = prefix[i] + doc[i] * powers[i];
+        uint32_t *doc_hashes = hash_out + n_hash;
+        Py_ssize_t n_sh = 0;
+        if (n_w >= ngram) n_sh = n_w - ngram + 1;
+        else if (n_w > 0) n_sh = 1;
+        for (Py_ssize_t k = 0; k < n_sh; k++) {
+            const Py_ssize_t last = k + ngram - 1 < n_w ? k + ngram - 1 : n_w - 1;
+            const Py_ssize_t s = word_start[k], e = word_end[last];
+            const uint64_t poly = (prefix[e] - prefix[s]) * inverse[s];
+            doc_hashes[k] = (uint32_t)(fmix64(poly) >> 32);
+        }
+        char *sig = (char *)sigs.view.buf + d * num_perm * width;
+        if (width == 4)
+            minhash_affine32(doc_hashes, n_sh, (const uint32_t *)a.view.buf, (const uint32_t *)b.view.buf, num_perm,
+                             (uint32_t *)sig);
+        else
+            minhash_legacy(doc_hashes, n_sh, (const uint64_t *)a.view.buf, (const uint64_t *)b.view.buf, num_perm,
+                           (uint64_t *)sig);
+        n_hash += n_sh;
+        n_canon += len;
+        off_out[d + 1] = n_hash;
+        cb_out[d + 1] = n_canon;
+    }
+    result = Py_BuildValue("nn", n_hash, n_canon);
+done:
+    free(prefix);
+    free(powers);
+    free(inverse);
+    free(word_start);
+    free(word_end);
+    release(&table);
+    release(&a);
+    release(&b);
+    release(&sigs);
+    release(&hashes);
+    release(&offsets);
+    release(&canon);
+    release(&cb);
+    release(&words);
+    release(&slow);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"sketch", sketch, METH_VARARGS, sketch_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_kernel", "Compiled shingle hashing + MinHash for deepmath.dedup (see _kernel.c).", -1,
+    methods,
+};
+
+PyMODINIT_FUNC PyInit__kernel(void) { return PyModule_Create(&module); }

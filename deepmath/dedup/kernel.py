@@ -1,0 +1,90 @@
+"""Shingle hashes + MinHash signatures of a batch of texts: the compiled kernel when it was built, else numpy.
+
+`sketch(texts, ngram, perms)` returns the `ShingleBatch` of `shingles.shingle_batch` and the signatures of
+`signatures.signatures` for every text (empty texts keep datasketch's empty value), bit for bit, by one of two paths:
+- compiled (`_kernel.c`, built by setup.py at `pip install`): one pass per document normalises through the same
+  character table, hashes each shingle and folds its `num_perm` permuted values into the running minimum, with no
+  (shingles x num_perm) matrix; documents with a character that needs the table's slow path (a fold to several
+  characters with letters, e.g. "ﬁ" or "™", or a code point outside the BMP seen for the first time) are sent
+  through numpy instead, which also resolves those characters in the shared table.
+- numpy (`shingle_batch` + `signatures`): used when the extension is missing (no C compiler at install time) or
+  `DEEPMATH_DEDUP_KERNEL=numpy` is set (for comparisons; tests check both paths agree).
+`KERNEL` says which path runs ("compiled" or "numpy"); the dedup stage logs it at DEBUG and writes it to stats.json.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import numpy as np
+
+from deepmath.dedup.shingles import ShingleBatch, _exact_hashes, _table, shingle_batch
+from deepmath.dedup.signatures import Permutations, signatures
+
+__all__ = ["KERNEL", "sketch"]
+
+logger = logging.getLogger(__name__)
+
+try:
+    from deepmath.dedup import _kernel
+except ImportError:  # built without a C compiler (the extension is optional): numpy path
+    _kernel = None
+
+if os.environ.get("DEEPMATH_DEDUP_KERNEL", "").lower() == "numpy":
+    _kernel = None
+
+KERNEL = "compiled" if _kernel is not None else "numpy"
+
+
+def sketch(texts: list[str], ngram: int, perms: Permutations, compiled: bool | None = None):
+    """(ShingleBatch, signatures (docs x num_perm)) of `texts`; `compiled` forces a path (None: the best built)."""
+    use_kernel = _kernel is not None if compiled is None else compiled
+    if compiled and _kernel is None:
+        raise RuntimeError("the compiled dedup kernel is not built (pip install -e . with a C compiler)")
+    if not use_kernel or not texts:
+        batch = shingle_batch(texts, ngram)
+        return batch, signatures(batch, perms)
+    return _sketch_compiled(list(texts), ngram, perms)
+
+
+def _sketch_compiled(texts: list[str], ngram: int, perms: Permutations) -> tuple[ShingleBatch, np.ndarray]:
+    if ngram < 1:
+        raise ValueError(f"ngram must be at least 1, got {ngram}")
+    n_docs = len(texts)
+    chars = sum(map(len, texts))
+    a, b = perms.ab
+    sigs = np.empty((n_docs, perms.num_perm), dtype=perms.dtype)
+    hashes = np.empty(chars + 1, dtype=np.uint32)
+    offsets = np.empty(n_docs + 1, dtype=np.int64)
+    canon = np.empty(2 * chars + 1, dtype=np.uint32)
+    canon_bounds = np.empty(n_docs + 1, dtype=np.int64)
+    n_words = np.empty(n_docs, dtype=np.int64)
+    slow = np.zeros(n_docs, dtype=np.uint8)
+    n_hashes, n_canon = _kernel.sketch(
+        texts, _table(), ngram, a, b, sigs, hashes, offsets, canon, canon_bounds, n_words, slow
+    )
+    hashes = hashes[:n_hashes].copy()
+    exact = _exact_hashes(canon[:n_canon], canon_bounds)
+    batch = ShingleBatch(hashes=hashes, offsets=offsets, exact=exact, n_words=n_words)
+    slow_docs = np.flatnonzero(slow)
+    if len(slow_docs):
+        _splice_slow(batch, sigs, [texts[i] for i in slow_docs.tolist()], slow_docs, ngram, perms)
+    return batch, sigs
+
+
+def _splice_slow(
+    batch: ShingleBatch, sigs: np.ndarray, texts: list[str], docs: np.ndarray, ngram: int, perms: Permutations
+) -> None:
+    """Put the numpy path's results for `docs` (the kernel left them with no shingles) into `batch` and `sigs`."""
+    logger.debug("dedup kernel: %d document(s) of %d through the numpy path (slow characters)", len(docs), len(batch))
+    slow = shingle_batch(texts, ngram)
+    sigs[docs] = signatures(slow, perms)
+    batch.exact[docs] = slow.exact
+    batch.n_words[docs] = slow.n_words
+    counts = np.diff(slow.offsets)
+    batch.hashes = np.insert(batch.hashes, np.repeat(batch.offsets[docs], counts), slow.hashes)
+    added = np.zeros(len(batch) + 1, dtype=np.int64)
+    added[docs + 1] = counts
+    batch.offsets = batch.offsets + np.cumsum(added)
+
