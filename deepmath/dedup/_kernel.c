@@ -135,6 +135,53 @@ static int grow_powers(uint64_t **powers, uint64_t **inverse, Py_ssize_t *cap, P
     return 0;
 }
 
+/* One document's canonical text: `out` gets its word characters with one space after each word (every CJK
+ * character a word of its own), `start`/`end` each word's span; `flags` ORs every table entry (SLOW_BIT: give up). */
+typedef struct {
+    uint32_t *out;
+    Py_ssize_t *start, *end;
+    Py_ssize_t len, n_words;
+    uint32_t flags;
+} Canonical;
+
+/* Branch-free over the characters (word boundaries are too frequent to predict): every store happens, and the
+ * counters advance only where the store is meant. out/start/end must hold 2 * length + 1 and length + 1 items. */
+#define CANONICAL(NAME, CHAR)                                                                                   \
+    static void NAME(Canonical *c, const CHAR *text, Py_ssize_t length, const uint32_t *tab) {                \
+        uint32_t *out = c->out, flags = 0;                                                                     \
+        Py_ssize_t *start = c->start, *end = c->end, len = 0, n_w = 0, word_begin = 0;                         \
+        int in_word = 0, prev_cjk = 0;                                                                         \
+        for (Py_ssize_t i = 0; i < length; i++) {                                                              \
+            const uint32_t entry = tab[text[i]];                                                               \
+            flags |= entry;                                                                                    \
+            const int word = entry != SPACE, cjk = (int)(entry >> 31);                                         \
+            /* a space ends the open word before a non-word character, and between word characters where   \
+             * either is CJK */                                                                                \
+            const int brk = in_word & ((!word) | cjk | prev_cjk);                                                \
+            out[len] = SPACE;                                                                                  \
+            end[n_w] = len;                                                                                    \
+            n_w += brk;                                                                                        \
+            len += brk;                                                                                        \
+            word_begin = (word & ((!in_word) | brk)) ? len : word_begin;                                         \
+            start[n_w] = word_begin;                                                                           \
+            out[len] = entry & ~CJK_BIT;                                                                       \
+            len += word;                                                                                       \
+            in_word = word;                                                                                    \
+            prev_cjk = cjk;                                                                                    \
+        }                                                                                                      \
+        if (in_word) {                                                                                         \
+            end[n_w++] = len;                                                                                  \
+            out[len++] = SPACE;                                                                                \
+        }                                                                                                      \
+        c->len = len;                                                                                          \
+        c->n_words = n_w;                                                                                      \
+        c->flags = flags;                                                                                      \
+    }
+
+CANONICAL(canonical_1, Py_UCS1)
+CANONICAL(canonical_2, Py_UCS2)
+CANONICAL(canonical_4, Py_UCS4)
+
 PyDoc_STRVAR(sketch_doc,
              "sketch(texts, table, ngram, a, b, sigs, hashes, offsets, canon, canon_bounds, n_words, slow)\n\n"
              "Normalise, shingle, hash and MinHash every text of the list `texts` (see _kernel.c); fills the output\n"
@@ -204,38 +251,18 @@ static PyObject *sketch(PyObject *self, PyObject *args) {
             goto done;
         }
         uint32_t *doc = canon_out + n_canon;
-        Py_ssize_t len = 0, n_w = 0;
-        int in_word = 0, prev_cjk = 0, is_slow = 0;
         if (reserve((void **)&word_start, &start_cap, length + 1, sizeof(Py_ssize_t)) < 0 ||
             reserve((void **)&word_end, &end_cap, length + 1, sizeof(Py_ssize_t)) < 0)
             goto done;
-        for (Py_ssize_t i = 0; i < length; i++) {
-            const uint32_t entry = tab[PyUnicode_READ(kind, data, i)];
-            if (entry & SLOW_BIT) {
-                is_slow = 1;
-                break;
-            }
-            if (entry == SPACE) {
-                if (in_word) {
-                    word_end[n_w++] = len;
-                    doc[len++] = SPACE;
-                    in_word = 0;
-                }
-                continue;
-            }
-            const int cjk = (entry & CJK_BIT) != 0;
-            if (in_word && (cjk || prev_cjk)) { /* adjacent word characters, one of them CJK: two words */
-                word_end[n_w++] = len;
-                doc[len++] = SPACE;
-                in_word = 0;
-            }
-            if (!in_word) {
-                word_start[n_w] = len;
-                in_word = 1;
-            }
-            doc[len++] = entry & ~CJK_BIT;
-            prev_cjk = cjk;
-        }
+        Canonical c = {doc, word_start, word_end, 0, 0, 0};
+        if (kind == PyUnicode_1BYTE_KIND)
+            canonical_1(&c, (const Py_UCS1 *)data, length, tab);
+        else if (kind == PyUnicode_2BYTE_KIND)
+            canonical_2(&c, (const Py_UCS2 *)data, length, tab);
+        else
+            canonical_4(&c, (const Py_UCS4 *)data, length, tab);
+        Py_ssize_t len = c.len, n_w = c.n_words;
+        const int is_slow = (c.flags & SLOW_BIT) != 0;
         if (is_slow) {
             slow_out[d] = 1;
             words_out[d] = 0;
@@ -248,10 +275,6 @@ static PyObject *sketch(PyObject *self, PyObject *args) {
                 minhash_legacy(NULL, 0, NULL, NULL, num_perm, (uint64_t *)empty);
             continue;
         }
-        if (in_word) {
-            word_end[n_w++] = len;
-            doc[len++] = SPACE;
-        }
         slow_out[d] = 0;
         words_out[d] = n_w;
         /* prefix[i] = sum_{t < i} doc[t] * P^t mod 2^64 (a chain of adds: the products are independent); a span
@@ -259,8 +282,12 @@ static PyObject *sketch(PyObject *self, PyObject *args) {
         if (reserve((void **)&prefix, &prefix_cap, len + 1, sizeof(uint64_t)) < 0 ||
             grow_powers(&powers, &inverse, &powers_cap, &powers_len, len + 1) < 0)
             goto done;
+        uint64_t running = 0; /* in a register: prefix[i] read back from memory would cost a store-load per step */
         prefix[0] = 0;
-        for (Py_ssize_t i = 0; i < len; i++) prefix[i + 1] = prefix[i] + doc[i] * powers[i];
+        for (Py_ssize_t i = 0; i < len; i++) {
+            running += doc[i] * powers[i];
+            prefix[i + 1] = running;
+        }
         uint32_t *doc_hashes = hash_out + n_hash;
         Py_ssize_t n_sh = 0;
         if (n_w >= ngram) n_sh = n_w - ngram + 1;

@@ -22,7 +22,7 @@ import numpy as np
 from deepmath.dedup.shingles import ShingleBatch, _exact_hashes, _table, shingle_batch
 from deepmath.dedup.signatures import Permutations, signatures
 
-__all__ = ["KERNEL", "sketch"]
+__all__ = ["KERNEL", "sketch", "warm_up"]
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +35,11 @@ if os.environ.get("DEEPMATH_DEDUP_KERNEL", "").lower() == "numpy":
     _kernel = None
 
 KERNEL = "compiled" if _kernel is not None else "numpy"
+
+
+def warm_up() -> None:
+    """Build the shared character table now (~0.1 s), e.g. before forking workers that would each build it."""
+    _table()
 
 
 def sketch(texts: list[str], ngram: int, perms: Permutations, compiled: bool | None = None):

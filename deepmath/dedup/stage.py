@@ -97,6 +97,7 @@ def _dedup(cfg: DedupConfig, run: StageRun) -> StageResult:
 
 
 def _dedup_with(cfg: DedupConfig, run: StageRun, plot_worker: PlotWorker) -> StageResult:
+    from deepmath.dedup.kernel import KERNEL, warm_up
     from deepmath.dedup.signatures import candidate_probability, lsh_params
     from deepmath.dedup.steps import (
         ExactDuplicates,
@@ -127,6 +128,9 @@ def _dedup_with(cfg: DedupConfig, run: StageRun, plot_worker: PlotWorker) -> Sta
         min(0.99, cfg.threshold + 0.05),
         params.recall(min(0.99, cfg.threshold + 0.05)),
     )
+
+    logger.debug("dedup: shingle hashing + MinHash kernel: %s", KERNEL)
+    warm_up()  # the character table, built here once: forked workers inherit it
 
     def reader():
         return DocumentReader(cfg.input, text_key=cfg.text_key, id_key=cfg.id_key)
@@ -227,6 +231,7 @@ def _result(
         "tasks": tasks,
         "workers": cfg.workers,
         "peak_rss_mb": _peak_rss_mb(),
+        "kernel": _kernel_name(),
         "plots": plots,
     }
     counts = {k: v for k, v in stats.items() if isinstance(v, int) and k not in ("tasks", "workers", "peak_rss_mb")}
@@ -234,7 +239,8 @@ def _result(
         f"{cfg.workers} worker(s) (`--workers`; by default the cores available to the local executor, like "
         f"datatrove's default), {tasks} task(s) per sharded pipeline. Peak memory of one process (the largest "
         f"resident set of this process and of the workers it ran): {stats['peak_rss_mb']:,} MB for "
-        f"{stats['documents_in']:,} pages. " + MEMORY_NOTE
+        f"{stats['documents_in']:,} pages. " + MEMORY_NOTE + f" Shingle hashes and signatures: {stats['kernel']} "
+        "path (`compiled`: the C extension built at install; `numpy`: the fallback, same signatures, slower)."
     )
     histogram = "\n".join(
         ["| cluster size | clusters |", "| ---: | ---: |"] + [f"| {k} | {v:,} |" for k, v in sorted(sizes.items())]
@@ -268,6 +274,13 @@ def _result(
         images=plots,
     )
     return StageResult(stats, card)
+
+
+def _kernel_name() -> str:
+    """Which path computed the shingle hashes and signatures: "compiled" (the C extension) or "numpy"."""
+    from deepmath.dedup.kernel import KERNEL
+
+    return KERNEL
 
 
 def _peak_rss_mb() -> int:

@@ -39,8 +39,8 @@ from datatrove.pipeline.writers import JsonlWriter
 
 from deepmath.dedup.buckets import bucket_pairs, unique_pairs
 from deepmath.dedup.clusters import choose_kept, connected_clusters, exact_duplicate_pairs
-from deepmath.dedup.shingles import shingle_batch
-from deepmath.dedup.signatures import Permutations, band_keys, signatures
+from deepmath.dedup.kernel import sketch
+from deepmath.dedup.signatures import Permutations, band_keys
 from deepmath.dedup.verify import estimated_jaccard, jaccard_of_sets, sorted_unique
 from deepmath.io.atomic import atomic_write_bytes, atomic_write_json
 
@@ -197,7 +197,9 @@ class MinhashSignature(PipelineStep):
         total = 0
         for docs in self._batches(data or []):
             with self.track_time():
-                batch = shingle_batch([d.text for d in docs], self.ngram)
+                # shingle hashes and signatures of every page (compiled kernel or numpy, see kernel.py); the
+                # pages that are exact copies of an earlier page of this shard keep the empty signature
+                batch, sigs = sketch([d.text for d in docs], self.ngram, self.perms)
                 first = np.full(len(docs), -1, dtype=np.int64)
                 for i, (h0, h1) in enumerate(batch.exact.tolist() if self.exact else []):
                     if batch.n_words[i] == 0:
@@ -206,14 +208,15 @@ class MinhashSignature(PipelineStep):
                     if first[i] == total + i:
                         first[i] = -1
                 todo = np.flatnonzero((batch.n_words > 0) & (first < 0))
-                sigs = np.full((len(docs), self.perms.num_perm), self.perms.empty_value, dtype=self.perms.dtype)
-                sigs[todo] = signatures(batch, self.perms, todo)
+                sigs[first >= 0] = self.perms.empty_value
                 sig_out.write(sigs)
                 keys.append(band_keys(sigs, self.bands, self.rows))
                 n_shingles = np.zeros(len(docs), dtype=np.int64)
                 n_shingles[todo] = np.diff(batch.offsets)[todo]
                 if shingle_out is not None and len(todo):
-                    shingle_out.write(np.concatenate([batch.doc(i) for i in todo]))
+                    wanted = np.zeros(len(docs), dtype=bool)
+                    wanted[todo] = True
+                    shingle_out.write(batch.hashes[np.repeat(wanted, np.diff(batch.offsets))])
                 counts.append(n_shingles)
                 exact.append(batch.exact)
                 words.append(batch.n_words)
