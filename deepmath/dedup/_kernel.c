@@ -330,8 +330,207 @@ done:
     return result;
 }
 
+
+/* ---- verification: exact Jaccard of candidate pairs over their sets of shingle hashes ---- */
+
+/* Sort `n` uint32 in place (LSD radix, 4 passes of 8 bits through `tmp`; insertion sort when short), then drop
+ * repeats; returns the number of distinct values. */
+static Py_ssize_t sort_unique(uint32_t *v, Py_ssize_t n, uint32_t *tmp) {
+    if (n < 2) return n;
+    if (n <= 48) {
+        for (Py_ssize_t i = 1; i < n; i++) {
+            const uint32_t x = v[i];
+            Py_ssize_t j = i;
+            for (; j > 0 && v[j - 1] > x; j--) v[j] = v[j - 1];
+            v[j] = x;
+        }
+    } else {
+        uint32_t *src = v, *dst = tmp;
+        for (int shift = 0; shift < 32; shift += 8) {
+            Py_ssize_t count[257] = {0};
+            for (Py_ssize_t i = 0; i < n; i++) count[((src[i] >> shift) & 0xFF) + 1]++;
+            for (int k = 0; k < 256; k++) count[k + 1] += count[k];
+            for (Py_ssize_t i = 0; i < n; i++) dst[count[(src[i] >> shift) & 0xFF]++] = src[i];
+            uint32_t *swap = src;
+            src = dst;
+            dst = swap;
+        }
+        /* four passes: the sorted values are back in v */
+    }
+    Py_ssize_t m = 1;
+    for (Py_ssize_t i = 1; i < n; i++) {
+        v[m] = v[i];
+        m += v[i] != v[m - 1];
+    }
+    return m;
+}
+
+static Py_ssize_t common_count(const uint32_t *a, Py_ssize_t na, const uint32_t *b, Py_ssize_t nb) {
+    Py_ssize_t i = 0, j = 0, common = 0;
+    while (i < na && j < nb) {
+        const uint32_t x = a[i], y = b[j];
+        common += x == y;
+        i += x <= y;
+        j += y <= x;
+    }
+    return common;
+}
+
+static Py_ssize_t find_root(int64_t *parent, Py_ssize_t x) {
+    Py_ssize_t root = x;
+    while (parent[root] != root) root = parent[root];
+    while (parent[x] != root) {
+        const Py_ssize_t next = parent[x];
+        parent[x] = root;
+        x = next;
+    }
+    return root;
+}
+
+PyDoc_STRVAR(verify_doc,
+             "verify(left, right, shard, position, shingles, offsets, threshold, cache_bytes, jaccard, status)\n\n"
+             "Check the pairs (left[i], right[i]) (node indices, in the order given) as MinhashVerify does: a pair\n"
+             "whose nodes are already joined by accepted pairs is skipped (status 0), else its exact Jaccard is\n"
+             "computed (jaccard[i]; status 1) and the pair is accepted at or above `threshold` (status 2). Node n is\n"
+             "document position[n] of shard shard[n]: its shingle hashes are shingles[s][offsets[s][p]:offsets[s][p+1]]\n"
+             "(lists of uint32 / int64 buffers per shard). Distinct sorted sets are cached up to cache_bytes.");
+
+static PyObject *verify(PyObject *self, PyObject *args) {
+    PyObject *o_left, *o_right, *o_shard, *o_pos, *shingle_list, *offset_list, *o_jac, *o_status;
+    double threshold;
+    Py_ssize_t cache_bytes;
+    if (!PyArg_ParseTuple(args, "OOOOO!O!dnOO", &o_left, &o_right, &o_shard, &o_pos, &PyList_Type, &shingle_list,
+                          &PyList_Type, &offset_list, &threshold, &cache_bytes, &o_jac, &o_status))
+        return NULL;
+    const Py_ssize_t n_shards = PyList_GET_SIZE(shingle_list);
+    if (PyList_GET_SIZE(offset_list) != n_shards) {
+        PyErr_SetString(PyExc_ValueError, "verify: one shingle buffer and one offset buffer per shard");
+        return NULL;
+    }
+    Buffer left = {0}, right = {0}, shard = {0}, pos = {0}, jac = {0}, status = {0};
+    Buffer *maps = calloc(n_shards + 1, sizeof(Buffer)), *offs = calloc(n_shards + 1, sizeof(Buffer));
+    int64_t *parent = NULL, *set_len = NULL;
+    uint32_t **sets = NULL, *tmp = NULL;
+    Py_ssize_t tmp_cap = 0, n_nodes = 0, cached = 0;
+    PyObject *result = NULL;
+    if (!maps || !offs) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (get_buffer(o_left, &left, 8, 0, "left") < 0 || get_buffer(o_right, &right, 8, 0, "right") < 0 ||
+        get_buffer(o_shard, &shard, 8, 0, "shard") < 0 || get_buffer(o_pos, &pos, 8, 0, "position") < 0 ||
+        get_buffer(o_jac, &jac, 4, 1, "jaccard") < 0 || get_buffer(o_status, &status, 1, 1, "status") < 0)
+        goto done;
+    for (Py_ssize_t s = 0; s < n_shards; s++)
+        if (get_buffer(PyList_GET_ITEM(shingle_list, s), &maps[s], 4, 0, "shingles") < 0 ||
+            get_buffer(PyList_GET_ITEM(offset_list, s), &offs[s], 8, 0, "offsets") < 0)
+            goto done;
+    const Py_ssize_t n_pairs = left.view.len / 8;
+    n_nodes = shard.view.len / 8;
+    if (right.view.len != left.view.len || pos.view.len != shard.view.len || jac.view.len != n_pairs * 4 ||
+        status.view.len != n_pairs) {
+        PyErr_SetString(PyExc_ValueError, "verify: pair and node buffers do not match");
+        goto done;
+    }
+    const int64_t *l = left.view.buf, *r = right.view.buf, *node_shard = shard.view.buf, *node_pos = pos.view.buf;
+    float *jac_out = jac.view.buf;
+    uint8_t *status_out = status.view.buf;
+    parent = malloc((n_nodes + 1) * sizeof(int64_t));
+    set_len = malloc((n_nodes + 1) * sizeof(int64_t));
+    sets = calloc(n_nodes + 1, sizeof(uint32_t *));
+    if (!parent || !set_len || !sets) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t n = 0; n < n_nodes; n++) {
+        parent[n] = n;
+        const int64_t s = node_shard[n], p = node_pos[n];
+        if (s < 0 || s >= n_shards || p < 0 || (p + 2) * 8 > offs[s].view.len) {
+            PyErr_Format(PyExc_ValueError, "verify: node %zd (shard %lld, position %lld) out of range", n,
+                         (long long)s, (long long)p);
+            goto done;
+        }
+        const int64_t *o = offs[s].view.buf;
+        if (o[p] < 0 || o[p] > o[p + 1] || o[p + 1] * 4 > maps[s].view.len) {
+            PyErr_Format(PyExc_ValueError, "verify: shingle offsets of node %zd out of range", n);
+            goto done;
+        }
+    }
+    for (Py_ssize_t i = 0; i < n_pairs; i++) {
+        if (l[i] < 0 || l[i] >= n_nodes || r[i] < 0 || r[i] >= n_nodes) {
+            PyErr_Format(PyExc_ValueError, "verify: pair %zd names a node out of range", i);
+            goto done;
+        }
+        const Py_ssize_t ra = find_root(parent, l[i]), rb = find_root(parent, r[i]);
+        status_out[i] = 0;
+        jac_out[i] = 0.0f;
+        if (ra == rb) continue;
+        if (cached > cache_bytes && (!sets[l[i]] || !sets[r[i]])) {
+            /* the cache of sorted sets is full: start it again (as the numpy path does) */
+            for (Py_ssize_t k = 0; k < n_nodes; k++) {
+                free(sets[k]);
+                sets[k] = NULL;
+            }
+            cached = 0;
+        }
+        const int64_t ends[2] = {l[i], r[i]};
+        for (int side = 0; side < 2; side++) {
+            const int64_t n = ends[side];
+            if (sets[n]) continue;
+            const int64_t *o = offs[node_shard[n]].view.buf;
+            const Py_ssize_t p = node_pos[n], count = o[p + 1] - o[p];
+            uint32_t *set = malloc((count + 1) * sizeof(uint32_t));
+            if (!set || reserve((void **)&tmp, &tmp_cap, count + 1, sizeof(uint32_t)) < 0) {
+                free(set);
+                if (!PyErr_Occurred()) PyErr_NoMemory();
+                goto done;
+            }
+            memcpy(set, (const uint32_t *)maps[node_shard[n]].view.buf + o[p], count * sizeof(uint32_t));
+            set_len[n] = sort_unique(set, count, tmp);
+            sets[n] = set;
+            cached += (count + 1) * sizeof(uint32_t);
+        }
+        const Py_ssize_t na = set_len[l[i]], nb = set_len[r[i]];
+        double j;
+        if (na == 0 || nb == 0) {
+            j = na == nb ? 1.0 : 0.0;
+        } else {
+            const Py_ssize_t common = common_count(sets[l[i]], na, sets[r[i]], nb);
+            j = (double)common / (double)(na + nb - common);
+        }
+        jac_out[i] = (float)j;
+        status_out[i] = 1;
+        if (j >= threshold) {
+            parent[ra] = rb;
+            status_out[i] = 2;
+        }
+    }
+    result = Py_NewRef(Py_None);
+done:
+    if (sets)
+        for (Py_ssize_t k = 0; k < n_nodes; k++) free(sets[k]);
+    free(sets);
+    free(set_len);
+    free(parent);
+    free(tmp);
+    for (Py_ssize_t s = 0; maps && offs && s < n_shards; s++) {
+        release(&maps[s]);
+        release(&offs[s]);
+    }
+    free(maps);
+    free(offs);
+    release(&left);
+    release(&right);
+    release(&shard);
+    release(&pos);
+    release(&jac);
+    release(&status);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"sketch", sketch, METH_VARARGS, sketch_doc},
+    {"verify", verify, METH_VARARGS, verify_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -22,7 +22,7 @@ import numpy as np
 from deepmath.dedup.shingles import ShingleBatch, _exact_hashes, _table, shingle_batch
 from deepmath.dedup.signatures import Permutations, signatures
 
-__all__ = ["KERNEL", "sketch", "warm_up"]
+__all__ = ["KERNEL", "sketch", "verify_ordered", "warm_up"]
 
 logger = logging.getLogger(__name__)
 
@@ -93,3 +93,35 @@ def _splice_slow(
     added[docs + 1] = counts
     batch.offsets = batch.offsets + np.cumsum(added)
 
+
+
+def verify_ordered(
+    pairs: np.ndarray,
+    shard: np.ndarray,
+    position: np.ndarray,
+    shingles: list[np.ndarray],
+    offsets: list[np.ndarray],
+    threshold: float,
+    cache_bytes: int = 1 << 28,
+) -> tuple[np.ndarray, np.ndarray]:
+    """MinhashVerify's exact check in the compiled kernel: `pairs` (n, 2) of node indices in checking order, node k
+    being document `position[k]` of shard `shard[k]` whose shingle hashes are `shingles[s][offsets[s][p]:
+    offsets[s][p + 1]]`. A pair already connected by accepted pairs is skipped. Returns (status, jaccard) per pair:
+    status 0 skipped, 1 checked and below `threshold`, 2 accepted; jaccard is set where status > 0."""
+    if _kernel is None:
+        raise RuntimeError("the compiled dedup kernel is not built")
+    status = np.zeros(len(pairs), dtype=np.uint8)
+    jaccard = np.zeros(len(pairs), dtype=np.float32)
+    _kernel.verify(
+        np.ascontiguousarray(pairs[:, 0], dtype=np.int64),
+        np.ascontiguousarray(pairs[:, 1], dtype=np.int64),
+        np.ascontiguousarray(shard, dtype=np.int64),
+        np.ascontiguousarray(position, dtype=np.int64),
+        [np.ascontiguousarray(m, dtype=np.uint32) for m in shingles],
+        [np.ascontiguousarray(o, dtype=np.int64) for o in offsets],
+        float(threshold),
+        int(cache_bytes),
+        jaccard,
+        status,
+    )
+    return status, jaccard
