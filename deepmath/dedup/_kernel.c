@@ -6,9 +6,11 @@
  * (num_perm x shingles) matrix per chunk; here each shingle's 128 permuted values are folded into the running
  * minimum at once, so nothing larger than one document's canonical text is ever allocated.
  *
- * Documents containing a character whose table entry carries the slow flag (a fold to several characters with a
- * word character among them, or a code point outside the BMP not seen yet) are not processed: their `slow` flag is
- * set and the caller runs them through the numpy path (which also fills the table for the code points it resolves).
+ * A character whose table entry carries the slow flag is looked up in the expansions (the BMP characters that fold
+ * to several characters with a word character among them, e.g. "™" -> "tm", "½" -> "1⁄2"), whose characters go
+ * through the same steps. Documents with a character that is neither (a code point outside the BMP not seen yet)
+ * or with more than EXTRA characters added by expansions are not processed: their `slow` flag is set and the
+ * caller runs them through the numpy path (which also fills the table for the code points it resolves).
  * tests/dedup/test_kernel.py checks both paths give bit-identical hashes, signatures and normalised text.
  *
  * No numpy C API: arrays come in through the buffer protocol, so building needs only a C compiler and Python's
@@ -25,6 +27,9 @@
 #define CJK_BIT (1u << 31)
 #define POLY 0x9E3779B97F4A7C15ull
 #define MERSENNE ((1ull << 61) - 1)
+/* characters a document's expansions may add (beyond that the numpy path takes it): the output buffers hold
+ * 2 * (characters + EXTRA) + 1 canonical characters per document */
+#define EXTRA 64
 
 #if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__) && defined(__has_attribute)
 #if __has_attribute(target_clones)
@@ -136,38 +141,75 @@ static int grow_powers(uint64_t **powers, uint64_t **inverse, Py_ssize_t *cap, P
 }
 
 /* One document's canonical text: `out` gets its word characters with one space after each word (every CJK
- * character a word of its own), `start`/`end` each word's span; `flags` ORs every table entry (SLOW_BIT: give up). */
+ * character a word of its own), `start`/`end` each word's span; `slow` is set when a character has no entry
+ * (its fold is not resolved yet: the numpy path takes the document). */
 typedef struct {
     uint32_t *out;
     Py_ssize_t *start, *end;
     Py_ssize_t len, n_words;
-    uint32_t flags;
+    int slow;
 } Canonical;
 
-/* Branch-free over the characters (word boundaries are too frequent to predict): every store happens, and the
- * counters advance only where the store is meant. out/start/end must hold 2 * length + 1 and length + 1 items. */
+/* Folds to several characters with a word character among them (table entry SPACE | SLOW_BIT): the sorted code
+ * points `keys` and, for key k, the table entries of its fold's characters values[starts[k]:starts[k + 1]]. */
+typedef struct {
+    const uint32_t *keys;
+    const int64_t *starts;
+    const uint32_t *values;
+    Py_ssize_t n;
+} Expansions;
+
+static Py_ssize_t find_expansion(const Expansions *x, uint32_t code) {
+    Py_ssize_t lo = 0, hi = x->n;
+    while (lo < hi) {
+        const Py_ssize_t mid = (lo + hi) / 2;
+        if (x->keys[mid] < code) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < x->n && x->keys[lo] == code ? lo : -1;
+}
+
+/* One table entry into the canonical text, branch-free (word boundaries are too frequent to predict): every store
+ * happens and the counters advance only where the store is meant. A space ends the open word before a non-word
+ * character, and between two word characters where either is CJK. */
+#define STEP(ENTRY)                                                                                            \
+    do {                                                                                                       \
+        const uint32_t e_ = (ENTRY);                                                                           \
+        const int word = e_ != SPACE, cjk = (int)(e_ >> 31);                                                   \
+        const int brk = in_word & ((!word) | cjk | prev_cjk);                                                  \
+        out[len] = SPACE;                                                                                      \
+        end[n_w] = len;                                                                                        \
+        n_w += brk;                                                                                            \
+        len += brk;                                                                                            \
+        word_begin = (word & ((!in_word) | brk)) ? len : word_begin;                                           \
+        start[n_w] = word_begin;                                                                               \
+        out[len] = e_ & ~CJK_BIT;                                                                              \
+        len += word;                                                                                           \
+        in_word = word;                                                                                        \
+        prev_cjk = cjk;                                                                                        \
+    } while (0)
+
+/* out/start/end must hold 2 * (length + EXTRA) + 1 and length + EXTRA + 1 items */
 #define CANONICAL(NAME, CHAR)                                                                                   \
-    static void NAME(Canonical *c, const CHAR *text, Py_ssize_t length, const uint32_t *tab) {                \
-        uint32_t *out = c->out, flags = 0;                                                                     \
+    static void NAME(Canonical *c, const CHAR *text, Py_ssize_t length, const uint32_t *tab,                   \
+                     const Expansions *x) {                                                                    \
+        uint32_t *out = c->out;                                                                                \
         Py_ssize_t *start = c->start, *end = c->end, len = 0, n_w = 0, word_begin = 0;                         \
-        int in_word = 0, prev_cjk = 0;                                                                         \
+        int in_word = 0, prev_cjk = 0, slow = 0;                                                               \
+        Py_ssize_t extra = 0;                                                                                  \
         for (Py_ssize_t i = 0; i < length; i++) {                                                              \
             const uint32_t entry = tab[text[i]];                                                               \
-            flags |= entry;                                                                                    \
-            const int word = entry != SPACE, cjk = (int)(entry >> 31);                                         \
-            /* a space ends the open word before a non-word character, and between word characters where   \
-             * either is CJK */                                                                                \
-            const int brk = in_word & ((!word) | cjk | prev_cjk);                                                \
-            out[len] = SPACE;                                                                                  \
-            end[n_w] = len;                                                                                    \
-            n_w += brk;                                                                                        \
-            len += brk;                                                                                        \
-            word_begin = (word & ((!in_word) | brk)) ? len : word_begin;                                         \
-            start[n_w] = word_begin;                                                                           \
-            out[len] = entry & ~CJK_BIT;                                                                       \
-            len += word;                                                                                       \
-            in_word = word;                                                                                    \
-            prev_cjk = cjk;                                                                                    \
+            if (entry & SLOW_BIT) {                                                                            \
+                const Py_ssize_t k = find_expansion(x, text[i]);                                               \
+                extra += k < 0 ? 0 : x->starts[k + 1] - x->starts[k] - 1;                                      \
+                if (k < 0 || extra > EXTRA) {                                                                  \
+                    slow = 1;                                                                                  \
+                    break;                                                                                     \
+                }                                                                                              \
+                for (int64_t v = x->starts[k]; v < x->starts[k + 1]; v++) STEP(x->values[v]);                  \
+                continue;                                                                                      \
+            }                                                                                                  \
+            STEP(entry);                                                                                       \
         }                                                                                                      \
         if (in_word) {                                                                                         \
             end[n_w++] = len;                                                                                  \
@@ -175,7 +217,7 @@ typedef struct {
         }                                                                                                      \
         c->len = len;                                                                                          \
         c->n_words = n_w;                                                                                      \
-        c->flags = flags;                                                                                      \
+        c->slow = slow;                                                                                        \
     }
 
 CANONICAL(canonical_1, Py_UCS1)
@@ -183,20 +225,22 @@ CANONICAL(canonical_2, Py_UCS2)
 CANONICAL(canonical_4, Py_UCS4)
 
 PyDoc_STRVAR(sketch_doc,
-             "sketch(texts, table, ngram, a, b, sigs, hashes, offsets, canon, canon_bounds, n_words, slow)\n\n"
+             "sketch(texts, table, keys, starts, values, ngram, a, b, sigs, hashes, offsets, canon, canon_bounds,\n"
+             "       n_words, slow)\n\n"
              "Normalise, shingle, hash and MinHash every text of the list `texts` (see _kernel.c); fills the output\n"
-             "buffers: sigs (docs x num_perm, the dtype of a/b), hashes (uint32, capacity >= total characters),\n"
-             "offsets (int64, docs + 1), canon (uint32, capacity >= 2 x total characters), canon_bounds (int64,\n"
+             "buffers: sigs (docs x num_perm, the dtype of a/b), hashes (uint32, capacity >= characters + 64 x docs),\n"
+             "offsets (int64, docs + 1), canon (uint32, capacity >= 2 x that), canon_bounds (int64,\n"
              "docs + 1), n_words (int64, docs), slow (uint8, docs). Returns (shingles written, canonical length).");
 
 static PyObject *sketch(PyObject *self, PyObject *args) {
-    PyObject *texts, *o_table, *o_a, *o_b, *o_sigs, *o_hashes, *o_offsets, *o_canon, *o_cb, *o_words, *o_slow;
+    PyObject *texts, *o_table, *o_keys, *o_starts, *o_values, *o_a, *o_b, *o_sigs, *o_hashes, *o_offsets, *o_canon, *o_cb, *o_words, *o_slow;
     Py_ssize_t ngram;
-    if (!PyArg_ParseTuple(args, "O!OnOOOOOOOOO", &PyList_Type, &texts, &o_table, &ngram, &o_a, &o_b, &o_sigs,
+    if (!PyArg_ParseTuple(args, "O!OOOOnOOOOOOOOO", &PyList_Type, &texts, &o_table, &o_keys, &o_starts, &o_values,
+                          &ngram, &o_a, &o_b, &o_sigs,
                           &o_hashes, &o_offsets, &o_canon, &o_cb, &o_words, &o_slow))
         return NULL;
     if (ngram < 1) return PyErr_Format(PyExc_ValueError, "ngram must be at least 1, got %zd", ngram);
-    Buffer table = {0}, a = {0}, b = {0}, sigs = {0}, hashes = {0}, offsets = {0}, canon = {0}, cb = {0},
+    Buffer table = {0}, keys = {0}, starts = {0}, values = {0}, a = {0}, b = {0}, sigs = {0}, hashes = {0}, offsets = {0}, canon = {0}, cb = {0},
            words = {0}, slow = {0};
     PyObject *result = NULL;
     uint64_t *prefix = NULL, *powers = NULL, *inverse = NULL;
@@ -204,7 +248,16 @@ static PyObject *sketch(PyObject *self, PyObject *args) {
     Py_ssize_t prefix_cap = 0, powers_cap = 0, powers_len = 0, start_cap = 0, end_cap = 0;
     const Py_ssize_t n_docs = PyList_GET_SIZE(texts);
 
-    if (get_buffer(o_table, &table, 4, 0, "table") < 0 || get_buffer(o_a, &a, -1, 0, "a") < 0) goto done;
+    if (get_buffer(o_table, &table, 4, 0, "table") < 0 || get_buffer(o_keys, &keys, 4, 0, "keys") < 0 ||
+        get_buffer(o_starts, &starts, 8, 0, "starts") < 0 || get_buffer(o_values, &values, 4, 0, "values") < 0 ||
+        get_buffer(o_a, &a, -1, 0, "a") < 0)
+        goto done;
+    const Expansions expand = {keys.view.buf, starts.view.buf, values.view.buf, keys.view.len / 4};
+    if (starts.view.len != (expand.n + 1) * 8 ||
+        (expand.n && ((const int64_t *)starts.view.buf)[expand.n] * 4 != values.view.len)) {
+        PyErr_SetString(PyExc_ValueError, "sketch: expansion keys, starts and values do not match");
+        goto done;
+    }
     const Py_ssize_t width = a.view.itemsize;
     if (width != 4 && width != 8) {
         PyErr_SetString(PyExc_ValueError, "a: uint32 (affine32) or uint64 (legacy) permutation parameters");
@@ -246,23 +299,23 @@ static PyObject *sketch(PyObject *self, PyObject *args) {
         const void *data = PyUnicode_DATA(text);
         const Py_ssize_t length = PyUnicode_GET_LENGTH(text);
         /* canonical text: word characters, one space after each word, every CJK character a word of its own */
-        if (n_canon + 2 * length + 1 > canon_cap || n_hash + length + 1 > hash_cap) {
+        if (n_canon + 2 * (length + EXTRA) + 1 > canon_cap || n_hash + length + EXTRA + 1 > hash_cap) {
             PyErr_SetString(PyExc_ValueError, "sketch: canon/hashes buffers too small for the texts");
             goto done;
         }
         uint32_t *doc = canon_out + n_canon;
-        if (reserve((void **)&word_start, &start_cap, length + 1, sizeof(Py_ssize_t)) < 0 ||
-            reserve((void **)&word_end, &end_cap, length + 1, sizeof(Py_ssize_t)) < 0)
+        if (reserve((void **)&word_start, &start_cap, length + EXTRA + 1, sizeof(Py_ssize_t)) < 0 ||
+            reserve((void **)&word_end, &end_cap, length + EXTRA + 1, sizeof(Py_ssize_t)) < 0)
             goto done;
         Canonical c = {doc, word_start, word_end, 0, 0, 0};
         if (kind == PyUnicode_1BYTE_KIND)
-            canonical_1(&c, (const Py_UCS1 *)data, length, tab);
+            canonical_1(&c, (const Py_UCS1 *)data, length, tab, &expand);
         else if (kind == PyUnicode_2BYTE_KIND)
-            canonical_2(&c, (const Py_UCS2 *)data, length, tab);
+            canonical_2(&c, (const Py_UCS2 *)data, length, tab, &expand);
         else
-            canonical_4(&c, (const Py_UCS4 *)data, length, tab);
+            canonical_4(&c, (const Py_UCS4 *)data, length, tab, &expand);
         Py_ssize_t len = c.len, n_w = c.n_words;
-        const int is_slow = (c.flags & SLOW_BIT) != 0;
+        const int is_slow = c.slow;
         if (is_slow) {
             slow_out[d] = 1;
             words_out[d] = 0;
@@ -318,6 +371,9 @@ done:
     free(word_start);
     free(word_end);
     release(&table);
+    release(&keys);
+    release(&starts);
+    release(&values);
     release(&a);
     release(&b);
     release(&sigs);

@@ -14,12 +14,13 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 
 import numpy as np
 
-from deepmath.dedup.shingles import ShingleBatch, _exact_hashes, _table, shingle_batch
+from deepmath.dedup.shingles import _SLOW_BIT, ShingleBatch, _code_entry, _exact_hashes, _fold, _table, shingle_batch
 from deepmath.dedup.signatures import Permutations, signatures
 
 __all__ = ["KERNEL", "sketch", "verify_ordered", "warm_up"]
@@ -37,9 +38,28 @@ if os.environ.get("DEEPMATH_DEDUP_KERNEL", "").lower() == "numpy":
 KERNEL = "compiled" if _kernel is not None else "numpy"
 
 
+_EXTRA = 64  # characters the expansions of one document may add in the kernel (EXTRA in _kernel.c)
+
+
 def warm_up() -> None:
     """Build the shared character table now (~0.1 s), e.g. before forking workers that would each build it."""
     _table()
+    if _kernel is not None:
+        _expansions()
+
+
+@functools.cache
+def _expansions() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The BMP characters whose fold is several characters with a word character among them (their table entry is
+    the slow flag), as sorted code points, and the table entries of their folds' characters (CSR: starts, values),
+    exactly what shingles._expand_slow splices in."""
+    keys = np.flatnonzero(_table()[:0x10000] & _SLOW_BIT).astype(np.uint32)
+    keys = keys[(keys < 0xD800) | (keys >= 0xE000)]
+    folds = [[_code_entry(ch) for ch in _fold(chr(code))] for code in keys.tolist()]
+    starts = np.zeros(len(keys) + 1, dtype=np.int64)
+    np.cumsum([len(f) for f in folds], out=starts[1:])
+    values = np.array([e for f in folds for e in f], dtype=np.uint32)
+    return keys, starts, values
 
 
 def sketch(texts: list[str], ngram: int, perms: Permutations, compiled: bool | None = None):
@@ -60,14 +80,15 @@ def _sketch_compiled(texts: list[str], ngram: int, perms: Permutations) -> tuple
     chars = sum(map(len, texts))
     a, b = perms.ab
     sigs = np.empty((n_docs, perms.num_perm), dtype=perms.dtype)
-    hashes = np.empty(chars + 1, dtype=np.uint32)
+    room = chars + _EXTRA * n_docs + 1
+    hashes = np.empty(room, dtype=np.uint32)
     offsets = np.empty(n_docs + 1, dtype=np.int64)
-    canon = np.empty(2 * chars + 1, dtype=np.uint32)
+    canon = np.empty(2 * room, dtype=np.uint32)
     canon_bounds = np.empty(n_docs + 1, dtype=np.int64)
     n_words = np.empty(n_docs, dtype=np.int64)
     slow = np.zeros(n_docs, dtype=np.uint8)
     n_hashes, n_canon = _kernel.sketch(
-        texts, _table(), ngram, a, b, sigs, hashes, offsets, canon, canon_bounds, n_words, slow
+        texts, _table(), *_expansions(), ngram, a, b, sigs, hashes, offsets, canon, canon_bounds, n_words, slow
     )
     hashes = hashes[:n_hashes].copy()
     exact = _exact_hashes(canon[:n_canon], canon_bounds)
