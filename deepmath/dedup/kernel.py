@@ -115,7 +115,6 @@ def _splice_slow(
     batch.offsets = batch.offsets + np.cumsum(added)
 
 
-
 def verify_ordered(
     pairs: np.ndarray,
     shard: np.ndarray,

@@ -471,7 +471,6 @@ class MinhashVerify(PipelineStep):
                 accepted.append(k)
         return np.array(checked, np.int64), np.array(jaccard, np.float32), np.array(accepted, np.int64)
 
-
     def _exact_compiled(self, ordered: np.ndarray, order: np.ndarray, store: _Shards):
         """`_exact` in the compiled kernel (same pairs checked, same Jaccards, same edges; sets cached up to 256 MB)."""
         nodes, inverse = np.unique(ordered, return_inverse=True)

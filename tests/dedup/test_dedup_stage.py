@@ -109,6 +109,26 @@ def test_stats_card_and_plots(planted, dedup_run):
     assert stats["workers"] == 2 and f"{stats['peak_rss_mb']:,} MB" in card and stats["peak_rss_mb"] > 0
     assert not (out / "_work" / "shingles").exists()  # only needed for verification
     assert not (out / "_work" / "rows").exists()  # only needed by the filter
+    from deepmath.dedup import kernel
+
+    assert stats["kernel"] == ("compiled" if kernel._kernel is not None else "numpy")
+    assert f"{stats['kernel']} path" in card
+
+
+def test_numpy_path_gives_the_same_result(planted, dedup_run, tmp_path, monkeypatch):
+    """Without the compiled kernel (no C compiler at install) the stage removes the same pages for the same
+    reasons, with the same signatures (workers=1: the tasks run in this process, where the patch applies)."""
+    from deepmath.dedup import kernel, stage, steps
+
+    monkeypatch.setattr(kernel, "_kernel", None)
+    monkeypatch.setattr(kernel, "KERNEL", "numpy")
+    monkeypatch.setattr(steps, "KERNEL", "numpy")
+    _, tmp, out, _ = dedup_run
+    stats = run_dedup(DedupConfig(input=[str(tmp / "in")], output=str(tmp_path / "np"), write_removed=True, workers=1))
+    assert stats["kernel"] == "numpy" == stage._kernel_name()
+    assert read_rows(tmp_path / "np" / "removed") == read_rows(out / "removed")
+    for sig in sorted((out / "_work" / "signatures").glob("*.sig")):
+        assert sig.read_bytes() == (tmp_path / "np" / "_work" / "signatures" / sig.name).read_bytes()
 
 
 def test_parquet_output_reads_the_input_again(planted, dedup_run, tmp_path):
