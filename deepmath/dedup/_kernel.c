@@ -467,6 +467,7 @@ static PyObject *verify(PyObject *self, PyObject *args) {
     Buffer *maps = calloc(n_shards + 1, sizeof(Buffer)), *offs = calloc(n_shards + 1, sizeof(Buffer));
     int64_t *parent = NULL, *set_len = NULL;
     uint32_t **sets = NULL, *tmp = NULL;
+    uint8_t *borrowed = NULL;
     Py_ssize_t tmp_cap = 0, n_nodes = 0, cached = 0;
     PyObject *result = NULL;
     if (!maps || !offs) {
@@ -494,7 +495,8 @@ static PyObject *verify(PyObject *self, PyObject *args) {
     parent = malloc((n_nodes + 1) * sizeof(int64_t));
     set_len = malloc((n_nodes + 1) * sizeof(int64_t));
     sets = calloc(n_nodes + 1, sizeof(uint32_t *));
-    if (!parent || !set_len || !sets) {
+    borrowed = calloc(n_nodes + 1, 1);
+    if (!parent || !set_len || !sets || !borrowed) {
         PyErr_NoMemory();
         goto done;
     }
@@ -524,8 +526,9 @@ static PyObject *verify(PyObject *self, PyObject *args) {
         if (cached > cache_bytes && (!sets[l[i]] || !sets[r[i]])) {
             /* the cache of sorted sets is full: start it again (as the numpy path does) */
             for (Py_ssize_t k = 0; k < n_nodes; k++) {
-                free(sets[k]);
+                if (!borrowed[k]) free(sets[k]);
                 sets[k] = NULL;
+                borrowed[k] = 0;
             }
             cached = 0;
         }
@@ -535,6 +538,15 @@ static PyObject *verify(PyObject *self, PyObject *args) {
             if (sets[n]) continue;
             const int64_t *o = offs[node_shard[n]].view.buf;
             const Py_ssize_t p = node_pos[n], count = o[p + 1] - o[p];
+            const uint32_t *stored = (const uint32_t *)maps[node_shard[n]].view.buf + o[p];
+            Py_ssize_t k = 1;
+            while (k < count && stored[k - 1] < stored[k]) k++;
+            if (k >= count) { /* stored as a set already (the signature step sorts): read it in place */
+                sets[n] = (uint32_t *)stored;
+                set_len[n] = count;
+                borrowed[n] = 1;
+                continue;
+            }
             uint32_t *set = malloc((count + 1) * sizeof(uint32_t));
             if (!set || reserve((void **)&tmp, &tmp_cap, count + 1, sizeof(uint32_t)) < 0) {
                 free(set);
@@ -563,9 +575,11 @@ static PyObject *verify(PyObject *self, PyObject *args) {
     }
     result = Py_NewRef(Py_None);
 done:
-    if (sets)
-        for (Py_ssize_t k = 0; k < n_nodes; k++) free(sets[k]);
+    if (sets && borrowed)
+        for (Py_ssize_t k = 0; k < n_nodes; k++)
+            if (!borrowed[k]) free(sets[k]);
     free(sets);
+    free(borrowed);
     free(set_len);
     free(parent);
     free(tmp);
@@ -584,9 +598,128 @@ done:
     return result;
 }
 
+PyDoc_STRVAR(sort_sets_doc,
+             "sort_sets(hashes, offsets, out_offsets) -> int\n\n"
+             "Sort each segment hashes[offsets[i]:offsets[i+1]] (uint32) and drop its repeats, packing the distinct\n"
+             "values to the front of `hashes` in segment order; out_offsets (int64, segments + 1) gets the new\n"
+             "bounds. Returns the number of values kept.");
+
+static PyObject *sort_sets(PyObject *self, PyObject *args) {
+    PyObject *o_hashes, *o_offsets, *o_out;
+    if (!PyArg_ParseTuple(args, "OOO", &o_hashes, &o_offsets, &o_out)) return NULL;
+    Buffer hashes = {0}, offsets = {0}, out = {0};
+    uint32_t *tmp = NULL;
+    Py_ssize_t tmp_cap = 0, kept = 0;
+    PyObject *result = NULL;
+    if (get_buffer(o_hashes, &hashes, 4, 1, "hashes") < 0 || get_buffer(o_offsets, &offsets, 8, 0, "offsets") < 0 ||
+        get_buffer(o_out, &out, 8, 1, "out_offsets") < 0)
+        goto done;
+    const Py_ssize_t n = offsets.view.len / 8 - 1;
+    const int64_t *off = offsets.view.buf;
+    int64_t *new_off = out.view.buf;
+    uint32_t *h = hashes.view.buf;
+    if (n < 0 || out.view.len != offsets.view.len) {
+        PyErr_SetString(PyExc_ValueError, "sort_sets: offsets and out_offsets must have the same length (>= 1)");
+        goto done;
+    }
+    new_off[0] = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (off[i] < 0 || off[i] > off[i + 1] || off[i + 1] * 4 > hashes.view.len || off[i] < kept) {
+            PyErr_SetString(PyExc_ValueError, "sort_sets: offsets out of range");
+            goto done;
+        }
+        const Py_ssize_t count = off[i + 1] - off[i];
+        if (reserve((void **)&tmp, &tmp_cap, count + 1, sizeof(uint32_t)) < 0) goto done;
+        memmove(h + kept, h + off[i], count * sizeof(uint32_t));
+        kept += sort_unique(h + kept, count, tmp);
+        new_off[i + 1] = kept;
+    }
+    result = PyLong_FromSsize_t(kept);
+done:
+    free(tmp);
+    release(&hashes);
+    release(&offsets);
+    release(&out);
+    return result;
+}
+
+PyDoc_STRVAR(estimate_doc,
+             "estimate(shard_a, pos_a, shard_b, pos_b, signatures, num_perm, out)\n\n"
+             "out[i] = fraction of equal MinHash values of signature rows (shard_a[i], pos_a[i]) and (shard_b[i],\n"
+             "pos_b[i]); `signatures` lists one (rows x num_perm) uint32 or uint64 buffer per shard.");
+
+static PyObject *estimate(PyObject *self, PyObject *args) {
+    PyObject *o_sa, *o_pa, *o_sb, *o_pb, *sig_list, *o_out;
+    Py_ssize_t num_perm;
+    if (!PyArg_ParseTuple(args, "OOOOO!nO", &o_sa, &o_pa, &o_sb, &o_pb, &PyList_Type, &sig_list, &num_perm, &o_out))
+        return NULL;
+    const Py_ssize_t n_shards = PyList_GET_SIZE(sig_list);
+    Buffer sa = {0}, pa = {0}, sb = {0}, pb = {0}, out = {0};
+    Buffer *maps = calloc(n_shards + 1, sizeof(Buffer));
+    PyObject *result = NULL;
+    Py_ssize_t width = 0;
+    if (!maps) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (get_buffer(o_sa, &sa, 8, 0, "shard_a") < 0 || get_buffer(o_pa, &pa, 8, 0, "pos_a") < 0 ||
+        get_buffer(o_sb, &sb, 8, 0, "shard_b") < 0 || get_buffer(o_pb, &pb, 8, 0, "pos_b") < 0 ||
+        get_buffer(o_out, &out, 4, 1, "out") < 0)
+        goto done;
+    for (Py_ssize_t s = 0; s < n_shards; s++) {
+        if (get_buffer(PyList_GET_ITEM(sig_list, s), &maps[s], -1, 0, "signatures") < 0) goto done;
+        if (maps[s].view.len && width && maps[s].view.itemsize != width) {
+            PyErr_SetString(PyExc_ValueError, "estimate: signature buffers of different widths");
+            goto done;
+        }
+        if (maps[s].view.len) width = maps[s].view.itemsize;
+    }
+    const Py_ssize_t n = out.view.len / 4;
+    if (num_perm < 1 || sa.view.len != n * 8 || pa.view.len != n * 8 || sb.view.len != n * 8 ||
+        pb.view.len != n * 8 || (n && width != 4 && width != 8)) {
+        PyErr_SetString(PyExc_ValueError, "estimate: buffers do not match");
+        goto done;
+    }
+    const int64_t *s_a = sa.view.buf, *p_a = pa.view.buf, *s_b = sb.view.buf, *p_b = pb.view.buf;
+    float *o = out.view.buf;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const int64_t shards[2] = {s_a[i], s_b[i]}, rows[2] = {p_a[i], p_b[i]};
+        const char *row[2];
+        for (int side = 0; side < 2; side++) {
+            if (shards[side] < 0 || shards[side] >= n_shards || rows[side] < 0 ||
+                (rows[side] + 1) * num_perm * width > maps[shards[side]].view.len) {
+                PyErr_Format(PyExc_ValueError, "estimate: pair %zd names a signature out of range", i);
+                goto done;
+            }
+            row[side] = (const char *)maps[shards[side]].view.buf + rows[side] * num_perm * width;
+        }
+        Py_ssize_t equal = 0;
+        if (width == 4) {
+            const uint32_t *x = (const uint32_t *)row[0], *y = (const uint32_t *)row[1];
+            for (Py_ssize_t k = 0; k < num_perm; k++) equal += x[k] == y[k];
+        } else {
+            const uint64_t *x = (const uint64_t *)row[0], *y = (const uint64_t *)row[1];
+            for (Py_ssize_t k = 0; k < num_perm; k++) equal += x[k] == y[k];
+        }
+        o[i] = (float)((double)equal / (double)num_perm); /* = numpy's float64 mean, cast to float32 */
+    }
+    result = Py_NewRef(Py_None);
+done:
+    for (Py_ssize_t s = 0; maps && s < n_shards; s++) release(&maps[s]);
+    free(maps);
+    release(&sa);
+    release(&pa);
+    release(&sb);
+    release(&pb);
+    release(&out);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"sketch", sketch, METH_VARARGS, sketch_doc},
     {"verify", verify, METH_VARARGS, verify_doc},
+    {"sort_sets", sort_sets, METH_VARARGS, sort_sets_doc},
+    {"estimate", estimate, METH_VARARGS, estimate_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -23,7 +23,7 @@ import numpy as np
 from deepmath.dedup.shingles import _SLOW_BIT, ShingleBatch, _code_entry, _exact_hashes, _fold, _table, shingle_batch
 from deepmath.dedup.signatures import Permutations, signatures
 
-__all__ = ["KERNEL", "sketch", "verify_ordered", "warm_up"]
+__all__ = ["KERNEL", "estimate_pairs", "shingle_sets", "sketch", "verify_ordered", "warm_up"]
 
 logger = logging.getLogger(__name__)
 
@@ -145,3 +145,33 @@ def verify_ordered(
         status,
     )
     return status, jaccard
+
+
+def shingle_sets(hashes: np.ndarray, offsets: np.ndarray, compiled: bool | None = None):
+    """Each document's shingle hashes `hashes[offsets[i]:offsets[i + 1]]` as a sorted set (repeats dropped):
+    (values, offsets) in the same layout. The signature step stores these, so verification reads sets in place."""
+    offsets = np.ascontiguousarray(offsets, dtype=np.int64)
+    if (_kernel is not None if compiled is None else compiled) and len(offsets) > 1:
+        values = np.array(hashes, dtype=np.uint32)  # a copy, sorted in place
+        out = np.empty_like(offsets)
+        kept = _kernel.sort_sets(values, offsets, out)
+        return values[:kept], out
+    doc = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+    order = np.lexsort((hashes, doc))
+    values, doc = np.asarray(hashes, dtype=np.uint32)[order], doc[order]
+    keep = np.ones(len(values), dtype=bool)
+    keep[1:] = (values[1:] != values[:-1]) | (doc[1:] != doc[:-1])
+    out = np.zeros_like(offsets)
+    np.cumsum(np.bincount(doc[keep], minlength=len(offsets) - 1), out=out[1:])
+    return values[keep], out
+
+
+def estimate_pairs(left: tuple, right: tuple, signatures: list[np.ndarray], num_perm: int) -> np.ndarray:
+    """`verify.estimated_jaccard` of the signature rows (shard, position) `left[0][i], left[1][i]` and `right...`,
+    read in place from the per-shard signature arrays (no gathered copy). Compiled kernel only."""
+    if _kernel is None:
+        raise RuntimeError("the compiled dedup kernel is not built")
+    out = np.empty(len(left[0]), dtype=np.float32)
+    as64 = [np.ascontiguousarray(a, dtype=np.int64) for a in (*left, *right)]
+    _kernel.estimate(*as64, [np.ascontiguousarray(s) for s in signatures], int(num_perm), out)
+    return out

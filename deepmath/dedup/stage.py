@@ -31,6 +31,7 @@ the input again).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import shutil
@@ -91,12 +92,13 @@ def _check_layout(work: Path, layout: dict) -> None:
 
 
 def _dedup(cfg: DedupConfig, run: StageRun) -> StageResult:
-    # matplotlib loads in a side process while the pipelines run (~0.5 s of a stage that takes a few seconds)
-    with PlotWorker() as plots:
-        return _dedup_with(cfg, run, plots)
+    # matplotlib loads in a side process (~0.7 s of CPU) while the pipelines after the signatures run: started
+    # then, it does not compete with the signature workers for the cores
+    with contextlib.ExitStack() as stack:
+        return _dedup_with(cfg, run, lambda: stack.enter_context(PlotWorker()))
 
 
-def _dedup_with(cfg: DedupConfig, run: StageRun, plot_worker: PlotWorker) -> StageResult:
+def _dedup_with(cfg: DedupConfig, run: StageRun, start_plots) -> StageResult:
     from deepmath.dedup.kernel import KERNEL, warm_up
     from deepmath.dedup.signatures import candidate_probability, lsh_params
     from deepmath.dedup.steps import (
@@ -163,12 +165,14 @@ def _dedup_with(cfg: DedupConfig, run: StageRun, plot_worker: PlotWorker) -> Sta
     else:
         filter_steps = [reader(), MinhashFilter(str(work), exclusion), kept_writer(run.output, cfg.output_format)]
     plan.append(("filter", filter_steps, tasks))
-    drawing = {}
+    drawing, plot_worker = {}, None
     for name, steps, n_tasks in plan:
         start = time.perf_counter()
         if not run_pipeline(steps, cfg, run.logs(name), n_tasks, job_name=f"dedup-{name}"):
             return StageResult({}, complete=False, message=f"{name} submitted; re-run when it has finished")
         logger.debug("dedup: %s (%d task(s)) done in %.1fs", name, n_tasks, time.perf_counter() - start)
+        if plot_worker is None:
+            plot_worker = start_plots()
         # each plot is drawn in the side process as soon as its numbers exist, while the next pipelines run
         if name == "verify":
             jaccard = _candidate_jaccard(work)

@@ -2,7 +2,8 @@
 
     MinhashSignature   per input shard   signatures/R.sig (N x num_perm), bands/R.npy (bands x N keys),
                                          docs/R.npz (text hash, length, score, words), ids/R.jsonl,
-                                         shingles/R.u32 (for exact verification), rows/R.jsonl (each page
+                                         shingles/R.u32 (each page's sorted set of shingle hashes, for exact
+                                         verification), rows/R.jsonl (each page
                                          serialised for the JSONL writer, so the filter does not read the input)
     ExactDuplicates    per hash split    exact/T.npy: (duplicate, first) pairs of equal normalised text
     MinhashBuckets     per key split     pairs/T.npy: candidate pairs (documents sharing a band key)
@@ -39,7 +40,7 @@ from datatrove.pipeline.writers import JsonlWriter
 
 from deepmath.dedup.buckets import bucket_pairs, unique_pairs
 from deepmath.dedup.clusters import choose_kept, connected_clusters, exact_duplicate_pairs
-from deepmath.dedup.kernel import KERNEL, sketch, verify_ordered
+from deepmath.dedup.kernel import KERNEL, estimate_pairs, shingle_sets, sketch, verify_ordered
 from deepmath.dedup.signatures import Permutations, band_keys
 from deepmath.dedup.verify import estimated_jaccard, jaccard_of_sets, sorted_unique
 from deepmath.io.atomic import atomic_write_bytes, atomic_write_json
@@ -215,9 +216,13 @@ class MinhashSignature(PipelineStep):
                 n_shingles = np.zeros(len(docs), dtype=np.int64)
                 n_shingles[todo] = np.diff(batch.offsets)[todo]
                 if shingle_out is not None and len(todo):
+                    # stored as sorted sets: verification reads them in place, without sorting or caching
                     wanted = np.zeros(len(docs), dtype=bool)
                     wanted[todo] = True
-                    shingle_out.write(batch.hashes[np.repeat(wanted, np.diff(batch.offsets))])
+                    chosen = batch.hashes[np.repeat(wanted, np.diff(batch.offsets))]
+                    values, bounds = shingle_sets(chosen, np.concatenate(([0], np.cumsum(n_shingles[todo]))))
+                    shingle_out.write(values)
+                    n_shingles[todo] = np.diff(bounds)
                 counts.append(n_shingles)
                 exact.append(batch.exact)
                 words.append(batch.n_words)
@@ -368,9 +373,10 @@ class MinhashBuckets(PipelineStep):
             use.append(np.flatnonzero(mask))
         numbers = np.concatenate([(np.int64(s) << SHIFT) + p for s, p in enumerate(use)] or [np.zeros(0, np.int64)])
         pairs = [np.zeros((0, 2), np.int64)]
+        bands = [np.load(work / "bands" / f"{s:05d}.npy", mmap_mode="r") for s in range(len(use))]  # mapped once
         for band in range(self.bands):  # one band at a time: 16 bytes per document in memory
             with self.track_time():
-                keys = [np.load(work / "bands" / f"{s:05d}.npy", mmap_mode="r")[band][p] for s, p in enumerate(use)]
+                keys = [bands[s][band][p] for s, p in enumerate(use)]
                 keys = np.concatenate(keys) if keys else np.zeros(0, np.uint64)
                 mine = slice(None)
                 if world_size > 1:
@@ -412,14 +418,22 @@ class MinhashVerify(PipelineStep):
         pairs = unique_pairs(np.concatenate(mine))
         store = _Shards(self.work, self.shards, self.num_perm, self.sig_dtype)
         with self.track_time():
-            estimate = np.concatenate(
-                [np.zeros(0, np.float32)]
-                + [
-                    estimated_jaccard(store.signatures(chunk[:, 0]), store.signatures(chunk[:, 1]))
-                    for chunk in np.array_split(pairs, max(1, len(pairs) // 65536))
-                    if len(chunk)
-                ]
-            )
+            if KERNEL == "compiled":  # compared in place in the memory-mapped signatures
+                estimate = estimate_pairs(
+                    shard_of(pairs[:, 0]),
+                    shard_of(pairs[:, 1]),
+                    [store._map("sig", s) for s in range(self.shards)],
+                    self.num_perm,
+                )
+            else:
+                estimate = np.concatenate(
+                    [np.zeros(0, np.float32)]
+                    + [
+                        estimated_jaccard(store.signatures(chunk[:, 0]), store.signatures(chunk[:, 1]))
+                        for chunk in np.array_split(pairs, max(1, len(pairs) // 65536))
+                        if len(chunk)
+                    ]
+                )
             if self.mode == "exact":
                 checked, jaccard, accepted = self._exact(pairs, estimate, store)
             else:

@@ -147,3 +147,16 @@ def test_verification_rejects_out_of_range_nodes():
         kernel.verify_ordered(np.array([[0, 1]]), np.array([0, 0]), np.array([0, 2]), shingles, offsets, 0.8)
     with pytest.raises(ValueError, match="out of range"):
         kernel.verify_ordered(np.array([[0, 3]]), np.array([0, 0]), np.array([0, 1]), shingles, offsets, 0.8)
+
+
+def test_shingle_sets_compiled_equals_numpy():
+    rng = np.random.default_rng(3)
+    counts = rng.integers(0, 300, 40)
+    counts[[0, 7]] = 0
+    hashes = rng.integers(0, 1000, int(counts.sum()), dtype=np.uint32)  # many repeats
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    values, bounds = kernel.shingle_sets(hashes, offsets, compiled=True)
+    want_values, want_bounds = kernel.shingle_sets(hashes, offsets, compiled=False)
+    assert np.array_equal(values, want_values) and np.array_equal(bounds, want_bounds)
+    for i in range(len(counts)):
+        assert np.array_equal(values[bounds[i] : bounds[i + 1]], np.unique(hashes[offsets[i] : offsets[i + 1]]))
