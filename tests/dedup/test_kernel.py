@@ -160,3 +160,20 @@ def test_shingle_sets_compiled_equals_numpy():
     assert np.array_equal(values, want_values) and np.array_equal(bounds, want_bounds)
     for i in range(len(counts)):
         assert np.array_equal(values[bounds[i] : bounds[i + 1]], np.unique(hashes[offsets[i] : offsets[i + 1]]))
+
+
+@pytest.mark.parametrize("dtype", [np.uint32, np.uint64])
+def test_estimates_equal_numpy(dtype):
+    from deepmath.dedup.verify import estimated_jaccard
+
+    rng = np.random.default_rng(11)
+    shards = [rng.integers(0, 4, (n, 64)).astype(dtype) for n in (30, 0, 17)]  # small values: many equal slots
+    left = (rng.choice([0, 2], 200), rng.integers(0, 17, 200))
+    right = (rng.choice([0, 2], 200), rng.integers(0, 17, 200))
+    got = kernel.estimate_pairs(left, right, shards, 64)
+    want = estimated_jaccard(
+        np.stack([shards[s][p] for s, p in zip(*left)]), np.stack([shards[s][p] for s, p in zip(*right)])
+    )
+    assert got.dtype == want.dtype and np.array_equal(got, want)
+    with pytest.raises(ValueError, match="out of range"):
+        kernel.estimate_pairs((np.array([1]), np.array([0])), (np.array([0]), np.array([0])), shards, 64)
