@@ -57,17 +57,38 @@ static inline uint32_t fmix32(uint32_t h) {
     return h ^ (h >> 16);
 }
 
-/* running minimum of a*fmix32(h)+b over the shingle hashes of one document (uint32 wraparound = mod 2^32) */
+/* running minimum of a*fmix32(h)+b over the shingle hashes of one document (uint32 wraparound = mod 2^32), BLOCK
+ * permutations at a time: their minima stay in vector registers while every shingle goes by (`mixed` holds the
+ * fmix32 of each hash, computed once) */
+#define BLOCK 32
 VECTOR_CLONES
 static void minhash_affine32(const uint32_t *hashes, Py_ssize_t n, const uint32_t *a, const uint32_t *b,
-                             Py_ssize_t num_perm, uint32_t *out) {
-    for (Py_ssize_t k = 0; k < num_perm; k++) out[k] = UINT32_MAX;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        const uint32_t x = fmix32(hashes[i]);
-        for (Py_ssize_t k = 0; k < num_perm; k++) {
-            const uint32_t v = a[k] * x + b[k];
-            out[k] = v < out[k] ? v : out[k];
+                             Py_ssize_t num_perm, uint32_t *out, uint32_t *mixed) {
+    for (Py_ssize_t i = 0; i < n; i++) mixed[i] = fmix32(hashes[i]);
+    Py_ssize_t k0 = 0;
+    for (; k0 + BLOCK <= num_perm; k0 += BLOCK) {
+        uint32_t acc[BLOCK], pa[BLOCK], pb[BLOCK];
+        for (int k = 0; k < BLOCK; k++) {
+            acc[k] = UINT32_MAX;
+            pa[k] = a[k0 + k];
+            pb[k] = b[k0 + k];
         }
+        for (Py_ssize_t i = 0; i < n; i++) {
+            const uint32_t x = mixed[i];
+            for (int k = 0; k < BLOCK; k++) {
+                const uint32_t v = pa[k] * x + pb[k];
+                acc[k] = v < acc[k] ? v : acc[k];
+            }
+        }
+        memcpy(out + k0, acc, sizeof(acc));
+    }
+    for (Py_ssize_t k = k0; k < num_perm; k++) { /* the permutations after the last whole block */
+        uint32_t m = UINT32_MAX;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            const uint32_t v = a[k] * mixed[i] + b[k];
+            m = v < m ? v : m;
+        }
+        out[k] = m;
     }
 }
 
@@ -323,7 +344,7 @@ static PyObject *sketch(PyObject *self, PyObject *args) {
             cb_out[d + 1] = n_canon;
             char *empty = (char *)sigs.view.buf + d * num_perm * width;
             if (width == 4)
-                minhash_affine32(NULL, 0, NULL, NULL, num_perm, (uint32_t *)empty);
+                for (Py_ssize_t k = 0; k < num_perm; k++) ((uint32_t *)empty)[k] = UINT32_MAX;
             else
                 minhash_legacy(NULL, 0, NULL, NULL, num_perm, (uint64_t *)empty);
             continue;
@@ -354,7 +375,7 @@ static PyObject *sketch(PyObject *self, PyObject *args) {
         char *sig = (char *)sigs.view.buf + d * num_perm * width;
         if (width == 4)
             minhash_affine32(doc_hashes, n_sh, (const uint32_t *)a.view.buf, (const uint32_t *)b.view.buf, num_perm,
-                             (uint32_t *)sig);
+                             (uint32_t *)sig, (uint32_t *)prefix); /* prefix (len + 1 >= n_sh words) is free now */
         else
             minhash_legacy(doc_hashes, n_sh, (const uint64_t *)a.view.buf, (const uint64_t *)b.view.buf, num_perm,
                            (uint64_t *)sig);
