@@ -162,12 +162,11 @@ static int grow_powers(uint64_t **powers, uint64_t **inverse, Py_ssize_t *cap, P
 }
 
 /* One document's canonical text: `out` gets its word characters with one space after each word (every CJK
- * character a word of its own), `start`/`end` each word's span; `slow` is set when a character has no entry
+ * character a word of its own); `slow` is set when a character has no entry
  * (its fold is not resolved yet: the numpy path takes the document). */
 typedef struct {
     uint32_t *out;
-    Py_ssize_t *start, *end;
-    Py_ssize_t len, n_words;
+    Py_ssize_t len;
     int slow;
 } Canonical;
 
@@ -190,32 +189,28 @@ static Py_ssize_t find_expansion(const Expansions *x, uint32_t code) {
     return lo < x->n && x->keys[lo] == code ? lo : -1;
 }
 
-/* One table entry into the canonical text, branch-free (word boundaries are too frequent to predict): every store
- * happens and the counters advance only where the store is meant. A space ends the open word before a non-word
- * character, and between two word characters where either is CJK. */
+/* One table entry into the canonical text, branch-free (word boundaries are too frequent to predict): both stores
+ * happen and the length advances only where a store is meant. A space ends the open word before a non-word
+ * character, and between two word characters where either is CJK. Words are found afterwards (the spaces). */
 #define STEP(ENTRY)                                                                                            \
     do {                                                                                                       \
         const uint32_t e_ = (ENTRY);                                                                           \
         const int word = e_ != SPACE, cjk = (int)(e_ >> 31);                                                   \
         const int brk = in_word & ((!word) | cjk | prev_cjk);                                                  \
         out[len] = SPACE;                                                                                      \
-        end[n_w] = len;                                                                                        \
-        n_w += brk;                                                                                            \
         len += brk;                                                                                            \
-        word_begin = (word & ((!in_word) | brk)) ? len : word_begin;                                           \
-        start[n_w] = word_begin;                                                                               \
         out[len] = e_ & ~CJK_BIT;                                                                              \
         len += word;                                                                                           \
         in_word = word;                                                                                        \
         prev_cjk = cjk;                                                                                        \
     } while (0)
 
-/* out/start/end must hold 2 * (length + EXTRA) + 1 and length + EXTRA + 1 items */
+/* out must hold 2 * (length + EXTRA) + 1 items */
 #define CANONICAL(NAME, CHAR)                                                                                   \
     static void NAME(Canonical *c, const CHAR *text, Py_ssize_t length, const uint32_t *tab,                   \
                      const Expansions *x) {                                                                    \
         uint32_t *out = c->out;                                                                                \
-        Py_ssize_t *start = c->start, *end = c->end, len = 0, n_w = 0, word_begin = 0;                         \
+        Py_ssize_t len = 0;                                                                                    \
         int in_word = 0, prev_cjk = 0, slow = 0;                                                               \
         Py_ssize_t extra = 0;                                                                                  \
         for (Py_ssize_t i = 0; i < length; i++) {                                                              \
@@ -232,12 +227,8 @@ static Py_ssize_t find_expansion(const Expansions *x, uint32_t code) {
             }                                                                                                  \
             STEP(entry);                                                                                       \
         }                                                                                                      \
-        if (in_word) {                                                                                         \
-            end[n_w++] = len;                                                                                  \
-            out[len++] = SPACE;                                                                                \
-        }                                                                                                      \
+        if (in_word) out[len++] = SPACE;                                                                       \
         c->len = len;                                                                                          \
-        c->n_words = n_w;                                                                                      \
         c->slow = slow;                                                                                        \
     }
 
@@ -265,8 +256,8 @@ static PyObject *sketch(PyObject *self, PyObject *args) {
            words = {0}, slow = {0};
     PyObject *result = NULL;
     uint64_t *prefix = NULL, *powers = NULL, *inverse = NULL;
-    Py_ssize_t *word_start = NULL, *word_end = NULL;
-    Py_ssize_t prefix_cap = 0, powers_cap = 0, powers_len = 0, start_cap = 0, end_cap = 0;
+    Py_ssize_t *word_end = NULL;
+    Py_ssize_t prefix_cap = 0, powers_cap = 0, powers_len = 0, end_cap = 0;
     const Py_ssize_t n_docs = PyList_GET_SIZE(texts);
 
     if (get_buffer(o_table, &table, 4, 0, "table") < 0 || get_buffer(o_keys, &keys, 4, 0, "keys") < 0 ||
@@ -325,17 +316,15 @@ static PyObject *sketch(PyObject *self, PyObject *args) {
             goto done;
         }
         uint32_t *doc = canon_out + n_canon;
-        if (reserve((void **)&word_start, &start_cap, length + EXTRA + 1, sizeof(Py_ssize_t)) < 0 ||
-            reserve((void **)&word_end, &end_cap, length + EXTRA + 1, sizeof(Py_ssize_t)) < 0)
-            goto done;
-        Canonical c = {doc, word_start, word_end, 0, 0, 0};
+        if (reserve((void **)&word_end, &end_cap, length + EXTRA + 1, sizeof(Py_ssize_t)) < 0) goto done;
+        Canonical c = {doc, 0, 0};
         if (kind == PyUnicode_1BYTE_KIND)
             canonical_1(&c, (const Py_UCS1 *)data, length, tab, &expand);
         else if (kind == PyUnicode_2BYTE_KIND)
             canonical_2(&c, (const Py_UCS2 *)data, length, tab, &expand);
         else
             canonical_4(&c, (const Py_UCS4 *)data, length, tab, &expand);
-        Py_ssize_t len = c.len, n_w = c.n_words;
+        const Py_ssize_t len = c.len;
         const int is_slow = c.slow;
         if (is_slow) {
             slow_out[d] = 1;
@@ -350,25 +339,29 @@ static PyObject *sketch(PyObject *self, PyObject *args) {
             continue;
         }
         slow_out[d] = 0;
-        words_out[d] = n_w;
         /* prefix[i] = sum_{t < i} doc[t] * P^t mod 2^64 (a chain of adds: the products are independent); a span
          * [s, e) hashes to (prefix[e] - prefix[s]) * P^-s = sum_{s <= t < e} doc[t] * P^(t - s), as shingles.py */
         if (reserve((void **)&prefix, &prefix_cap, len + 1, sizeof(uint64_t)) < 0 ||
             grow_powers(&powers, &inverse, &powers_cap, &powers_len, len + 1) < 0)
             goto done;
+        /* in the same pass, each word's end (its space): the next word starts one after */
         uint64_t running = 0; /* in a register: prefix[i] read back from memory would cost a store-load per step */
+        Py_ssize_t n_w = 0;
         prefix[0] = 0;
         for (Py_ssize_t i = 0; i < len; i++) {
             running += doc[i] * powers[i];
             prefix[i + 1] = running;
+            word_end[n_w] = i;
+            n_w += doc[i] == SPACE;
         }
+        words_out[d] = n_w;
         uint32_t *doc_hashes = hash_out + n_hash;
         Py_ssize_t n_sh = 0;
         if (n_w >= ngram) n_sh = n_w - ngram + 1;
         else if (n_w > 0) n_sh = 1;
         for (Py_ssize_t k = 0; k < n_sh; k++) {
             const Py_ssize_t last = k + ngram - 1 < n_w ? k + ngram - 1 : n_w - 1;
-            const Py_ssize_t s = word_start[k], e = word_end[last];
+            const Py_ssize_t s = k ? word_end[k - 1] + 1 : 0, e = word_end[last];
             const uint64_t poly = (prefix[e] - prefix[s]) * inverse[s];
             doc_hashes[k] = (uint32_t)(fmix64(poly) >> 32);
         }
@@ -389,7 +382,6 @@ done:
     free(prefix);
     free(powers);
     free(inverse);
-    free(word_start);
     free(word_end);
     release(&table);
     release(&keys);
