@@ -20,13 +20,13 @@ recall-heavy bands with datasketch's optimiser (16 x 8: 99.4% at 0.85) and verif
 before anything is removed. `first` means first in reading order (task by task; the input file order when each task
 reads one file, the default for up to 64 files).
 
-Memory, measured (bench/README.md; peak RSS of one process, one worker, so the main process also ran the
-single-task steps): 197 MB at 19k pages, 1,013 MB at 176k pages: ~100 MB plus ~5 GB
-per million pages, by our accounting mostly the verify step's memory-mapped shingles (4 bytes per shingle, reclaimable file pages) and
-its cache of shingle sets. A sharded task (signatures, filter) holds only its shard's arrays (steps.py); `--splits N`
-divides the single-task steps' keys and pairs by N. The input is read and parsed once: the signature pass stores
-each page's output JSON in `_work/rows/` and the filter adds the dedup fields to those bytes (Parquet output reads
-the input again).
+Speed: shingle hashing, MinHash and verification run in a small C extension (`_kernel.c`, built by `pip install`,
+optional: without a compiler the numpy path gives the same signatures, slower); stats.json says which ran
+(`kernel: compiled|numpy`). Memory, measured (bench/README.md; peak RSS of one process, one worker, so the main
+process also ran the single-task steps): see MEMORY_NOTE. A sharded task (signatures, filter) holds only its
+shard's arrays (steps.py); `--splits N` divides the single-task steps' keys and pairs by N. The input is read and
+parsed once: the signature pass stores each page's output JSON in `_work/rows/` and the filter adds the dedup
+fields to those bytes (Parquet output reads the input again).
 """
 
 from __future__ import annotations
