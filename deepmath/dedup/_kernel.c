@@ -402,29 +402,56 @@ done:
 
 /* ---- verification: exact Jaccard of candidate pairs over their sets of shingle hashes ---- */
 
-/* Sort `n` uint32 in place (LSD radix, 4 passes of 8 bits through `tmp`; insertion sort when short), then drop
- * repeats; returns the number of distinct values. */
+static void insertion_sort(uint32_t *v, Py_ssize_t n) {
+    for (Py_ssize_t i = 1; i < n; i++) {
+        const uint32_t x = v[i];
+        Py_ssize_t j = i;
+        for (; j > 0 && v[j - 1] > x; j--) v[j] = v[j - 1];
+        v[j] = x;
+    }
+}
+
+/* LSD radix sort, 4 passes of 8 bits through `tmp` (n items); the sorted values end up back in v */
+static void radix_sort(uint32_t *v, Py_ssize_t n, uint32_t *tmp) {
+    uint32_t *src = v, *dst = tmp;
+    for (int shift = 0; shift < 32; shift += 8) {
+        Py_ssize_t count[257] = {0};
+        for (Py_ssize_t i = 0; i < n; i++) count[((src[i] >> shift) & 0xFF) + 1]++;
+        for (int k = 0; k < 256; k++) count[k + 1] += count[k];
+        for (Py_ssize_t i = 0; i < n; i++) dst[count[(src[i] >> shift) & 0xFF]++] = src[i];
+        uint32_t *swap = src;
+        src = dst;
+        dst = swap;
+    }
+}
+
+/* Sort `n` uint32 in place and drop repeats; returns the number of distinct values. `tmp` holds 2n + 2 items.
+ * Shingle hashes are uniform, so one counting pass over their top bits (about one value per bucket) and an
+ * insertion sort of each small bucket sort them; a crowded bucket (many repeats, or a skewed input) is radix
+ * sorted, so no input costs more than a radix sort. */
 static Py_ssize_t sort_unique(uint32_t *v, Py_ssize_t n, uint32_t *tmp) {
     if (n < 2) return n;
     if (n <= 48) {
-        for (Py_ssize_t i = 1; i < n; i++) {
-            const uint32_t x = v[i];
-            Py_ssize_t j = i;
-            for (; j > 0 && v[j - 1] > x; j--) v[j] = v[j - 1];
-            v[j] = x;
-        }
+        insertion_sort(v, n);
     } else {
-        uint32_t *src = v, *dst = tmp;
-        for (int shift = 0; shift < 32; shift += 8) {
-            Py_ssize_t count[257] = {0};
-            for (Py_ssize_t i = 0; i < n; i++) count[((src[i] >> shift) & 0xFF) + 1]++;
-            for (int k = 0; k < 256; k++) count[k + 1] += count[k];
-            for (Py_ssize_t i = 0; i < n; i++) dst[count[(src[i] >> shift) & 0xFF]++] = src[i];
-            uint32_t *swap = src;
-            src = dst;
-            dst = swap;
+        int bits = 0;
+        while (((Py_ssize_t)2 << bits) <= n) bits++; /* 2^bits <= n < 2^(bits+1) */
+        const Py_ssize_t buckets = (Py_ssize_t)1 << bits;
+        const int shift = 32 - bits;
+        uint32_t *out = tmp, *count = tmp + n;
+        memset(count, 0, (buckets + 1) * sizeof(uint32_t));
+        for (Py_ssize_t i = 0; i < n; i++) count[(v[i] >> shift) + 1]++;
+        for (Py_ssize_t k = 0; k < buckets; k++) count[k + 1] += count[k];
+        for (Py_ssize_t i = 0; i < n; i++) out[count[v[i] >> shift]++] = v[i];
+        /* count[k] is now the end of bucket k (and the start of bucket k + 1) */
+        Py_ssize_t begin = 0;
+        for (Py_ssize_t k = 0; k < buckets; k++) {
+            const Py_ssize_t size = (Py_ssize_t)count[k] - begin;
+            if (size > 32) radix_sort(out + begin, size, v + begin); /* v is free scratch now */
+            else if (size > 1) insertion_sort(out + begin, size);
+            begin = count[k];
         }
-        /* four passes: the sorted values are back in v */
+        memcpy(v, out, n * sizeof(uint32_t));
     }
     Py_ssize_t m = 1;
     for (Py_ssize_t i = 1; i < n; i++) {
@@ -561,7 +588,7 @@ static PyObject *verify(PyObject *self, PyObject *args) {
                 continue;
             }
             uint32_t *set = malloc((count + 1) * sizeof(uint32_t));
-            if (!set || reserve((void **)&tmp, &tmp_cap, count + 1, sizeof(uint32_t)) < 0) {
+            if (!set || reserve((void **)&tmp, &tmp_cap, 2 * count + 2, sizeof(uint32_t)) < 0) {
                 free(set);
                 if (!PyErr_Occurred()) PyErr_NoMemory();
                 goto done;
@@ -642,7 +669,7 @@ static PyObject *sort_sets(PyObject *self, PyObject *args) {
             goto done;
         }
         const Py_ssize_t count = off[i + 1] - off[i];
-        if (reserve((void **)&tmp, &tmp_cap, count + 1, sizeof(uint32_t)) < 0) goto done;
+        if (reserve((void **)&tmp, &tmp_cap, 2 * count + 2, sizeof(uint32_t)) < 0) goto done;
         memmove(h + kept, h + off[i], count * sizeof(uint32_t));
         kept += sort_unique(h + kept, count, tmp);
         new_off[i + 1] = kept;
