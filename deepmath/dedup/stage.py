@@ -31,7 +31,6 @@ fields to those bytes (Parquet output reads the input again).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import shutil
@@ -44,9 +43,8 @@ from deepmath.cards import Card
 from deepmath.config import ConfigError
 from deepmath.dedup.config import DedupConfig
 from deepmath.executors import run_pipeline
-from deepmath.io.atomic import atomic_write_json, atomic_write_png
+from deepmath.io.atomic import atomic_write_json
 from deepmath.io.inputs import resolve_inputs
-from deepmath.plot_worker import PlotWorker
 from deepmath.stage import StageResult, StageRun, default_tasks, drops_by_reason, run_stage
 
 __all__ = ["MEMORY_NOTE", "run_dedup"]
@@ -92,13 +90,13 @@ def _check_layout(work: Path, layout: dict) -> None:
 
 
 def _dedup(cfg: DedupConfig, run: StageRun) -> StageResult:
-    # matplotlib loads in a side process (~0.7 s of CPU) while the pipelines after the signatures run: started
-    # then, it does not compete with the signature workers for the cores
-    with contextlib.ExitStack() as stack:
-        return _dedup_with(cfg, run, lambda: stack.enter_context(PlotWorker()))
+    # the card's two plots are drawn with Pillow (plots.py): matplotlib's import alone cost ~0.7 s of CPU
+    from deepmath.dedup.plots import candidate_jaccard_plot, cluster_size_plot
+
+    return _dedup_with(cfg, run, candidate_jaccard_plot, cluster_size_plot)
 
 
-def _dedup_with(cfg: DedupConfig, run: StageRun, start_plots) -> StageResult:
+def _dedup_with(cfg: DedupConfig, run: StageRun, jaccard_plot, size_plot) -> StageResult:
     from deepmath.dedup.kernel import KERNEL, warm_up
     from deepmath.dedup.signatures import candidate_probability, lsh_params
     from deepmath.dedup.steps import (
@@ -165,22 +163,18 @@ def _dedup_with(cfg: DedupConfig, run: StageRun, start_plots) -> StageResult:
     else:
         filter_steps = [reader(), MinhashFilter(str(work), exclusion), kept_writer(run.output, cfg.output_format)]
     plan.append(("filter", filter_steps, tasks))
-    drawing, plot_worker = {}, None
+    drawing = {}
     for name, steps, n_tasks in plan:
         start = time.perf_counter()
         if not run_pipeline(steps, cfg, run.logs(name), n_tasks, job_name=f"dedup-{name}"):
             return StageResult({}, complete=False, message=f"{name} submitted; re-run when it has finished")
         logger.debug("dedup: %s (%d task(s)) done in %.1fs", name, n_tasks, time.perf_counter() - start)
-        if plot_worker is None:
-            plot_worker = start_plots()
-        # each plot is drawn in the side process as soon as its numbers exist, while the next pipelines run
         if name == "verify":
             jaccard = _candidate_jaccard(work)
-            drawing[name] = plot_worker.submit(_jaccard_plot, run.output, jaccard, cfg.threshold, cfg.verify, params)
+            drawing[name] = jaccard_plot(run.output, jaccard, cfg.threshold, cfg.verify, params.bands, params.rows)
         elif name == "clusters":
-            sizes = _cluster_summary(work)["cluster_sizes"]
-            drawing[name] = plot_worker.submit(_cluster_size_plot, run.output, sizes)
-    plots = [drawing[name].result() for name in ("clusters", "verify")]
+            drawing[name] = size_plot(run.output, _cluster_summary(work)["cluster_sizes"])
+    plots = [drawing[name] for name in ("clusters", "verify")]
     result = _result(cfg, run, params, tasks, candidate_probability, plots)
     # the shingle hashes (4 bytes per shingle) are only needed to verify pairs, the serialised rows (the input's size,
     # uncompressed) only by the filter; signatures, bands and clusters stay
@@ -293,42 +287,3 @@ def _peak_rss_mb() -> int:
 
     peak = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
     return round(peak / 1024)  # Linux reports KB
-
-
-def _figure():
-    # matplotlib's object API with the Agg canvas: importing pyplot and tight_layout cost more than the plotting
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(6, 3.5), dpi=100)
-    return fig, fig.add_subplot()
-
-
-def _save(fig, output: Path, name: str) -> str:
-    fig.subplots_adjust(left=0.13, right=0.97, bottom=0.15, top=0.9)
-    atomic_write_png(output / "plots" / name, fig)
-    return f"plots/{name}"
-
-
-def _cluster_size_plot(output: Path, sizes: dict[int, int]) -> str:
-    fig, ax = _figure()
-    if sizes:
-        keys = sorted(sizes)
-        ax.bar(range(len(keys)), [sizes[k] for k in keys], color="#4c72b0")
-        ax.set_xticks(range(len(keys)), [str(k) for k in keys])
-    ax.set_xlabel("cluster size (pages)")
-    ax.set_ylabel("clusters")
-    ax.set_yscale("log")
-    ax.set_title("duplicate clusters")
-    return _save(fig, output, "cluster_sizes.png")
-
-
-def _jaccard_plot(output: Path, jaccard: np.ndarray, threshold: float, verify: str, params) -> str:
-    fig, ax = _figure()
-    counts, edges = np.histogram(jaccard, bins=np.linspace(0, 1, 41))
-    ax.stairs(counts, edges, fill=True, color="#55a868")
-    ax.axvline(threshold, color="#c44e52", linestyle="--", label=f"threshold {threshold}")
-    ax.set_xlabel(f"Jaccard ({verify})" if verify != "none" else "estimated Jaccard")
-    ax.set_ylabel("candidate pairs")
-    ax.set_title(f"LSH candidate pairs ({params.bands} bands x {params.rows} rows)")
-    ax.legend()
-    return _save(fig, output, "candidate_jaccard.png")
