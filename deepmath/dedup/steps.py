@@ -40,7 +40,7 @@ from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.writers import JsonlWriter
 
-from deepmath.dedup.buckets import bucket_pairs, unique_pairs
+from deepmath.dedup.buckets import bucket_pairs, pair_codec, unique_pairs, unique_sorted
 from deepmath.dedup.clusters import choose_kept, connected_clusters, exact_duplicate_pairs
 from deepmath.dedup.kernel import KERNEL, estimate_pairs, shingle_sets, sketch, verify_ordered
 from deepmath.dedup.signatures import Permutations, band_keys
@@ -388,6 +388,8 @@ class MinhashBuckets(PipelineStep):
             use.append(np.flatnonzero(mask))
         numbers = np.concatenate([(np.int64(s) << SHIFT) + p for s, p in enumerate(use)] or [np.zeros(0, np.int64)])
         pairs = [np.zeros((0, 2), np.int64)]
+        # each band's pairs packed to one int64 as soon as they exist (8 bytes a pair, not 16), one sort at the end
+        codec = pair_codec(numbers)
         bands = [np.load(work / "bands" / f"{s:05d}.npy", mmap_mode="r") for s in range(len(use))]  # mapped once
         for band in range(self.bands):  # one band at a time: 16 bytes per document in memory
             with self.track_time():
@@ -396,8 +398,12 @@ class MinhashBuckets(PipelineStep):
                 mine = slice(None)
                 if world_size > 1:
                     mine = (keys >> np.uint64(40)) % np.uint64(world_size) == rank
-                pairs.append(bucket_pairs(keys[mine], numbers[mine]))
-        pairs = unique_pairs(np.concatenate(pairs))
+                found = bucket_pairs(keys[mine], numbers[mine], unique=False)
+                pairs.append(codec[0](found) if codec else found)
+        if codec:
+            pairs = codec[1](unique_sorted(np.concatenate(pairs[1:] or [np.zeros(0, np.int64)])))
+        else:
+            pairs = unique_pairs(np.concatenate(pairs))
         self.stat_update("bucket_pairs", value=len(pairs))
         _save_npy(work / "pairs" / f"{rank:05d}.npy", pairs)
         return
