@@ -52,9 +52,10 @@ __all__ = ["MEMORY_NOTE", "run_dedup"]
 # measured with bench/dedup.py (peak RSS of the whole command, one process holds one shard or split at a time)
 MEMORY_NOTE = (
     "Measured with bench/dedup.py on planted web text, one worker (the main process then also runs the single-task "
-    "buckets, verify and clusters steps over the whole corpus): 197 MB at 19k pages, 1,013 MB at 176k pages, i.e. "
-    "~100 MB plus ~5 GB per million pages, by our accounting mostly the verify step's memory-mapped shingle file (file pages the "
-    "kernel can drop) and shingle-set cache; `--splits N` divides those steps' keys and pairs by N."
+    "buckets, verify and clusters steps over the whole corpus): 146 MB at 19k pages, 695 MB at 176k pages, i.e. "
+    "~80 MB plus ~3.5 GB per million pages; by our accounting (not measured step by step) about two thirds of the "
+    "growth are file-backed pages of the memory-mapped shingle sets (~2 KB a page) and signatures (512 B a page), "
+    "which the kernel can drop; `--splits N` divides the buckets and verify steps' keys and pairs by N."
 )
 
 logger = logging.getLogger(__name__)
