@@ -14,7 +14,8 @@ setup(
     ext_modules=[
         Extension(
             "deepmath.dedup._kernel",
-            sources=["deepmath/dedup/_kernel.c"],
+            sources=["deepmath/dedup/_kernel.c", "deepmath/dedup/_kernel_sets.c"],
+            depends=["deepmath/dedup/_kernel.h"],
             extra_compile_args=_FLAGS,
             optional=True,
         )

@@ -3,12 +3,14 @@
 `sketch(texts, ngram, perms)` returns the `ShingleBatch` of `shingles.shingle_batch` and the signatures of
 `signatures.signatures` for every text (empty texts keep datasketch's empty value), bit for bit, by one of two paths:
 - compiled (`_kernel.c`, built by setup.py at `pip install`): one pass per document normalises through the same
-  character table, hashes each shingle and folds its `num_perm` permuted values into the running minimum, with no
-  (shingles x num_perm) matrix; documents with a character that needs the table's slow path (a fold to several
-  characters with letters, e.g. "ﬁ" or "™", or a code point outside the BMP seen for the first time) are sent
-  through numpy instead, which also resolves those characters in the shared table.
+  character table (folds to several characters with letters, e.g. "ﬁ", "™", "½", are expanded there too), hashes
+  each shingle and folds its `num_perm` permuted values into the running minima, with no (shingles x num_perm)
+  matrix. A page with a code point outside the BMP seen for the first time (or more than 64 characters added by
+  expansions) goes through numpy instead, which also resolves those characters in the shared table.
 - numpy (`shingle_batch` + `signatures`): used when the extension is missing (no C compiler at install time) or
   `DEEPMATH_DEDUP_KERNEL=numpy` is set (for comparisons; tests check both paths agree).
+The extension (`_kernel_sets.c`) also sorts each page's shingle set (`shingle_sets`), verifies candidate pairs
+(`verify_ordered`) and compares signatures (`estimate_pairs`) for MinhashVerify, in place over memory-mapped files.
 `KERNEL` says which path runs ("compiled" or "numpy"); the dedup stage logs it at DEBUG and writes it to stats.json.
 """
 
