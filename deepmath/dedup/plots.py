@@ -36,12 +36,18 @@ class _Chart:
         self._text((left + right) / 2, 8, title, self.title_font, anchor="ma")
         self._text((left + right) / 2, _SIZE[1] - 22, xlabel, anchor="ma")
         label = Image.new("RGBA", (bottom - top, 18), (255, 255, 255, 0))
-        ImageDraw.Draw(label).text(((bottom - top) / 2, 2), ylabel, fill=_INK, font=self.font, anchor="ma")
+        try:
+            ImageDraw.Draw(label).text(((bottom - top) / 2, 2), ylabel, fill=_INK, font=self.font, anchor="ma")
+        except ValueError:  # bitmap font (no FreeType): no anchor
+            ImageDraw.Draw(label).text((4, 2), ylabel, fill=_INK, font=self.font)
         rotated = label.rotate(90, expand=True)
         self.image.paste(rotated, (6, top), rotated)
 
     def _text(self, x: float, y: float, text: str, font=None, anchor: str = "la") -> None:
-        self.draw.text((x, y), text, fill=_INK, font=font or self.font, anchor=anchor)
+        try:
+            self.draw.text((x, y), text, fill=_INK, font=font or self.font, anchor=anchor)
+        except ValueError:  # a Pillow without FreeType has only its bitmap font, which takes no anchor
+            self.draw.text((x, y), text, fill=_INK, font=font or self.font)
 
     def axes(self, xlim: tuple[float, float], ylim: tuple[float, float], log_y: bool = False) -> None:
         self.xlim, self.ylim, self.log_y = xlim, ylim, log_y
