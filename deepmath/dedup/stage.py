@@ -46,7 +46,7 @@ from deepmath.executors import run_pipeline
 from deepmath.io.atomic import atomic_write_json, atomic_write_png
 from deepmath.io.inputs import resolve_inputs
 from deepmath.plot_worker import PlotWorker
-from deepmath.stage import StageResult, StageRun, default_tasks, drops_by_reason, run_stage
+from deepmath.stage import StageResult, StageRun, StageStats, default_tasks, drops_by_reason, run_stage
 
 __all__ = ["MEMORY_NOTE", "run_dedup"]
 
@@ -163,7 +163,7 @@ def _dedup_with(cfg: DedupConfig, run: StageRun, plot_worker: PlotWorker) -> Sta
     for name, steps, n_tasks in plan:
         start = time.perf_counter()
         if not run_pipeline(steps, cfg, run.logs(name), n_tasks, job_name=f"dedup-{name}"):
-            return StageResult({}, complete=False, message=f"{name} submitted; re-run when it has finished")
+            return StageResult(None, complete=False, message=f"{name} submitted; re-run when it has finished")
         logger.debug("dedup: %s (%d task(s)) done in %.1fs", name, n_tasks, time.perf_counter() - start)
         # each plot is drawn in the side process as soon as its numbers exist, while the next pipelines run
         if name == "verify":
@@ -210,8 +210,9 @@ def _result(
         for j in (0.5, 0.7, 0.8, 0.85, 0.9, 0.95)
     }
     stats = {
-        "documents_in": int(signature.get("documents", 0)),
-        "documents_out": kept,
+        "rows_in": int(signature.get("documents", 0)),
+        "rows_out": kept,
+        "unit": "documents",
         "dropped": dropped,
         "removed_exact": summary["removed_exact"],
         "removed_near": summary["removed_near"],
@@ -234,7 +235,7 @@ def _result(
         f"{cfg.workers} worker(s) (`--workers`; by default the cores available to the local executor, like "
         f"datatrove's default), {tasks} task(s) per sharded pipeline. Peak memory of one process (the largest "
         f"resident set of this process and of the workers it ran): {stats['peak_rss_mb']:,} MB for "
-        f"{stats['documents_in']:,} pages. " + MEMORY_NOTE
+        f"{stats['rows_in']:,} pages. " + MEMORY_NOTE
     )
     histogram = "\n".join(
         ["| cluster size | clusters |", "| ---: | ---: |"] + [f"| {k} | {v:,} |" for k, v in sorted(sizes.items())]
@@ -267,7 +268,7 @@ def _result(
         sections={"Cluster sizes": histogram, "LSH": lsh, "Resources": resources},
         images=plots,
     )
-    return StageResult(stats, card)
+    return StageResult(StageStats.from_dict(stats), card)
 
 
 def _peak_rss_mb() -> int:

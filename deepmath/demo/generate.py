@@ -27,7 +27,7 @@ from pathlib import Path
 from deepmath.cards import Card
 from deepmath.demo.config import DemoDataConfig
 from deepmath.io.atomic import atomic_write_bytes, atomic_write_json
-from deepmath.stage import StageResult, StageRun, run_stage
+from deepmath.stage import StageResult, StageRun, StageStats, run_stage
 
 __all__ = ["run_demo_data"]
 
@@ -89,9 +89,6 @@ def _generate(cfg: DemoDataConfig, run: StageRun) -> StageResult:
     domains = Counter(row["domain"] for row in labels)
     flaws = {kind: len(ids) for kind, ids in sorted(problems.flaws.items())}
     stats = {
-        "documents_in": 0,
-        "documents_out": len(labels),
-        "dropped": {},
         "pages": len(labels),
         "warc_files": len(warcs),
         "pages_by_label": by_label,
@@ -104,7 +101,6 @@ def _generate(cfg: DemoDataConfig, run: StageRun) -> StageResult:
         "sft_pot": len(problems.pot),
         "rl_prompts": len(problems.rl),
         "flaws": flaws,
-        "plots": [],
     }
     counts = {
         "pages": len(labels),
@@ -146,4 +142,4 @@ def _generate(cfg: DemoDataConfig, run: StageRun) -> StageResult:
         },
     )
     logger.info("demo-data: %d pages (%s), %d seeds -> %s", len(labels), by_label, len(seeds), out)
-    return StageResult(stats, card)
+    return StageResult(StageStats(rows_in=0, rows_out=len(labels), unit="documents", extra=stats), card)

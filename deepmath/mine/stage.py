@@ -109,7 +109,9 @@ def _mine(cfg: MineConfig, run: StageRun) -> StageResult:
         return _finish(cfg, run, index, iterations)
     except _Submitted as submitted:
         message = f"pipeline '{submitted}' was submitted; re-run the same command when it has finished"
-        return StageResult({"status": "submitted", "iterations": iterations}, complete=False, message=message)
+        return StageResult(
+            None, complete=False, message=message, pending={"status": "submitted", "iterations": iterations}
+        )
 
 
 # ---------------------------------------------------------------------------------------------------- pool index
@@ -489,9 +491,9 @@ def _finish(cfg: MineConfig, run: StageRun, index, iterations: list[dict]) -> St
     ]
     _pipeline(steps, cfg, run, "selected", index.tasks)
     stats = stage_stats(index.size, iterations, status="done")
-    stats["dropped"] = drops_by_reason(run.step_stats("selected"))  # rows without text + below_selection
-    stats["documents_out"] = int(np.load(last / "selected.npy").sum())
-    stats["languages"] = iterations[-1].get("languages", {})
+    stats.dropped = drops_by_reason(run.step_stats("selected"))  # rows without text + below_selection
+    stats.rows_out = int(np.load(last / "selected.npy").sum())
+    stats.extra["languages"] = iterations[-1].get("languages", {})
     return StageResult(stats, mine_card(cfg, stats, iterations))
 
 

@@ -35,7 +35,7 @@ from deepmath.io.atomic import atomic_write_bytes, atomic_write_json
 from deepmath.io.inputs import SUCCESS_MARKER
 from deepmath.sftmix.config import SftMixConfig, SourceConfig
 from deepmath.sftmix.formats import Candidate, Skip
-from deepmath.stage import StageResult, StageRun, run_stage
+from deepmath.stage import StageResult, StageRun, StageStats, run_stage
 
 __all__ = ["OUTPUT_FIELDS", "run_sft_mix"]
 
@@ -261,18 +261,21 @@ def _build(cfg: SftMixConfig, run: StageRun) -> StageResult:
     shards = write_mix(final_rows, run.output, cfg.rows_per_shard)
     plot = composition_plot(counts, run.output / "composition.png")
     dropped = _dropped(counts)
-    stats = {
-        "rows_in": sum(s["in"] for s in counts.values()),
-        "rows_out": total,
-        "dropped": dropped,
-        "upsampled": sum(max(0, s["final"] - s["kept"] + s["not_sampled"]) for s in counts.values()),
-        "composition": counts,
-        "languages": dict(Counter(r["language"] for r in final_rows)),
-        "formats": dict(Counter(r["format"] for r in final_rows)),
-        "shards": shards,
-        "resumed_sources": resumed,
-        "plots": [plot] if plot else [],
-    }
+    stats = StageStats(
+        rows_in=sum(s["in"] for s in counts.values()),
+        rows_out=total,
+        unit="conversations",
+        dropped=dropped,
+        plots=[plot] if plot else [],
+        extra={
+            "upsampled": sum(max(0, s["final"] - s["kept"] + s["not_sampled"]) for s in counts.values()),
+            "composition": counts,
+            "languages": dict(Counter(r["language"] for r in final_rows)),
+            "formats": dict(Counter(r["format"] for r in final_rows)),
+            "shards": shards,
+            "resumed_sources": resumed,
+        },
+    )
     table = composition_table(counts)
     card = composition_card(cfg, stats, table, OUTPUT_FIELDS)
     return StageResult(stats=stats, card=card)

@@ -156,7 +156,7 @@ def _label(cfg: LabelStepsConfig, out: Path):
     from tqdm.auto import tqdm
 
     from deepmath.io.atomic import atomic_write_text
-    from deepmath.stage import StageResult
+    from deepmath.stage import StageResult, StageStats
 
     if cfg.torch_threads > 0:  # a tiny completer on a shared CPU: one thread beats several spinning ones
         import torch
@@ -180,7 +180,7 @@ def _label(cfg: LabelStepsConfig, out: Path):
     labelled = read_labels(out)
     stats = label_statistics(labelled)
     stats["resumed_shards"] = resumed
-    return StageResult(stats=stats, card=_card(cfg, stats))
+    return StageResult(stats=StageStats.from_dict({**stats, "unit": "solutions"}), card=_card(cfg, stats))
 
 
 def read_labels(folder: str | Path) -> list[dict]:

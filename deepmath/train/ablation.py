@@ -186,7 +186,7 @@ def plot_ablation(table: dict, path: Path) -> Path:
 def _ablate(cfg: AblationConfig, out: Path):
     from deepmath.cards import Card
     from deepmath.io.atomic import atomic_write_json, atomic_write_text
-    from deepmath.stage import StageResult
+    from deepmath.stage import StageResult, StageStats
 
     runs = []
     for seed in cfg.seeds:
@@ -204,8 +204,9 @@ def _ablate(cfg: AblationConfig, out: Path):
     plot_ablation(table, out / PLOT)
     stats = {
         "rows_in": len(runs),
-        "rows_out": len(names),
-        "dropped": {},
+        "rows_out": len(runs),  # every (corpus, seed) run is in the table
+        "unit": "runs",
+        "corpora": len(names),
         "bits_per_byte": {c: {b: round(v["mean"], 5) for b, v in r.items()} for c, r in table["results"].items()},
         "gaps": table["gaps"],
         "tokens_per_run": runs[0]["tokens_seen"] if runs else None,
@@ -232,4 +233,4 @@ def _ablate(cfg: AblationConfig, out: Path):
         sections={"Results": markdown},
         images=[PLOT],
     )
-    return StageResult(stats, card)
+    return StageResult(StageStats.from_dict(stats), card)

@@ -152,7 +152,7 @@ def train_pretrain(cfg: PretrainRecipe, out: Path, callbacks: tuple = ()):
     from transformers import AutoModelForCausalLM, AutoTokenizer, default_data_collator
 
     from deepmath.io.atomic import atomic_write_json
-    from deepmath.stage import StageResult
+    from deepmath.stage import StageResult, StageStats
     from deepmath.train.packing import PackedDataset, pack_mixture
     from deepmath.train.runs import JsonlLogCallback, read_logs, set_torch_threads, train_to_final
 
@@ -207,9 +207,10 @@ def train_pretrain(cfg: PretrainRecipe, out: Path, callbacks: tuple = ()):
     total_seen = sum(seen["by_source"].values()) or 1
     losses = [h["loss"] for h in history if "loss" in h]
     stats = {
-        "rows_in": sum(s["documents_read"] for s in manifest["sources"]),
+        "rows_in": manifest["rows"],  # packed training sequences of max_length tokens, all trained on
         "rows_out": manifest["rows"],
-        "dropped": {},
+        "unit": "sequences",
+        "documents_read": sum(s["documents_read"] for s in manifest["sources"]),
         "tokens_seen": seen["total"],
         "tokens_seen_by_source": seen["by_source"],
         "mixture_target": {s["name"]: round(s["weight"], 4) for s in cfg.sources},
@@ -224,7 +225,7 @@ def train_pretrain(cfg: PretrainRecipe, out: Path, callbacks: tuple = ()):
         "resumed_from": resumed_from,
         "plots": [CURVE],
     }
-    return StageResult(stats=stats, card=_card(cfg, model_path, manifest, stats))
+    return StageResult(stats=StageStats.from_dict(stats), card=_card(cfg, model_path, manifest, stats))
 
 
 def plot_pretrain_curve(history: list[dict], tokens_per_step: int, path: Path, title: str) -> Path:

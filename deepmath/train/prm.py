@@ -238,7 +238,7 @@ def _train(cfg, out: Path):
     from transformers import AutoModelForTokenClassification, AutoTokenizer, Trainer
 
     from deepmath.io.atomic import atomic_write_json, atomic_write_text
-    from deepmath.stage import StageResult
+    from deepmath.stage import StageResult, StageStats
     from deepmath.train.runs import JsonlLogCallback, set_torch_threads, train_to_final
 
     set_torch_threads(cfg.torch_threads)
@@ -278,7 +278,8 @@ def _train(cfg, out: Path):
     atomic_write_text(out / "README.md", _card(cfg, metrics))
     stats = {
         "rows_in": len(rows),
-        "rows_out": len(train_rows),
+        "rows_out": len(train_rows),  # the others are held out (held_out_solutions), not dropped
+        "unit": "solutions",
         "model": str(final),
         "resumed_from": resumed,
         "held_out_solutions": len(test_rows),
@@ -286,7 +287,7 @@ def _train(cfg, out: Path):
     for name in ("vs_hard_labels", "vs_ground_truth"):
         if name in metrics:
             stats[f"held_out_{name}"] = metrics[name]
-    return StageResult(stats=stats, card=None)
+    return StageResult(stats=StageStats.from_dict(stats), card=None)
 
 
 def _card(cfg, metrics: dict) -> str:

@@ -96,6 +96,28 @@ def test_broken_inputs_become_notes(tmp_path):
     assert "| sft-mix | sft-mix | incomplete |" in markdown
 
 
+def test_an_old_run_folder_reads_like_a_new_one(tmp_path):
+    """stats.json of an older deepmath (documents_in/out, no unit): the same stages table and funnel."""
+    run = make_fake_run(tmp_path / "run")
+    _report(run)
+    new = (run / "report" / "report.md").read_text()
+    assert "| dedup | dedup | complete | 4 | 3 | documents |" in new
+    for name in ("demo-data", "ingest", "mine", "dedup", "decontam"):
+        path = run / name / "stats.json"
+        stats = json.loads(path.read_text())
+        stats["documents_in"], stats["documents_out"] = stats.pop("rows_in"), stats.pop("rows_out")
+        del stats["unit"]
+        path.write_text(json.dumps(stats))
+    _report(run, overwrite=True)
+    old = (run / "report" / "report.md").read_text()
+
+    def section(text, title):
+        return text.split(f"## {title}")[1].split("\n## ")[0]
+
+    for title in ("Stages", "Funnel", "Against the ground truth"):
+        assert section(old, title) == section(new, title), title
+
+
 def test_report_is_skipped_until_a_stage_finishes_again(tmp_path):
     run = make_fake_run(tmp_path / "run")
     first = _report(run)

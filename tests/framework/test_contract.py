@@ -16,6 +16,7 @@ from deepmath.cli import main
 from deepmath.config import ConfigError
 from deepmath.recipes import load_recipe, run_recipe
 from deepmath.registry import STAGES, StageSpec, get_stage, register_stage, unregister_stage
+from deepmath.stats import check_stats
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -61,9 +62,11 @@ def test_a_stage_from_outside_the_package_runs_in_a_recipe_with_card_stats_and_r
     assert [r["text"] for r in rows] == ["TWO PLUS TWO?!", "IS FOUR?!"]
     for name in ("config.yaml", "stats.json", "README.md", "_SUCCESS"):
         assert (out / "again" / name).is_file(), name
-    assert json.loads((out / "again" / "stats.json").read_text())["rows_out"] == 2
+    stats = json.loads((out / "again" / "stats.json").read_text())
+    assert stats["rows_out"] == 2 and check_stats(stats) == []
     report = (out / "report" / "report.md").read_text()
     assert "## Shouting" in report and "again: shouted 2 documents." in report
+    assert "| again | 2 | 2 |" in report, "a plugin's documents are in the funnel like any corpus stage's"
 
 
 def test_references_are_checked_against_declared_outputs(tmp_path):
