@@ -6,6 +6,7 @@ import pytest
 from transformers import TrainerCallback
 
 from deepmath.config import from_dict
+from tests.stage_folder import assert_stage_stats, stage_fragment
 
 
 class Interrupted(Exception):
@@ -90,6 +91,9 @@ def test_grpo_stage_resumes_from_the_last_checkpoint_and_then_skips(tmp_path, mo
         assert (out / name).stat().st_size > 0, name
     assert (out / "model" / "config.json").exists() and (out / "model" / "tokenizer.json").exists()
     assert stats["plots"] == ["reward_curve.png", "eval_curve.png"] and stats["rows_out"] > 0
+    assert_stage_stats(out, "train-grpo", "prompts")
+    markdown, missing = stage_fragment("train-grpo", out, tmp_path / "report")
+    assert missing == [] and f"### {out.name} (train-grpo)" in markdown and markdown.count("![") == 2
 
     # a third run with the same config finds _SUCCESS and does nothing
     again = grpo.run_grpo(micro_recipe(out))
