@@ -72,7 +72,11 @@ def test_drop_mode_end_to_end(world):
     # the stage's section of the run report, from this folder
     markdown, missing = stage_fragment("decontam", out, tmp / "report")
     assert missing == [] and "## Decontamination" in markdown and "out: 3 document(s) hit" in markdown
-    assert "| mybench | 2 | 2 | 3 |" in markdown and markdown.count("| mybench | mybench/q") >= 2
+    assert "| mybench | 2 | 2 | 3 |" in markdown and markdown.count("![") == 1
+    assert (
+        "| mybench | q1 | https://b.example/q | ngram |" in markdown
+        and "| mybench | z1 | https://d.example/z |" in markdown
+    )
     report = json.loads((out / "contamination.json").read_text())
     hits = report["benchmarks"]["mybench"]["hits"]
     by_doc = {h["doc_id"]: h for h in hits}

@@ -119,7 +119,7 @@ def test_report_fragment_reads_the_stage_folder(dedup_run, tmp_path):
     markdown, missing = stage_fragment("dedup", out, tmp_path)
     assert missing == [] and "## Deduplication" in markdown
     duplicate_clusters = sum(n for size, n in stats["cluster_sizes"].items() if int(size) > 1)
-    assert f"dedup: {duplicate_clusters:,} duplicate clusters" in markdown
+    assert f"{out.name}: {duplicate_clusters:,} duplicate clusters" in markdown
     assert f"| removed_near | {stats['removed_near']:,} |" in markdown
     assert markdown.count("![") == len(stats["plots"]) > 0
 

@@ -12,6 +12,7 @@ from deepmath.config import ConfigError
 from deepmath.demo.config import ReportConfig
 from deepmath.demo.report import collect_stages, run_report
 from tests.demo.fake_run import make_fake_run
+from tests.stage_folder import assert_stage_stats
 
 SECTIONS = [
     "Stages",
@@ -59,7 +60,7 @@ def test_full_run_report(tmp_path):
     assert "| demo_cot | 10 | 1 | 1 | 0 | 8 | 80.0% |" in markdown  # SFT composition
     folder = run / "report"
     assert {"stats.json", "README.md", "config.yaml", "_SUCCESS"} <= {p.name for p in folder.iterdir()}
-    assert json.loads((folder / "stats.json").read_text())["rows_in"] == 11
+    assert assert_stage_stats(folder, "report", "stage folders")["rows_in"] == 11
     assert "| corpus | 75.0% | 3,072 | 75.0% | 0.5 |" in markdown  # the mixture consumed
     assert "| mined | 2.1000 ± 0.1414 |" in markdown and "lower in every seed: yes" in markdown  # the ablation
 

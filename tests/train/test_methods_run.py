@@ -96,7 +96,8 @@ def test_method_resumes_from_the_last_checkpoint_and_then_skips(method, tmp_path
 
     again = _entry(method)(micro_recipe(method, out))
     assert again["seconds"] == stats["seconds"]  # _SUCCESS with the same config: nothing redone
-    assert_stage_stats(out, f"train-{method}", "questions")
+    stage = {"rft": "train-rft", "online-rft": "train-online-rft", "dpo": "train-dpo"}[method]
+    assert_stage_stats(out, stage, "questions")
     # the training and evaluation sections of the run report, from this folder
     markdown, missing = stage_fragment(f"train-{method}", out, tmp_path / "report")
     assert missing == [] and f"### {out.name} (train-{method})" in markdown
