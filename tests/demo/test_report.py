@@ -148,3 +148,14 @@ def test_config_and_cli_errors(tmp_path, capsys):
         _report(tmp_path / "nope")
     assert main(["report"]) == 2
     assert "--run-dir" in capsys.readouterr().err
+
+
+def test_old_report_targets_still_resolve_for_one_release():
+    """A plugin's `report="deepmath.demo.report_sections:section_training"` keeps working, with a warning."""
+    from deepmath.demo import report_sections
+    from deepmath.train.report import section_training
+
+    with pytest.warns(DeprecationWarning, match="moved to deepmath.train.report"):
+        assert report_sections.section_training is section_training
+    with pytest.raises(AttributeError):
+        report_sections.section_nowhere  # noqa: B018
