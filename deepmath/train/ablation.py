@@ -50,7 +50,7 @@ def _shared_base(cfg: AblationConfig, out: Path, seed: int) -> str | None:
     from deepmath.train.data import load_rows
     from deepmath.train.packing import iter_source_texts
     from deepmath.train.prepare import tokenizer_text
-    from deepmath.train.tiny import build_tiny_model
+    from deepmath.train.tiny import build_tiny_model_for
 
     recipe = cfg.run_recipe(cfg.corpora[0], seed, str(out / "validation"))
     if recipe.model != TINY:
@@ -61,16 +61,7 @@ def _shared_base(cfg: AblationConfig, out: Path, seed: int) -> str | None:
     per_corpus = max(1, recipe.tiny_tokenizer_documents // len(cfg.corpora))
     corpus = (t for c in cfg.corpora for t in iter_source_texts({**c, "weight": 1.0}, per_corpus))
     extra = (tokenizer_text(row) for spec in recipe.tokenizer_data for row in load_rows(spec))
-    build_tiny_model(
-        path,
-        chain(corpus, extra),
-        hidden_size=recipe.tiny_hidden_size,
-        layers=recipe.tiny_layers,
-        heads=recipe.tiny_heads,
-        vocab_size=recipe.tiny_vocab_size,
-        max_positions=max(256, recipe.max_length),
-        seed=seed,
-    )
+    build_tiny_model_for(recipe, path, chain(corpus, extra), seed=seed)
     return str(path)
 
 

@@ -96,23 +96,14 @@ def base_model(cfg: PretrainRecipe, out: Path) -> str:
     from deepmath.train.data import load_rows
     from deepmath.train.packing import iter_source_texts
     from deepmath.train.prepare import tokenizer_text
-    from deepmath.train.tiny import build_tiny_model
+    from deepmath.train.tiny import build_tiny_model_for
 
     path = out / "base_model"
     if (path / "config.json").exists() and (path / "tokenizer.json").exists():
         return str(path)
     corpus = (t for s in cfg.sources for t in iter_source_texts(s, cfg.tiny_tokenizer_documents))
     extra = (tokenizer_text(row) for spec in cfg.tokenizer_data for row in load_rows(spec))
-    build_tiny_model(
-        path,
-        chain(corpus, extra),
-        hidden_size=cfg.tiny_hidden_size,
-        layers=cfg.tiny_layers,
-        heads=cfg.tiny_heads,
-        vocab_size=cfg.tiny_vocab_size,
-        max_positions=max(256, cfg.max_length),
-        seed=cfg.tiny_seed,
-    )
+    build_tiny_model_for(cfg, path, chain(corpus, extra))
     return str(path)
 
 

@@ -171,21 +171,12 @@ def _split(rows: list[dict], held_out: float, seed: int) -> tuple[list[dict], li
 def _backbone(cfg, out: Path, rows: list[dict]) -> str:
     if cfg.model != "tiny":
         return cfg.model
-    from deepmath.train.tiny import build_tiny_model
+    from deepmath.train.tiny import build_tiny_model_for
 
     path = out / "base_model"
     if not (path / "config.json").exists():
         texts = [r["question"] + "\n" + "\n".join(r["steps"]) for r in rows]
-        build_tiny_model(
-            path,
-            texts,
-            hidden_size=cfg.tiny_hidden_size,
-            layers=cfg.tiny_layers,
-            heads=cfg.tiny_heads,
-            vocab_size=cfg.tiny_vocab_size,
-            max_positions=max(256, cfg.max_length),
-            seed=cfg.tiny_seed,
-        )
+        build_tiny_model_for(cfg, path, texts)
     return str(path)
 
 
