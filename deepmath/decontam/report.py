@@ -18,11 +18,9 @@ __all__ = ["build_report", "markdown_summary", "plot_report", "read_hits", "sect
 
 def read_hits(folder: str | Path) -> list[dict]:
     """Every hit line of the per-task files in `folder`, in task order."""
-    hits = []
-    for path in sorted(Path(folder).glob("*.jsonl")):
-        with open(path, encoding="utf-8") as handle:
-            hits.extend(json.loads(line) for line in handle if line.strip())
-    return hits
+    from deepmath.io.rows import read_rows
+
+    return [hit for path in sorted(Path(folder).glob("*.jsonl")) for hit in read_rows(path)]
 
 
 def build_report(hits: list[dict], index_benchmarks: list[dict], rule: dict, extra: dict | None = None) -> dict:

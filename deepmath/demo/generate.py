@@ -17,8 +17,6 @@ invented `.example` domains with far more math (about a third) than the web has,
 
 from __future__ import annotations
 
-import gzip
-import json
 import logging
 import random
 from collections import Counter
@@ -26,7 +24,8 @@ from pathlib import Path
 
 from deepmath.cards import Card
 from deepmath.demo.config import DemoDataConfig
-from deepmath.io.atomic import atomic_write_bytes, atomic_write_json
+from deepmath.io.atomic import atomic_write_json
+from deepmath.io.rows import write_rows
 from deepmath.stage import StageResult, StageRun, StageStats, run_stage
 
 __all__ = ["run_demo_data"]
@@ -50,10 +49,8 @@ def run_demo_data(cfg: DemoDataConfig) -> dict:
     return run_stage("demo-data", cfg, lambda run: _generate(cfg, run))
 
 
-def _jsonl(path: Path, rows: list[dict], compress: bool = False) -> None:
-    data = "".join(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n" for row in rows).encode("utf-8")
-    # mtime=0 keeps the gzip header, and so the file, identical across runs
-    atomic_write_bytes(path, gzip.compress(data, mtime=0) if compress else data)
+def _jsonl(path: Path, rows: list[dict]) -> None:
+    write_rows(path, rows, sort_keys=True)  # a .gz file is written with a zero header time: identical across runs
 
 
 def _generate(cfg: DemoDataConfig, run: StageRun) -> StageResult:
@@ -80,7 +77,7 @@ def _generate(cfg: DemoDataConfig, run: StageRun) -> StageResult:
     _jsonl(out / "sft" / "cot.jsonl", problems.cot)
     _jsonl(out / "sft" / "pot.jsonl", problems.pot)
     _jsonl(out / "rl" / "train.jsonl", problems.rl)
-    _jsonl(out / "labels.jsonl.gz", labels, compress=True)
+    _jsonl(out / "labels.jsonl.gz", labels)
     atomic_write_json(out / "flaws.json", problems.flaws)
 
     by_label = dict(sorted(Counter(row["label"] for row in labels).items()))

@@ -4,7 +4,6 @@ stage of the run (unit `documents` in its stats.json, after demo-data) kept of t
 
 from __future__ import annotations
 
-import gzip
 import json
 from collections import Counter
 from pathlib import Path
@@ -16,9 +15,9 @@ __all__ = ["count_kinds", "read_labels", "section_ground_truth"]
 
 def read_labels(path: Path) -> dict[str, dict]:
     """The demo world's ground truth by URL."""
-    with gzip.open(path, "rt", encoding="utf-8") as handle:
-        rows = [json.loads(line) for line in handle if line.strip()]
-    return {row["url"]: row for row in rows}
+    from deepmath.io.rows import read_rows
+
+    return {row["url"]: row for row in read_rows(path)}
 
 
 def count_kinds(urls: list[str], labels: dict[str, dict]) -> Counter:

@@ -187,10 +187,9 @@ def read_labels(folder: str | Path) -> list[dict]:
     """Every labelled solution of a label-steps folder (its data/ shards, in order)."""
     folder = Path(folder)
     data = folder / "data" if (folder / "data").is_dir() else folder
-    rows = []
-    for path in sorted(data.glob("labels-*.jsonl")):
-        rows += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    return rows
+    from deepmath.io.rows import read_rows
+
+    return [row for path in sorted(data.glob("labels-*.jsonl")) for row in read_rows(path)]
 
 
 def label_statistics(rows: list[dict]) -> dict:
