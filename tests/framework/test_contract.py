@@ -231,3 +231,10 @@ def test_every_registered_stage_has_its_stats_json_checked_by_a_test():
     keys and types (`assert_stage_stats`); a new stage without such a check fails here."""
     checked = _stats_checked_stages()
     assert sorted(set(STAGES) - checked) == []
+
+
+def test_the_text_kernel_is_a_bottom_layer():
+    """dedup and decontam both stand on deepmath.text; it imports no other part of deepmath."""
+    graph = _module_graph(ROOT / "deepmath", "deepmath")
+    assert graph.get("text", set()) == set()
+    assert "text" in graph["dedup"] and "text" in graph["decontam"]
