@@ -79,9 +79,11 @@ def test_lora_sft_saves_the_adapter_and_a_merged_model(tmp_path):
     }
     stats = run_sft(from_dict(SFTRecipe, fields))
     assert stats["adapter"] == str(out / "adapter")
-    assert assert_stage_stats(out, "train-sft", "examples")["rows_out"] == 48
+    written = assert_stage_stats(out, "train-sft", "examples")
+    assert written["rows_in"] == 48 - 6  # the tiny problems less the held-out test problems
+    assert written["rows_out"] == written["rows_in"] - sum(written["dropped"].values()) > 0
     markdown, missing = stage_fragment("train-sft", out, tmp_path / "report")
-    assert missing == [] and "### sft (train-sft)" in markdown and "| rows_out | 48 |" in markdown
+    assert missing == [] and "### sft (train-sft)" in markdown and f"| rows_out | {written['rows_out']} |" in markdown
     _check_adapter_matches_merged(out)
 
 
