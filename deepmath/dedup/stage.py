@@ -45,7 +45,7 @@ from deepmath.dedup.config import DedupConfig
 from deepmath.executors import run_pipeline
 from deepmath.io.atomic import atomic_write_json
 from deepmath.io.inputs import resolve_inputs
-from deepmath.stage import StageResult, StageRun, default_tasks, drops_by_reason, run_stage
+from deepmath.stage import StageResult, StageRun, StageStats, default_tasks, drops_by_reason, run_stage
 
 __all__ = ["MEMORY_NOTE", "run_dedup"]
 
@@ -168,7 +168,7 @@ def _dedup_with(cfg: DedupConfig, run: StageRun, jaccard_plot, size_plot) -> Sta
     for name, steps, n_tasks in plan:
         start = time.perf_counter()
         if not run_pipeline(steps, cfg, run.logs(name), n_tasks, job_name=f"dedup-{name}"):
-            return StageResult({}, complete=False, message=f"{name} submitted; re-run when it has finished")
+            return StageResult(None, complete=False, message=f"{name} submitted; re-run when it has finished")
         logger.debug("dedup: %s (%d task(s)) done in %.1fs", name, n_tasks, time.perf_counter() - start)
         if name == "verify":
             jaccard = _candidate_jaccard(work)
@@ -213,8 +213,9 @@ def _result(
         for j in (0.5, 0.7, 0.8, 0.85, 0.9, 0.95)
     }
     stats = {
-        "documents_in": int(signature.get("documents", 0)),
-        "documents_out": kept,
+        "rows_in": int(signature.get("documents", 0)),
+        "rows_out": kept,
+        "unit": "documents",
         "dropped": dropped,
         "removed_exact": summary["removed_exact"],
         "removed_near": summary["removed_near"],
@@ -238,7 +239,7 @@ def _result(
         f"{cfg.workers} worker(s) (`--workers`; by default the cores available to the local executor, like "
         f"datatrove's default), {tasks} task(s) per sharded pipeline. Peak memory of one process (the largest "
         f"resident set of this process and of the workers it ran): {stats['peak_rss_mb']:,} MB for "
-        f"{stats['documents_in']:,} pages. " + MEMORY_NOTE + f" Shingle hashes and signatures: {stats['kernel']} "
+        f"{stats['rows_in']:,} pages. " + MEMORY_NOTE + f" Shingle hashes and signatures: {stats['kernel']} "
         "path (`compiled`: the C extension built at install; `numpy`: the fallback, same signatures, slower)."
     )
     histogram = "\n".join(
@@ -272,7 +273,7 @@ def _result(
         sections={"Cluster sizes": histogram, "LSH": lsh, "Resources": resources},
         images=plots,
     )
-    return StageResult(stats, card)
+    return StageResult(StageStats.from_dict(stats), card)
 
 
 def _kernel_name() -> str:
