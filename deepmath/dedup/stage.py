@@ -52,7 +52,7 @@ __all__ = ["MEMORY_NOTE", "run_dedup"]
 # measured with bench/dedup.py (peak RSS of the whole command, one process holds one shard or split at a time)
 MEMORY_NOTE = (
     "Measured with bench/dedup.py on planted web text, one worker (the main process then also runs the single-task "
-    "buckets, verify and clusters steps over the whole corpus): 146 MB at 19k pages, 695 MB at 176k pages, i.e. "
+    "buckets, verify and clusters steps over the whole corpus): 144 MB at 19k pages, 701 MB at 176k pages, i.e. "
     "~80 MB plus ~3.5 GB per million pages; by our accounting (not measured step by step) about two thirds of the "
     "growth are file-backed pages of the memory-mapped shingle sets (~2 KB a page) and signatures (512 B a page), "
     "which the kernel can drop; `--splits N` divides the buckets and verify steps' keys and pairs by N."
