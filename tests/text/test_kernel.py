@@ -80,3 +80,18 @@ def test_poly_span_hashes_equal_their_definition():
 def test_offsets_into_the_input_are_exact(text, norm, offsets):
     assert normalize_text(text) == norm
     assert original_offsets(text).tolist() == offsets
+
+
+def test_the_vectorised_tables_equal_the_per_character_definitions():
+    """The tables are built from whole-string calls (fast start-up); every entry must be what the one-character
+    definitions say: `fold_code` for every BMP code point, `char_class` for the BMP and a sample beyond it."""
+    from deepmath.text.chars import bmp_tables, char_class, fold, fold_code
+    from deepmath.text.tokens import class_table
+
+    table, pieces = bmp_tables()
+    codes = [c for c in range(0x10000) if not 0xD800 <= c < 0xE000]
+    assert [c for c in codes if table[c] != fold_code(chr(c))] == []
+    assert [c for c in codes if len(fold(chr(c))) == 1 and pieces[c] != ord(fold(chr(c)))] == []
+    classes = class_table()
+    sample = codes + random.Random(0).sample(range(0x10000, 0x110000), 20000)
+    assert [c for c in sample if classes[c] != char_class(chr(c))] == []
