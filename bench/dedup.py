@@ -294,6 +294,8 @@ def _measure(method: str, inputs: Path, out: Path, workers: int) -> dict:
     """Run one method in a child process: wall seconds, CPU seconds and peak RSS of that process tree (os.wait4:
     the largest RSS of the child and the workers it reaped, i.e. of one worker), and its removed pages."""
     if method == "deepmath":
+        # the previous round's output is removed before the clock starts, as the in-process methods do
+        shutil.rmtree(out, ignore_errors=True)
         command = [sys.executable, "-m", "deepmath", "dedup", str(inputs), "--output", str(out)]
         command += ["--workers", str(workers), "--overwrite"]
     else:

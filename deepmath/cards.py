@@ -13,7 +13,7 @@ import yaml
 
 from deepmath.io.atomic import atomic_write_text
 
-__all__ = ["Card", "size_category", "write_card"]
+__all__ = ["Card", "size_category", "stats_counts", "write_card"]
 
 
 def size_category(n: int) -> str:
@@ -43,6 +43,16 @@ class Card:
     tags: list[str] = field(default_factory=list)
     sections: dict[str, str] = field(default_factory=dict)
     images: list[str] = field(default_factory=list)
+    unit: str = "documents"  # what `dropped` counts (the stage's StageStats.unit)
+
+
+def stats_counts(stats) -> dict[str, int | float]:
+    """A card's counts from a stage's `deepmath.stats.StageStats`: rows in and out in its unit, then its numbers."""
+    counts: dict[str, int | float] = {f"{stats.unit} in": stats.rows_in, f"{stats.unit} out": stats.rows_out}
+    for key, value in stats.extra.items():
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            counts[key] = value
+    return counts
 
 
 def _table(rows: dict, header: tuple[str, str]) -> str:
@@ -82,7 +92,7 @@ def render_card(card: Card) -> str:
         _table(card.counts, ("count", "value")),
         "## Dropped, by reason",
         "",
-        _table(card.dropped, ("reason", "documents")),
+        _table(card.dropped, ("reason", card.unit)),
     ]
     for heading, body in card.sections.items():
         parts += [f"## {heading}", "", body.rstrip(), ""]

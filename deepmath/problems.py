@@ -14,8 +14,6 @@ last number is not trusted as a gold answer. Rows without a question or an answe
 
 from __future__ import annotations
 
-import gzip
-import json
 import logging
 from collections import Counter
 from pathlib import Path
@@ -238,10 +236,9 @@ def sft_dataset(rows: list[dict], template: str = "{question}", system_prompt: s
 
 def write_jsonl(path: str | Path, rows: list[dict]) -> None:
     """Write rows as JSONL (gzipped when the name ends in .gz), atomically."""
-    from deepmath.io.atomic import atomic_write_bytes
+    from deepmath.io.rows import write_rows
 
-    data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
-    atomic_write_bytes(path, gzip.compress(data, mtime=0) if str(path).endswith(".gz") else data)
+    write_rows(path, rows)
 
 
 def read_jsonl(path: str | Path) -> list[dict]:

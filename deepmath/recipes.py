@@ -192,20 +192,21 @@ def run_recipe(recipe: Recipe, only: list[str] | None = None) -> list[dict]:
 def _counts(result) -> str:
     if not isinstance(result, dict):
         return ""
-    keys = ("documents_in", "documents_out", "rows_in", "rows_out")
-    shown = [f"{k}={result[k]}" for k in keys if result.get(k) is not None]
-    return f": {', '.join(shown)}" if shown else ""
+    from deepmath.stats import normalize_stats
+
+    result = normalize_stats(result)  # an old run folder's stats speak documents_in/out
+    shown = [f"{k}={result[k]}" for k in ("rows_in", "rows_out") if result.get(k) is not None]
+    return f": {', '.join(shown)} {result.get('unit', '')}".rstrip() if shown else ""
 
 
 def _print_summary(recipe: Recipe, summary: list[dict]) -> None:
     lines = [f"deepmath run {recipe.name}: {len(summary)} stage(s) -> {recipe.output}"]
     for row in summary:
-        result = row["result"] if isinstance(row["result"], dict) else {}
-        counts = ", ".join(
-            f"{k}={v}"
-            for k, v in result.items()
-            if k in ("documents_in", "documents_out", "rows_out") and v is not None
-        )
+        from deepmath.stats import normalize_stats
+
+        result = normalize_stats(row["result"]) if isinstance(row["result"], dict) else {}
+        counts = ", ".join(f"{k}={result[k]}" for k in ("rows_in", "rows_out") if result.get(k) is not None)
+        counts += f" {result['unit']}" if counts and result.get("unit") else ""
         lines.append(f"  {row['stage']:<14} {row['seconds']:>7.1f}s  {counts}")
     report = recipe.output / "report" / "report.html"
     if report.exists():

@@ -32,7 +32,7 @@ class StageSpec:
     help: str
     positional: str | None = None  # field filled by positional arguments; "@config" = a YAML file of the config
     outputs: dict = field(default_factory=lambda: dict(CORPUS_OUTPUTS))  # name -> path inside the stage folder
-    report: str | None = None  # "module:function(context, info)" adding this stage's section to the run report
+    report: str | None = None  # "module:function(context)" adding this stage's section to the run report
     heavy_config: bool = False  # the config class imports torch/TRL: `validate` checks it against its schema
 
     @property
@@ -73,7 +73,7 @@ STAGES: dict[str, StageSpec] = {
             "generate the self-contained demo world (WARC pages, seeds, benchmark, SFT sources)",
             positional="output",
             outputs={"world": "", "warc": "warc", "seeds": "seeds", "benchmark": "benchmarks/demo/test.jsonl"},
-            report="deepmath.demo.report_sections:section_ground_truth",
+            report="deepmath.demo.report_truth:section_ground_truth",
         ),
         StageSpec(
             "ingest",
@@ -81,14 +81,14 @@ STAGES: dict[str, StageSpec] = {
             "deepmath.ingest.stage:run_ingest",
             "Common Crawl WARC/WET or JSONL/Parquet -> documents with math kept as LaTeX",
             positional="input",
-            report="deepmath.demo.report_sections:section_nothing",
+            report="deepmath.report_kit:section_nothing",
         ),
         StageSpec(
             "mine",
             "deepmath.mine.config:MineConfig",
             "deepmath.mine.stage:run_mine",
             "iterative fastText math mining with domain discovery (DeepSeekMath 2.1)",
-            report="deepmath.demo.report_sections:section_mining",
+            report="deepmath.mine.report:section_mining",
         ),
         StageSpec(
             "dedup",
@@ -96,7 +96,7 @@ STAGES: dict[str, StageSpec] = {
             "deepmath.dedup.stage:run_dedup",
             "exact + MinHash near-duplicate removal with verified candidate pairs",
             positional="input",
-            report="deepmath.demo.report_sections:section_dedup",
+            report="deepmath.dedup.report:section_dedup",
         ),
         StageSpec(
             "decontam",
@@ -104,7 +104,7 @@ STAGES: dict[str, StageSpec] = {
             "deepmath.decontam.stage:run_decontam",
             "benchmark decontamination (10-gram rule, short items matched whole) with a report",
             positional="input",
-            report="deepmath.demo.report_sections:section_decontam",
+            report="deepmath.decontam.report:section_decontam",
         ),
         StageSpec(
             "sft-mix",
@@ -112,7 +112,7 @@ STAGES: dict[str, StageSpec] = {
             "deepmath.sftmix.stage:run_sft_mix",
             "verified, decontaminated, weighted chat data from CoT, PoT and TIR sources",
             positional="@config",
-            report="deepmath.demo.report_sections:section_sft",
+            report="deepmath.sftmix.report:section_sft",
         ),
         StageSpec(
             "train-pretrain",
@@ -141,7 +141,7 @@ STAGES: dict[str, StageSpec] = {
             positional="@config",
             outputs=dict(MODEL_OUTPUTS),
             heavy_config=True,
-            report="deepmath.demo.report_sections:section_training",
+            report="deepmath.train.report:section_training",
         ),
         StageSpec(
             "train-grpo",
@@ -151,7 +151,7 @@ STAGES: dict[str, StageSpec] = {
             positional="@config",
             outputs=dict(MODEL_OUTPUTS),
             heavy_config=True,
-            report="deepmath.demo.report_sections:section_training",
+            report="deepmath.train.report:section_training",
         ),
         StageSpec(
             "train-rft",
@@ -160,7 +160,7 @@ STAGES: dict[str, StageSpec] = {
             "rejection-sampling fine-tuning: correct samples of the SFT model, SFTTrainer",
             positional="@config",
             outputs=dict(MODEL_OUTPUTS),
-            report="deepmath.demo.report_sections:section_training",
+            report="deepmath.train.report:section_training",
             heavy_config=True,
         ),
         StageSpec(
@@ -170,7 +170,7 @@ STAGES: dict[str, StageSpec] = {
             "Online RFT: GRPOTrainer with gradient coefficient 1 (correct) / 0 (wrong)",
             positional="@config",
             outputs=dict(MODEL_OUTPUTS),
-            report="deepmath.demo.report_sections:section_training",
+            report="deepmath.train.report:section_training",
             heavy_config=True,
         ),
         StageSpec(
@@ -180,7 +180,7 @@ STAGES: dict[str, StageSpec] = {
             "DPO on (correct, wrong) pairs of the policy's own samples, DPOTrainer",
             positional="@config",
             outputs=dict(MODEL_OUTPUTS),
-            report="deepmath.demo.report_sections:section_training",
+            report="deepmath.train.report:section_training",
             heavy_config=True,
         ),
         StageSpec(
@@ -205,7 +205,7 @@ STAGES: dict[str, StageSpec] = {
             "a process reward model (score at each step) trained on label-steps labels",
             positional="@config",
             outputs=dict(MODEL_OUTPUTS),
-            report="deepmath.demo.report_sections:section_training",
+            report="deepmath.train.report:section_training",
             heavy_config=True,
         ),
         StageSpec(
@@ -229,7 +229,7 @@ STAGES: dict[str, StageSpec] = {
             "deepmath.evaluate.run:run_eval",
             "sample K completions per problem; pass@1, pass@k, maj@k",
             outputs={"samples": "data", "metrics": "metrics.json"},
-            report="deepmath.demo.report_sections:section_eval",
+            report="deepmath.evaluate.report:section_eval",
         ),
         StageSpec(
             "report",
@@ -237,7 +237,7 @@ STAGES: dict[str, StageSpec] = {
             "deepmath.demo.report:run_report",
             "the HTML/markdown report of a recipe run",
             outputs={"html": "report.html", "markdown": "report.md"},
-            report="deepmath.demo.report_sections:section_nothing",
+            report="deepmath.report_kit:section_nothing",
         ),
     ]
 }

@@ -3,7 +3,7 @@
     OUTPUT/
       data/            document shards (datatrove JSONL.gz or Parquet), one per task
       config.yaml      the resolved config that produced them
-      stats.json       counts in/out and drops by reason
+      stats.json       counts in/out and drops by reason (`deepmath.stats.StageStats`, one vocabulary)
       README.md        the dataset card
       _SUCCESS         written last; later stages refuse an input folder without it
       _logs/           datatrove task logs and completion markers (what makes a killed run resume)
@@ -20,6 +20,7 @@ import json
 import logging
 import shutil
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,8 +31,17 @@ from deepmath.executors import EXECUTION_FIELDS, ExecutorConfig, merged_step_sta
 from deepmath.io.atomic import atomic_write_json
 from deepmath.io.inputs import SUCCESS_MARKER
 from deepmath.outputs import OutputLock, check_output, claim_output, clear_output, has_progress
+from deepmath.stats import StageStats, normalize_stats
 
-__all__ = ["CorpusStageConfig", "StageResult", "StageRun", "default_tasks", "drops_by_reason", "run_stage"]
+__all__ = [
+    "CorpusStageConfig",
+    "StageResult",
+    "StageRun",
+    "StageStats",
+    "default_tasks",
+    "drops_by_reason",
+    "run_stage",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -55,12 +65,41 @@ def _console_level() -> int:
 
 @dataclass
 class StageResult:
-    """What a stage body returns: counts for stats.json and the card to write."""
+    """What a stage body returns: counts for stats.json and the card to write.
 
-    stats: dict
+    `stats` is a `StageStats`; an unfinished run (`complete=False`) may have none yet. A plain dict is still taken
+    for one release (plugins written before StageStats): converted and checked, with a DeprecationWarning; an
+    unfinished run's dict without counts is kept as it is.
+    """
+
+    stats: StageStats | dict | None
     card: Card | None = None
     complete: bool = True  # False: work was only submitted (Slurm) or stopped for review; no marker yet
     message: str = ""
+    pending: dict = field(default_factory=dict)  # fields of an unfinished run that has no counts yet
+
+    def __post_init__(self):
+        if isinstance(self.stats, dict):
+            warnings.warn(
+                "StageResult(stats=dict) is deprecated; return a deepmath.stats.StageStats "
+                "(rows_in, rows_out, unit, dropped, plots, extra)",
+                DeprecationWarning,
+                stacklevel=3,
+            )
+            if not self.complete and not {"rows_in", "rows_out"} & set(normalize_stats(self.stats)):
+                self.pending, self.stats = dict(self.stats), None
+            else:
+                self.stats = StageStats.from_dict(self.stats)
+        if self.stats is None:
+            if self.complete:
+                raise TypeError("a finished stage must report its StageStats")
+        elif not isinstance(self.stats, StageStats):
+            raise TypeError(f"stats must be a StageStats, not {type(self.stats).__name__}")
+
+    def stats_json(self, stage: str, seconds: float) -> dict:
+        """The content of stats.json: the stage, the common keys, the stage's fields, the time it took."""
+        body = self.stats.to_json() if self.stats is not None else {"complete": False, **self.pending}
+        return {"stage": stage, **body, "seconds": round(seconds, 2)}
 
 
 @dataclass
@@ -164,7 +203,9 @@ def _run_locked(stage, cfg, body, output: Path, digest: str, overwrite: bool, cr
         if created and not has_progress(output):
             shutil.rmtree(output, ignore_errors=True)  # nothing to resume: the corrected re-run starts clean
         raise
-    stats = {"stage": stage, **result.stats, "seconds": round(time.time() - run.started, 2)}
+    if not isinstance(result, StageResult):
+        raise TypeError(f"{stage}: a stage body must return a StageResult, not {type(result).__name__}")
+    stats = result.stats_json(stage, time.time() - run.started)
     atomic_write_json(output / "stats.json", stats)
     if result.card is not None:
         write_card(output, result.card)
@@ -179,7 +220,7 @@ def _run_locked(stage, cfg, body, output: Path, digest: str, overwrite: bool, cr
 def _finished(stage: str, output: Path) -> dict:
     logger.info("%s: %s is already complete; nothing to do (use --overwrite to redo)", stage, output)
     stats_path = output / "stats.json"
-    return json.loads(stats_path.read_text()) if stats_path.exists() else {}
+    return normalize_stats(json.loads(stats_path.read_text())) if stats_path.exists() else {}
 
 
 def _check_same_config(stage: str, cfg, output: Path, digest: str) -> None:

@@ -20,7 +20,6 @@ once per process with a 5 s timeout, because `datasets` itself retries an unreac
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import logging
@@ -40,7 +39,6 @@ from deepmath.benchmarks.registry import (
     benchmark_dirs,
 )
 from deepmath.config import close_matches
-from deepmath.io.limits import MAX_JSON_FILE_BYTES, MAX_LINE_BYTES, check_regular_file
 
 __all__ = [
     "BENCHMARKS",
@@ -180,62 +178,23 @@ def expand_specs(specs: list[str] | str) -> list[str]:
     return out
 
 
-def _open_text(path: str):
-    if path.endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8")
-    return open(path, encoding="utf-8")
-
-
 def iter_rows(path: str) -> Iterator[tuple[int, dict]]:
-    """(line or row number starting at 1, row) for a JSONL(.gz), JSON array or Parquet file; errors name file:line."""
-    if path.endswith(".parquet"):
-        try:
-            import pyarrow.parquet as pq
+    """(line or row number starting at 1, row) for a JSONL(.gz/.zst), JSON array or Parquet file, read by the one
+    row reader (`deepmath.io.rows`, bounded memory); a benchmark file is trusted data, so its first bad row is a
+    BenchmarkError naming file:line rather than a skip."""
+    from deepmath.io.rows import RowSkipped
+    from deepmath.io.rows import iter_rows as read_numbered
 
-            table = pq.ParquetFile(path)
-            number = 0
-            for batch in table.iter_batches(batch_size=1024):
-                for row in batch.to_pylist():
-                    number += 1
-                    yield number, row
-        except (OSError, ValueError) as err:  # pyarrow raises ArrowInvalid (a ValueError) for corrupt files
-            raise BenchmarkError(f"{path}: not a readable Parquet file: {err}") from err
-        return
     try:
-        check_regular_file(path)  # a named pipe would block `open` forever
-        with _open_text(path) as handle:
-            if path.endswith((".json", ".json.gz")):
-                text = handle.read(MAX_JSON_FILE_BYTES + 1)
-                if len(text) > MAX_JSON_FILE_BYTES:
-                    raise BenchmarkError(f"{path}: a .json file over {MAX_JSON_FILE_BYTES:,} characters; use .jsonl")
-                try:
-                    data = json.loads(text)
-                except json.JSONDecodeError as err:
-                    raise BenchmarkError(f"{path}:{err.lineno}: not valid JSON: {err.msg}") from err
-                rows = data if isinstance(data, list) else [data]
-                for number, row in enumerate(rows, 1):
-                    if not isinstance(row, dict):
-                        raise BenchmarkError(
-                            f"{path}: element {number}: expected a JSON object, got {type(row).__name__}"
-                        )
-                    yield number, row
-                return
-            for number, line in enumerate(iter(lambda: handle.readline(MAX_LINE_BYTES + 1), ""), 1):
-                if len(line) > MAX_LINE_BYTES:  # bounded memory: a "line" of gigabytes is never held
-                    raise BenchmarkError(f"{path}:{number}: line longer than {MAX_LINE_BYTES:,} characters")
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as err:
-                    raise BenchmarkError(f"{path}:{number}: not valid JSON: {err.msg} (column {err.colno})") from err
-                if not isinstance(row, dict):
-                    raise BenchmarkError(f"{path}:{number}: expected a JSON object, got {type(row).__name__}")
-                yield number, row
+        for number, row in read_numbered(path, strict=True):
+            yield number + 1, row
+    except RowSkipped as err:
+        raise BenchmarkError(str(err)) from err
     except UnicodeDecodeError as err:
         raise BenchmarkError(f"{path}: not UTF-8 text: {err}") from err
-    except (OSError, EOFError) as err:
-        raise BenchmarkError(f"{path}: cannot read: {err}") from err
+    except (OSError, EOFError, ValueError) as err:  # pyarrow's ArrowInvalid is a ValueError
+        said = str(err)
+        raise BenchmarkError(said if said.startswith(path) else f"{path}: cannot read: {said}") from err
 
 
 def _texts(value) -> list[str]:

@@ -53,7 +53,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-INDEX_VERSION = 2
+INDEX_VERSION = 3  # 3: tokens of the shared text kernel (deepmath.text)
 COMMON = 1
 PLAIN = 2
 WHOLE = 4

@@ -14,8 +14,6 @@ Spans of 12 words that normalise to fewer than `ngram` tokens (`$x = 3$ and $y =
 
 from __future__ import annotations
 
-import gzip
-import json
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -160,16 +158,15 @@ def web_pages(folder: str | Path) -> list[tuple[str, str]]:
     """(id, text) of the real pages in `shared/data/webtext`: StackMathQA Q&A pages (question, blank line, answer)
     and Common Crawl text from dolma (`text`), in a stable order."""
     pages = []
+    from deepmath.io.rows import iter_rows
+
     for path in sorted(Path(folder).rglob("*.jsonl*")):
-        opener = gzip.open if path.suffix == ".gz" else open
-        with opener(path, "rt", encoding="utf-8") as handle:
-            for number, line in enumerate(handle):
-                row = json.loads(line)
-                if "Q" in row and "A" in row:
-                    text = f"{row['Q']}\n\n{row['A']}"
-                elif isinstance(row.get("text"), str):
-                    text = row["text"]
-                else:
-                    continue
-                pages.append((str(row.get("id") or f"{path.parent.name}/{path.name}:{number}"), text))
+        for number, row in iter_rows(str(path), strict=True):
+            if "Q" in row and "A" in row:
+                text = f"{row['Q']}\n\n{row['A']}"
+            elif isinstance(row.get("text"), str):
+                text = row["text"]
+            else:
+                continue
+            pages.append((str(row.get("id") or f"{path.parent.name}/{path.name}:{number}"), text))
     return pages

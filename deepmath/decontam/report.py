@@ -2,7 +2,8 @@
 
 Per benchmark: items in the index, items hit, documents hit, and for each hit the item id, the document id and
 url, how it matched (`ngram`, `whole`, `run`), the overlap in tokens and the matched text. The stage also draws
-`plots/contamination.png` (documents hit per benchmark) for the run report.
+`plots/contamination.png` (documents hit per benchmark) for the run report, and `section_decontam` is the stage's
+fragment of that report (`StageSpec.report`), read back from `contamination.json`.
 """
 
 from __future__ import annotations
@@ -12,16 +13,14 @@ from pathlib import Path
 
 from deepmath.io.atomic import atomic_write_json, atomic_write_png, atomic_write_text
 
-__all__ = ["build_report", "markdown_summary", "plot_report", "read_hits", "write_report"]
+__all__ = ["build_report", "markdown_summary", "plot_report", "read_hits", "section_decontam", "write_report"]
 
 
 def read_hits(folder: str | Path) -> list[dict]:
     """Every hit line of the per-task files in `folder`, in task order."""
-    hits = []
-    for path in sorted(Path(folder).glob("*.jsonl")):
-        with open(path, encoding="utf-8") as handle:
-            hits.extend(json.loads(line) for line in handle if line.strip())
-    return hits
+    from deepmath.io.rows import read_rows
+
+    return [hit for path in sorted(Path(folder).glob("*.jsonl")) for hit in read_rows(path)]
 
 
 def build_report(hits: list[dict], index_benchmarks: list[dict], rule: dict, extra: dict | None = None) -> dict:
@@ -120,3 +119,45 @@ def plot_report(output: str | Path, report: dict) -> str:
     atomic_write_png(Path(output) / relative, fig, dpi=110)
     plt.close(fig)
     return relative
+
+
+def section_decontam(context) -> None:
+    """The run report's decontamination section (`context`: a `deepmath.report_kit.Context`)."""
+    infos = context.section("Decontamination", None, "a `decontam` stage folder")
+    for info in infos:
+        path = info.path / "contamination.json"
+        if not path.exists():
+            context.lack(f"{info.name}/contamination.json")
+            continue
+        report = json.loads(path.read_text(encoding="utf-8"))
+        _contamination(context, info.name, report)
+        context.stage_plots(info)
+
+
+def _contamination(context, name: str, report) -> None:
+    """`contamination.json` of `deepmath decontam`: per-benchmark counts and the first hits."""
+    doc = context.doc
+    benchmarks = report.get("benchmarks") if isinstance(report, dict) else None
+    if not isinstance(benchmarks, dict):
+        doc.note(f"{name}: contamination.json has no `benchmarks` mapping")
+        return
+    doc.para(f"{name}: {report.get('documents_hit', 0):,} document(s) hit ({report.get('hits', 0):,} matches).")
+    rows, examples = [], []
+    for bench, entry in benchmarks.items():
+        entry = entry if isinstance(entry, dict) else {}
+        rows.append([bench, entry.get("items"), entry.get("items_hit"), entry.get("documents_hit")])
+        for hit in entry.get("hits") or []:
+            if isinstance(hit, dict):
+                examples.append(
+                    [
+                        bench,
+                        hit.get("item_id", ""),
+                        hit.get("url") or hit.get("doc_id", ""),
+                        hit.get("kind", ""),
+                        " ".join(str(hit.get("matched_text", "")).split())[:120],
+                    ]
+                )
+    doc.table(["benchmark", "items", "items hit", "documents hit"], rows)
+    if examples:
+        doc.heading(f"{name}: first hits")
+        doc.table(["benchmark", "item", "document", "how", "matched text"], examples[:12])

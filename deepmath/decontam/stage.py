@@ -25,11 +25,11 @@ import logging
 from dataclasses import asdict
 from pathlib import Path
 
-from deepmath.cards import Card
+from deepmath.cards import Card, stats_counts
 from deepmath.decontam.config import DecontamConfig
 from deepmath.executors import run_pipeline
 from deepmath.io.inputs import resolve_inputs
-from deepmath.stage import StageResult, StageRun, default_tasks, drops_by_reason, run_stage
+from deepmath.stage import StageResult, StageRun, StageStats, default_tasks, drops_by_reason, run_stage
 
 __all__ = ["run_decontam"]
 
@@ -107,7 +107,7 @@ def _decontam(cfg: DecontamConfig, run: StageRun) -> StageResult:
         _survey(cfg, run, matcher, index_path, tasks) if cfg.precise and cfg.common_docs else (None, 0)
     )
     if common_path is False:
-        return StageResult({}, complete=False, message="survey submitted; re-run when it has finished")
+        return StageResult(None, complete=False, message="survey submitted; re-run when it has finished")
     removed = document_writer(run.output, "jsonl", subfolder="removed") if cfg.keep_removed else None
     pipeline = [
         DocumentReader(cfg.input, text_key=cfg.text_key),
@@ -123,7 +123,7 @@ def _decontam(cfg: DecontamConfig, run: StageRun) -> StageResult:
     ]
     done = run_pipeline(pipeline, cfg, run.logs("decontam"), tasks, job_name="decontam")
     if not done:
-        return StageResult({}, complete=False, message="scan submitted; re-run when it has finished")
+        return StageResult(None, complete=False, message="scan submitted; re-run when it has finished")
     steps = run.step_stats("decontam")
     counters: dict[str, float] = {}
     for step in steps:
@@ -147,19 +147,22 @@ def _decontam(cfg: DecontamConfig, run: StageRun) -> StageResult:
         name: {"items": e["items"], "items_hit": e["items_hit"], "documents_hit": e["documents_hit"]}
         for name, e in report["benchmarks"].items()
     }
-    stats = {
-        "documents_in": documents_in,
-        "documents_out": documents_out,
-        "dropped": dropped,
-        "documents_hit": report["documents_hit"],
-        "documents_changed": int(counters.get("documents_changed", 0)),
-        "paragraphs_removed": int(counters.get("paragraphs_removed", 0)),
-        "benchmarks": per_benchmark,
-        "index": {"path": str(matcher.index_path), **matcher.index.summary()},
-        "corpus_common_ngrams": n_common,
-        "plots": [plot],
-    }
-    counts = {k: v for k, v in stats.items() if isinstance(v, int)}
+    stats = StageStats(
+        rows_in=documents_in,
+        rows_out=documents_out,
+        unit="documents",
+        dropped=dropped,
+        plots=[plot],
+        extra={
+            "documents_hit": report["documents_hit"],
+            "documents_changed": int(counters.get("documents_changed", 0)),
+            "paragraphs_removed": int(counters.get("paragraphs_removed", 0)),
+            "benchmarks": per_benchmark,
+            "index": {"path": str(matcher.index_path), **matcher.index.summary()},
+            "corpus_common_ngrams": n_common,
+        },
+    )
+    counts: dict = stats_counts(stats)
     for name, entry in per_benchmark.items():
         counts[f"{name}: items hit / documents hit"] = f"{entry['items_hit']:,} / {entry['documents_hit']:,}"
     from deepmath.decontam.report import markdown_summary

@@ -17,9 +17,13 @@ ALL_PAIRS_UP_TO = 12
 
 
 def unique_pairs(pairs: np.ndarray) -> np.ndarray:
-    """Distinct rows of an (n, 2) int64 array, sorted."""
+    """Distinct rows of an (n, 2) int64 array of non-negative values, sorted."""
     if len(pairs) == 0:
         return np.zeros((0, 2), dtype=np.int64)
+    codec = pair_codec(pairs)
+    if codec is not None:  # one int64 sort instead of a two-key lexsort (~5x faster)
+        pack, unpack = codec
+        return unpack(unique_sorted(pack(pairs)))
     order = np.lexsort((pairs[:, 1], pairs[:, 0]))
     pairs = pairs[order]
     new = np.ones(len(pairs), dtype=bool)
@@ -27,8 +31,41 @@ def unique_pairs(pairs: np.ndarray) -> np.ndarray:
     return pairs[new]
 
 
-def bucket_pairs(keys: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """(n, 2) int64 pairs (a < b) of `ids` whose `keys` are equal; ids must be distinct."""
+def unique_sorted(keys: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (sorts `keys` in place): sort + neighbour test, ~2x faster than np.unique's hash."""
+    keys.sort()
+    first = np.ones(len(keys), dtype=bool)
+    np.not_equal(keys[1:], keys[:-1], out=first[1:])
+    return keys[first]
+
+
+def pair_codec(numbers: np.ndarray):
+    """(pack, unpack) between (n, 2) pairs of the document numbers `numbers` (`shard << 40 | position`, any
+    shape) and one int64 per pair that sorts like the pair, when both halves fit in 31 bits once the unused bits
+    are squeezed out; None when they do not (or a number is negative)."""
+    if numbers.size == 0 or int(numbers.min()) < 0:
+        return None
+    high_bits = (int(numbers.max()) >> 40).bit_length()
+    low_bits = int((numbers & ((1 << 40) - 1)).max()).bit_length()
+    bits = low_bits + high_bits
+    if bits > 31:
+        return None
+    low_mask = (1 << low_bits) - 1
+
+    def pack(pairs: np.ndarray) -> np.ndarray:
+        squeezed = ((pairs >> 40) << low_bits) | (pairs & low_mask)
+        return (squeezed[:, 0] << bits) | squeezed[:, 1]
+
+    def unpack(keys: np.ndarray) -> np.ndarray:
+        halves = np.stack([keys >> bits, keys & ((1 << bits) - 1)], axis=1)
+        return ((halves >> low_bits) << 40) | (halves & low_mask)
+
+    return pack, unpack
+
+
+def bucket_pairs(keys: np.ndarray, ids: np.ndarray, unique: bool = True) -> np.ndarray:
+    """(n, 2) int64 pairs (a < b) of `ids` whose `keys` are equal; ids must be distinct. With `unique=False` a pair
+    may appear twice (a star and a chain pair coincide), for callers that deduplicate many bands at once."""
     if len(keys) < 2:
         return np.zeros((0, 2), dtype=np.int64)
     order = np.lexsort((ids, keys))
@@ -49,4 +86,5 @@ def bucket_pairs(keys: np.ndarray, ids: np.ndarray) -> np.ndarray:
         member = big_starts[run] + within + 1
         pieces.append(np.stack([ids[big_starts[run]], ids[member]], axis=1))  # star
         pieces.append(np.stack([ids[member - 1], ids[member]], axis=1))  # chain
-    return unique_pairs(np.concatenate(pieces))
+    pairs = np.concatenate(pieces)
+    return unique_pairs(pairs) if unique else pairs

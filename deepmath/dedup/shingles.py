@@ -1,15 +1,15 @@
 """Text -> word n-gram shingle hashes, vectorised over a whole batch of documents with numpy.
 
-Normalisation: every character is replaced by its NFKC compatibility form, lower-cased (character by character:
-no canonical composition across characters, so it vectorises as one table lookup), every character that is not a
-letter, digit or combining mark becomes a word break, and each CJK ideograph or kana is a word of its own (Chinese
-and Japanese are written without spaces). The normalised text
-of a document is its words joined by single spaces; a shingle is `ngram` consecutive words joined the same way (a
+Normalisation is the shared text kernel's (`deepmath.text.chars`, the same words decontamination tokenises):
+every character is replaced by its NFKC compatibility form, case-folded (character by character: no canonical
+composition across characters, so it vectorises as one table lookup), every character that is not a letter, digit
+or combining mark becomes a word break, and each CJK ideograph or kana is a word of its own (Chinese and Japanese
+are written without spaces). The normalised text of a document is its words joined by single spaces; a shingle is `ngram` consecutive words joined the same way (a
 document with fewer words has one shingle: all of them).
 
 Hashing needs no per-shingle (or per-word) Python work: the normalised batch is one array of code points, a
 polynomial hash mod 2^64 of every prefix is one `cumsum`, and the hash of any span is a difference of two prefixes
-times an inverse power. The 32-bit shingle hash is the top half of MurmurHash3's fmix64 of that polynomial hash.
+times an inverse power (`deepmath.text.tokens.poly_span_hashes`, which decontamination's token hashes use too). The 32-bit shingle hash is the top half of MurmurHash3's fmix64 of that polynomial hash.
 `shingle_hash32(bytes)` computes the same value for one shingle in pure Python: it is the `hashfunc=` to give
 datasketch's `MinHash` to get our signatures bit for bit (see signatures.py).
 
@@ -19,75 +19,33 @@ in Python; ours is a different (non-cryptographic) base hash chosen so the whole
 
 from __future__ import annotations
 
-import functools
 import itertools
-import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
 from xxhash import xxh3_128_digest
 
+from deepmath.text.chars import (
+    CJK_BIT,
+    SLOW_BIT,
+    SPACE,
+    char_class,
+    code_entry,
+    fold,
+    fold_code,
+    fold_table,
+    normalize_words,
+)
+from deepmath.text.tokens import poly_span_hashes
+
 __all__ = ["ShingleBatch", "normalize_words", "shingle_batch", "shingle_hash32", "shingles_of"]
 
 _MASK64 = (1 << 64) - 1
 _POLY = 0x9E3779B97F4A7C15  # odd, so it is invertible mod 2^64
-_SPACE = 32
-_WORD, _CJK = 1, 2  # character classes (bit flags)
-_SLOW_BIT, _CJK_BIT = np.uint32(1 << 30), np.uint32(1 << 31)  # flags on top of code points (which are < 2^21)
-# Scripts written without spaces: every ideograph / kana is its own word. Hangul is written with spaces: not here.
-_CJK_RANGES = ((0x3040, 0x30FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x3FFFF))
-
-
-def _fold(ch: str) -> str:
-    """One character's normal form: its NFKC compatibility mapping, lower-cased (may be 0, 1 or more characters)."""
-    return unicodedata.normalize("NFKC", ch).lower()
-
-
-def _char_class(ch: str) -> int:
-    """`_WORD` for letters, digits and combining marks; plus `_CJK` for ideographs and kana."""
-    category = unicodedata.category(ch)
-    if category[0] not in "LN" and category not in ("Mn", "Mc"):
-        return 0
-    code = ord(ch)
-    return _WORD | (_CJK if any(lo <= code <= hi for lo, hi in _CJK_RANGES) else 0)
-
-
-@functools.cache
-def _table() -> np.ndarray:
-    """Per code point: its fold if that is one word character, else a space, with flag bits on top: `_CJK_BIT`, and
-    `_SLOW_BIT` when the fold is not exactly one character or the code point is outside the BMP (those are resolved
-    per distinct character in Python). One gather classifies and folds a whole batch. Built once (~0.3 s; 4.4 MB)."""
-    table = np.full(0x110000, _SPACE | _SLOW_BIT, dtype=np.uint32)
-    for code in range(0x10000):
-        if 0xD800 <= code < 0xE000:  # surrogates never occur in decoded text
-            continue
-        table[code] = _fold_code(chr(code))
-    return table
-
-
-def _fold_code(ch: str) -> int:
-    """The table entry of one input character. A fold of several characters none of which is a word character
-    (e.g. "…" -> "...") is a word break like any other, so only folds with word characters take the slow path."""
-    fold = _fold(ch)
-    if len(fold) == 1:
-        return _code_entry(fold)
-    return int(_SPACE | _SLOW_BIT) if any(_char_class(c) & _WORD for c in fold) else _SPACE
-
-
-def _code_entry(ch: str) -> int:
-    """The table entry of an already folded character: itself (flagged if CJK) when a word character, else a space."""
-    kind = _char_class(ch)
-    return (ord(ch) | (int(_CJK_BIT) if kind & _CJK else 0)) if kind & _WORD else _SPACE
-
-
-@functools.cache
-def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """P^i and P^-i mod 2^64 for i < n (n is rounded up to a power of two so the cache stays small)."""
-    p = np.full(n, _POLY, dtype=np.uint64)
-    p[0] = 1
-    inv = np.full(n, pow(_POLY, -1, 1 << 64), dtype=np.uint64)
-    inv[0] = 1
-    return np.cumprod(p), np.cumprod(inv)  # uint64 products wrap: exactly mod 2^64
+_SPACE = SPACE
+_SLOW_BIT, _CJK_BIT = SLOW_BIT, CJK_BIT
+# the character kernel, under the names this module's callers (the compiled kernel's loader) use
+_fold, _char_class, _code_entry, _fold_code, _table = fold, char_class, code_entry, fold_code, fold_table
 
 
 def _fmix64(h: np.ndarray) -> np.ndarray:
@@ -112,26 +70,6 @@ def shingle_hash32(data: bytes) -> int:
     for code in reversed(data.decode("utf-8")):  # sum(code_i * P^i), by Horner's rule from the end
         h = (h * _POLY + ord(code)) & _MASK64
     return _fmix64_int(h) >> 32
-
-
-def normalize_words(text: str) -> list[str]:
-    """The words of `text` after normalisation (pure Python; the reference the vectorised path must match)."""
-    words: list[str] = []
-    current: list[str] = []
-    for ch in text:
-        for out in _fold(ch):
-            kind = _char_class(out)
-            if not kind & _WORD or kind & _CJK:
-                if current:
-                    words.append("".join(current))
-                    current = []
-                if kind & _CJK:
-                    words.append(out)
-            else:
-                current.append(out)
-    if current:
-        words.append("".join(current))
-    return words
 
 
 def shingles_of(text: str, ngram: int = 5) -> list[bytes]:
@@ -265,13 +203,8 @@ def shingle_batch(texts: list[str], ngram: int = 5) -> ShingleBatch:
     first = np.arange(offsets[-1], dtype=np.int64) + (first_word[:-1] - offsets[:-1])[shingle_doc]
     last = np.minimum(first + (ngram - 1), first_word[1:][shingle_doc] - 1)
     span_start, span_end = word_starts[first], word_ends[last]
-    # polynomial hash of every span from prefix sums: sum(c_t * P^t) over [s, e), shifted down by P^-s
-    pow_fwd, pow_inv = _powers(1 << max(12, int(size).bit_length()))
-    prefix = np.empty(size + 1, dtype=np.uint64)
-    prefix[0] = 0
-    np.multiply(stream, pow_fwd[:size], out=prefix[1:])
-    np.cumsum(prefix[1:], out=prefix[1:])
-    poly = (prefix[span_end] - prefix[span_start]) * pow_inv[span_start]
+    # polynomial hash of every span from prefix sums (the text kernel's): sum(c_t * P^(t - s)) over [s, e)
+    poly = poly_span_hashes(stream, span_start, span_end, _POLY)
     hashes = (_fmix64(poly) >> np.uint64(32)).astype(np.uint32)
     exact = _exact_hashes(stream, np.append(doc_start, size))
     return ShingleBatch(hashes=hashes, offsets=offsets, exact=exact, n_words=n_words.astype(np.int64))

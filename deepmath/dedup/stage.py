@@ -20,13 +20,13 @@ recall-heavy bands with datasketch's optimiser (16 x 8: 99.4% at 0.85) and verif
 before anything is removed. `first` means first in reading order (task by task; the input file order when each task
 reads one file, the default for up to 64 files).
 
-Memory, measured (bench/README.md; peak RSS of one process, one worker, so the main process also ran the
-single-task steps): 197 MB at 19k pages, 1,013 MB at 176k pages: ~100 MB plus ~5 GB
-per million pages, by our accounting mostly the verify step's memory-mapped shingles (4 bytes per shingle, reclaimable file pages) and
-its cache of shingle sets. A sharded task (signatures, filter) holds only its shard's arrays (steps.py); `--splits N`
-divides the single-task steps' keys and pairs by N. The input is read and parsed once: the signature pass stores
-each page's output JSON in `_work/rows/` and the filter adds the dedup fields to those bytes (Parquet output reads
-the input again).
+Speed: shingle hashing, MinHash and verification run in a small C extension (`_kernel.c`, built by `pip install`,
+optional: without a compiler the numpy path gives the same signatures, slower); stats.json says which ran
+(`kernel: compiled|numpy`). Memory, measured (bench/README.md; peak RSS of one process, one worker, so the main
+process also ran the single-task steps): see MEMORY_NOTE. A sharded task (signatures, filter) holds only its
+shard's arrays (steps.py); `--splits N` divides the single-task steps' keys and pairs by N. The input is read and
+parsed once: the signature pass stores each page's output JSON in `_work/rows/` and the filter adds the dedup
+fields to those bytes (Parquet output reads the input again).
 """
 
 from __future__ import annotations
@@ -43,19 +43,19 @@ from deepmath.cards import Card
 from deepmath.config import ConfigError
 from deepmath.dedup.config import DedupConfig
 from deepmath.executors import run_pipeline
-from deepmath.io.atomic import atomic_write_json, atomic_write_png
+from deepmath.io.atomic import atomic_write_json
 from deepmath.io.inputs import resolve_inputs
-from deepmath.plot_worker import PlotWorker
-from deepmath.stage import StageResult, StageRun, default_tasks, drops_by_reason, run_stage
+from deepmath.stage import StageResult, StageRun, StageStats, default_tasks, drops_by_reason, run_stage
 
 __all__ = ["MEMORY_NOTE", "run_dedup"]
 
 # measured with bench/dedup.py (peak RSS of the whole command, one process holds one shard or split at a time)
 MEMORY_NOTE = (
     "Measured with bench/dedup.py on planted web text, one worker (the main process then also runs the single-task "
-    "buckets, verify and clusters steps over the whole corpus): 197 MB at 19k pages, 1,013 MB at 176k pages, i.e. "
-    "~100 MB plus ~5 GB per million pages, by our accounting mostly the verify step's memory-mapped shingle file (file pages the "
-    "kernel can drop) and shingle-set cache; `--splits N` divides those steps' keys and pairs by N."
+    "buckets, verify and clusters steps over the whole corpus): 144 MB at 19k pages, 701 MB at 176k pages, i.e. "
+    "~80 MB plus ~3.5 GB per million pages; by our accounting (not measured step by step) about two thirds of the "
+    "growth are file-backed pages of the memory-mapped shingle sets (~2 KB a page) and signatures (512 B a page), "
+    "which the kernel can drop; `--splits N` divides the buckets and verify steps' keys and pairs by N."
 )
 
 logger = logging.getLogger(__name__)
@@ -91,12 +91,14 @@ def _check_layout(work: Path, layout: dict) -> None:
 
 
 def _dedup(cfg: DedupConfig, run: StageRun) -> StageResult:
-    # matplotlib loads in a side process while the pipelines run (~0.5 s of a stage that takes a few seconds)
-    with PlotWorker() as plots:
-        return _dedup_with(cfg, run, plots)
+    # the card's two plots are drawn with Pillow (plots.py): matplotlib's import alone cost ~0.7 s of CPU
+    from deepmath.dedup.plots import candidate_jaccard_plot, cluster_size_plot
+
+    return _dedup_with(cfg, run, candidate_jaccard_plot, cluster_size_plot)
 
 
-def _dedup_with(cfg: DedupConfig, run: StageRun, plot_worker: PlotWorker) -> StageResult:
+def _dedup_with(cfg: DedupConfig, run: StageRun, jaccard_plot, size_plot) -> StageResult:
+    from deepmath.dedup.kernel import KERNEL, warm_up
     from deepmath.dedup.signatures import candidate_probability, lsh_params
     from deepmath.dedup.steps import (
         ExactDuplicates,
@@ -127,6 +129,9 @@ def _dedup_with(cfg: DedupConfig, run: StageRun, plot_worker: PlotWorker) -> Sta
         min(0.99, cfg.threshold + 0.05),
         params.recall(min(0.99, cfg.threshold + 0.05)),
     )
+
+    logger.debug("dedup: shingle hashing + MinHash kernel: %s", KERNEL)
+    warm_up()  # the character table, built here once: forked workers inherit it
 
     def reader():
         return DocumentReader(cfg.input, text_key=cfg.text_key, id_key=cfg.id_key)
@@ -163,16 +168,14 @@ def _dedup_with(cfg: DedupConfig, run: StageRun, plot_worker: PlotWorker) -> Sta
     for name, steps, n_tasks in plan:
         start = time.perf_counter()
         if not run_pipeline(steps, cfg, run.logs(name), n_tasks, job_name=f"dedup-{name}"):
-            return StageResult({}, complete=False, message=f"{name} submitted; re-run when it has finished")
+            return StageResult(None, complete=False, message=f"{name} submitted; re-run when it has finished")
         logger.debug("dedup: %s (%d task(s)) done in %.1fs", name, n_tasks, time.perf_counter() - start)
-        # each plot is drawn in the side process as soon as its numbers exist, while the next pipelines run
         if name == "verify":
             jaccard = _candidate_jaccard(work)
-            drawing[name] = plot_worker.submit(_jaccard_plot, run.output, jaccard, cfg.threshold, cfg.verify, params)
+            drawing[name] = jaccard_plot(run.output, jaccard, cfg.threshold, cfg.verify, params.bands, params.rows)
         elif name == "clusters":
-            sizes = _cluster_summary(work)["cluster_sizes"]
-            drawing[name] = plot_worker.submit(_cluster_size_plot, run.output, sizes)
-    plots = [drawing[name].result() for name in ("clusters", "verify")]
+            drawing[name] = size_plot(run.output, _cluster_summary(work)["cluster_sizes"])
+    plots = [drawing[name] for name in ("clusters", "verify")]
     result = _result(cfg, run, params, tasks, candidate_probability, plots)
     # the shingle hashes (4 bytes per shingle) are only needed to verify pairs, the serialised rows (the input's size,
     # uncompressed) only by the filter; signatures, bands and clusters stay
@@ -210,8 +213,9 @@ def _result(
         for j in (0.5, 0.7, 0.8, 0.85, 0.9, 0.95)
     }
     stats = {
-        "documents_in": int(signature.get("documents", 0)),
-        "documents_out": kept,
+        "rows_in": int(signature.get("documents", 0)),
+        "rows_out": kept,
+        "unit": "documents",
         "dropped": dropped,
         "removed_exact": summary["removed_exact"],
         "removed_near": summary["removed_near"],
@@ -227,6 +231,7 @@ def _result(
         "tasks": tasks,
         "workers": cfg.workers,
         "peak_rss_mb": _peak_rss_mb(),
+        "kernel": _kernel_name(),
         "plots": plots,
     }
     counts = {k: v for k, v in stats.items() if isinstance(v, int) and k not in ("tasks", "workers", "peak_rss_mb")}
@@ -234,7 +239,8 @@ def _result(
         f"{cfg.workers} worker(s) (`--workers`; by default the cores available to the local executor, like "
         f"datatrove's default), {tasks} task(s) per sharded pipeline. Peak memory of one process (the largest "
         f"resident set of this process and of the workers it ran): {stats['peak_rss_mb']:,} MB for "
-        f"{stats['documents_in']:,} pages. " + MEMORY_NOTE
+        f"{stats['rows_in']:,} pages. " + MEMORY_NOTE + f" Shingle hashes and signatures: {stats['kernel']} "
+        "path (`compiled`: the C extension built at install; `numpy`: the fallback, same signatures, slower)."
     )
     histogram = "\n".join(
         ["| cluster size | clusters |", "| ---: | ---: |"] + [f"| {k} | {v:,} |" for k, v in sorted(sizes.items())]
@@ -267,7 +273,14 @@ def _result(
         sections={"Cluster sizes": histogram, "LSH": lsh, "Resources": resources},
         images=plots,
     )
-    return StageResult(stats, card)
+    return StageResult(StageStats.from_dict(stats), card)
+
+
+def _kernel_name() -> str:
+    """Which path computed the shingle hashes and signatures: "compiled" (the C extension) or "numpy"."""
+    from deepmath.dedup.kernel import KERNEL
+
+    return KERNEL
 
 
 def _peak_rss_mb() -> int:
@@ -276,42 +289,3 @@ def _peak_rss_mb() -> int:
 
     peak = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
     return round(peak / 1024)  # Linux reports KB
-
-
-def _figure():
-    # matplotlib's object API with the Agg canvas: importing pyplot and tight_layout cost more than the plotting
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(6, 3.5), dpi=100)
-    return fig, fig.add_subplot()
-
-
-def _save(fig, output: Path, name: str) -> str:
-    fig.subplots_adjust(left=0.13, right=0.97, bottom=0.15, top=0.9)
-    atomic_write_png(output / "plots" / name, fig)
-    return f"plots/{name}"
-
-
-def _cluster_size_plot(output: Path, sizes: dict[int, int]) -> str:
-    fig, ax = _figure()
-    if sizes:
-        keys = sorted(sizes)
-        ax.bar(range(len(keys)), [sizes[k] for k in keys], color="#4c72b0")
-        ax.set_xticks(range(len(keys)), [str(k) for k in keys])
-    ax.set_xlabel("cluster size (pages)")
-    ax.set_ylabel("clusters")
-    ax.set_yscale("log")
-    ax.set_title("duplicate clusters")
-    return _save(fig, output, "cluster_sizes.png")
-
-
-def _jaccard_plot(output: Path, jaccard: np.ndarray, threshold: float, verify: str, params) -> str:
-    fig, ax = _figure()
-    counts, edges = np.histogram(jaccard, bins=np.linspace(0, 1, 41))
-    ax.stairs(counts, edges, fill=True, color="#55a868")
-    ax.axvline(threshold, color="#c44e52", linestyle="--", label=f"threshold {threshold}")
-    ax.set_xlabel(f"Jaccard ({verify})" if verify != "none" else "estimated Jaccard")
-    ax.set_ylabel("candidate pairs")
-    ax.set_title(f"LSH candidate pairs ({params.bands} bands x {params.rows} rows)")
-    ax.legend()
-    return _save(fig, output, "candidate_jaccard.png")

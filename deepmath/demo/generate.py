@@ -17,8 +17,6 @@ invented `.example` domains with far more math (about a third) than the web has,
 
 from __future__ import annotations
 
-import gzip
-import json
 import logging
 import random
 from collections import Counter
@@ -26,8 +24,9 @@ from pathlib import Path
 
 from deepmath.cards import Card
 from deepmath.demo.config import DemoDataConfig
-from deepmath.io.atomic import atomic_write_bytes, atomic_write_json
-from deepmath.stage import StageResult, StageRun, run_stage
+from deepmath.io.atomic import atomic_write_json
+from deepmath.io.rows import write_rows
+from deepmath.stage import StageResult, StageRun, StageStats, run_stage
 
 __all__ = ["run_demo_data"]
 
@@ -50,10 +49,8 @@ def run_demo_data(cfg: DemoDataConfig) -> dict:
     return run_stage("demo-data", cfg, lambda run: _generate(cfg, run))
 
 
-def _jsonl(path: Path, rows: list[dict], compress: bool = False) -> None:
-    data = "".join(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n" for row in rows).encode("utf-8")
-    # mtime=0 keeps the gzip header, and so the file, identical across runs
-    atomic_write_bytes(path, gzip.compress(data, mtime=0) if compress else data)
+def _jsonl(path: Path, rows: list[dict]) -> None:
+    write_rows(path, rows, sort_keys=True)  # a .gz file is written with a zero header time: identical across runs
 
 
 def _generate(cfg: DemoDataConfig, run: StageRun) -> StageResult:
@@ -80,7 +77,7 @@ def _generate(cfg: DemoDataConfig, run: StageRun) -> StageResult:
     _jsonl(out / "sft" / "cot.jsonl", problems.cot)
     _jsonl(out / "sft" / "pot.jsonl", problems.pot)
     _jsonl(out / "rl" / "train.jsonl", problems.rl)
-    _jsonl(out / "labels.jsonl.gz", labels, compress=True)
+    _jsonl(out / "labels.jsonl.gz", labels)
     atomic_write_json(out / "flaws.json", problems.flaws)
 
     by_label = dict(sorted(Counter(row["label"] for row in labels).items()))
@@ -89,9 +86,6 @@ def _generate(cfg: DemoDataConfig, run: StageRun) -> StageResult:
     domains = Counter(row["domain"] for row in labels)
     flaws = {kind: len(ids) for kind, ids in sorted(problems.flaws.items())}
     stats = {
-        "documents_in": 0,
-        "documents_out": len(labels),
-        "dropped": {},
         "pages": len(labels),
         "warc_files": len(warcs),
         "pages_by_label": by_label,
@@ -104,7 +98,6 @@ def _generate(cfg: DemoDataConfig, run: StageRun) -> StageResult:
         "sft_pot": len(problems.pot),
         "rl_prompts": len(problems.rl),
         "flaws": flaws,
-        "plots": [],
     }
     counts = {
         "pages": len(labels),
@@ -146,4 +139,4 @@ def _generate(cfg: DemoDataConfig, run: StageRun) -> StageResult:
         },
     )
     logger.info("demo-data: %d pages (%s), %d seeds -> %s", len(labels), by_label, len(seeds), out)
-    return StageResult(stats, card)
+    return StageResult(StageStats(rows_in=0, rows_out=len(labels), unit="documents", extra=stats), card)

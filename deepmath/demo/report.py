@@ -3,11 +3,12 @@
     deepmath report --run-dir demo_output       # -> demo_output/report/report.html and report.md
     (in a recipe: `- stage: report` as the last stage; its folder DIR/report/ keeps plots, stats and the marker)
 
-Sections: stages (status, counts, cards), the funnel of page counts per stage with drop reasons, mining
-(score histograms, metrics and discovered domains per iteration), results against the demo world's ground truth
-(when the run has a `demo-data` stage), dedup cluster sizes, contamination hits, SFT composition, training curves
-and the before/after evaluation. Every section reads files written by other stages; anything missing or unreadable
-becomes a visible note in the report, never a crash. The HTML embeds its images and has no scripts.
+Sections: the run-wide stages table (status, counts in each stage's unit, cards) and funnel of documents per
+corpus stage with drop reasons (`deepmath.demo.report_sections`), then each stage's own fragment in stage order
+(`StageSpec.report`, in the stage's package: mining iterations, ground truth of the demo world, dedup clusters,
+contamination hits, SFT composition, pretraining, training curves, evaluation), then the data cards. Every section
+reads files written by the stages; anything missing or unreadable becomes a visible note in the report, never a
+crash. The HTML embeds its images and has no scripts.
 
 The report is redone whenever a stage of the run finished again since it was written (the `_SUCCESS` markers
 are fingerprinted), so a resumed run never keeps a stale report; otherwise it is skipped like any stage.
@@ -26,9 +27,11 @@ from deepmath.demo.config import ReportConfig
 from deepmath.demo.reportdoc import ReportDoc
 from deepmath.io.atomic import atomic_write_json, atomic_write_text
 from deepmath.io.inputs import SUCCESS_MARKER
-from deepmath.stage import StageResult, StageRun, run_stage
+from deepmath.report_kit import Context, section_generic
+from deepmath.stage import StageResult, StageRun, StageStats, run_stage
+from deepmath.stats import normalize_stats
 
-__all__ = ["collect_stages", "run_report"]
+__all__ = ["collect_stages", "render_fragment", "run_report"]
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +84,8 @@ def collect_stages(run_dir: Path, exclude: Path | None = None) -> list[StageInfo
                 stats = _read_json(path / "stats.json")
                 if not isinstance(stats, dict):
                     stats, problem = None, "stats.json is not a JSON object"
+                else:
+                    stats = normalize_stats(stats)  # a folder of an older run: documents_in/out
             except (OSError, ValueError) as err:
                 problem = f"stats.json unreadable: {err}"
         else:
@@ -118,13 +123,12 @@ def run_report(cfg: ReportConfig) -> dict:
     return run_stage("report", cfg, lambda run: _report(cfg, run))
 
 
-def _fragments(stages: list[StageInfo]) -> list:
-    """Each stage's report fragment (`StageSpec.report`), once per fragment, in stage order; stages that declare
-    none (or are unknown here) share the generic fragment."""
-    from deepmath.demo.report_sections import section_generic
+def _fragments(stages: list[StageInfo]) -> list[tuple]:
+    """Each stage's report fragment (`StageSpec.report`) with the stages that declare it, once per fragment, in
+    stage order; stages that declare none (or are unknown here) share the generic fragment."""
     from deepmath.registry import STAGES, _load
 
-    builders: list = []
+    builders: list[tuple] = []
     seen: set[str] = set()
     generic: list[StageInfo] = []
     for info in stages:
@@ -135,14 +139,54 @@ def _fragments(stages: list[StageInfo]) -> list:
             continue
         if target not in seen:
             seen.add(target)
-            builders.append(_load(target))
+            names = tuple(name for name, other in STAGES.items() if other.report == target)
+            builders.append((_load(target), names))
     if generic:
 
         def section_other_stages(context, infos=tuple(generic)):
             section_generic(context, list(infos))
 
-        builders.append(section_other_stages)
+        builders.append((section_other_stages, tuple(dict.fromkeys(info.stage for info in generic))))
     return builders
+
+
+def _build(context: Context, build, stages: tuple[str, ...]) -> None:
+    """Run one section; one unreadable file must not cost the whole report: its failure is shown, logged, listed."""
+    context.fragment_stages = stages
+    try:
+        build(context)
+    except Exception as err:
+        name = getattr(build, "__name__", "fragment")
+        logger.warning("report: section %s failed: %s", name, err, exc_info=True)
+        context.doc.note(f"this section could not be built: {type(err).__name__}: {err}")
+        context.missing.append(f"{name.removeprefix('section_')}: {type(err).__name__}: {err}")
+    finally:
+        context.fragment_stages = ()
+
+
+def render_fragment(target, folders: list[str | Path], output: str | Path) -> tuple[str, list[str]]:
+    """One fragment (a function or a "module:function" target) on the given stage folders, alone: its markdown
+    and what it found missing. For a stage's tests and for a plugin author; plots go to `output`."""
+    from deepmath.registry import STAGES, _load
+
+    build = _load(target) if isinstance(target, str) else target
+    output = Path(output)
+    output.mkdir(parents=True, exist_ok=True)
+    stages = [
+        info
+        for folder in folders
+        for info in collect_stages(Path(folder).parent)
+        if info.path.resolve() == Path(folder).resolve()
+    ]
+    by_stage: dict[str, list[StageInfo]] = {}
+    for info in stages:
+        by_stage.setdefault(info.stage, []).append(info)
+    doc = ReportDoc("fragment", output)
+    context = Context(output, output, stages, by_stage, doc, [], [], set())
+    key = target if isinstance(target, str) else None
+    names = tuple(n for n, spec in STAGES.items() if key and spec.report == key) or tuple(by_stage)
+    _build(context, build, names)
+    return doc.render_md(""), context.missing
 
 
 def _report(cfg: ReportConfig, run: StageRun) -> StageResult:
@@ -160,17 +204,16 @@ def _report(cfg: ReportConfig, run: StageRun) -> StageResult:
         by_stage.setdefault(info.stage, []).append(info)
     embedded: set[Path] = set()
 
-    from deepmath.demo import report_sections as sections
+    from deepmath.demo.report_sections import SECTIONS_AFTER, SECTIONS_BEFORE
 
-    context = sections.Context(run_dir, run.output, stages, by_stage, doc, missing, plots, embedded)
-    for build in [*sections.SECTIONS_BEFORE, *_fragments(stages), *sections.SECTIONS_AFTER]:
-        try:
-            build(context)
-        except Exception as err:  # one unreadable file must not cost the whole report: shown, logged, listed
-            name = getattr(build, "__name__", "fragment")
-            logger.warning("report: section %s failed: %s", name, err, exc_info=True)
-            doc.note(f"this section could not be built: {type(err).__name__}: {err}")
-            missing.append(f"{name.removeprefix('section_')}: {type(err).__name__}: {err}")
+    context = Context(run_dir, run.output, stages, by_stage, doc, missing, plots, embedded)
+    run_wide = tuple(by_stage)
+    for build, names in [
+        *[(b, run_wide) for b in SECTIONS_BEFORE],
+        *_fragments(stages),
+        *[(b, run_wide) for b in SECTIONS_AFTER],
+    ]:
+        _build(context, build, names)
     if missing:
         doc.section("Missing")
         doc.para(
@@ -189,18 +232,20 @@ def _report(cfg: ReportConfig, run: StageRun) -> StageResult:
         doc.images,
         len(missing),
     )
-    stats = {
-        "rows_in": len(stages),
-        "rows_out": len(doc.sections),
-        "dropped": {},
-        "stages": [s.name for s in stages],
-        "sections": doc.sections,
-        "images": doc.images,
-        "missing": missing,
-        "report_html": str(run.output / "report.html"),
-        "report_md": str(run.output / "report.md"),
-        "plots": plots,
-    }
+    stats = StageStats(
+        rows_in=len(stages),
+        rows_out=len(stages),  # every stage folder is in the report (its fragment or the generic one)
+        unit="stage folders",
+        plots=plots,
+        extra={
+            "stages": [s.name for s in stages],
+            "sections": doc.sections,
+            "images": doc.images,
+            "missing": missing,
+            "report_html": str(run.output / "report.html"),
+            "report_md": str(run.output / "report.md"),
+        },
+    )
     card = Card(
         title="deepmath run report",
         stage="report",

@@ -299,7 +299,7 @@ def run_score_completions(cfg) -> dict:
     from deepmath.evaluate.run import plot_eval
     from deepmath.io.atomic import atomic_write_json
     from deepmath.problems import write_jsonl
-    from deepmath.stage import StageResult, run_stage
+    from deepmath.stage import StageResult, StageStats, run_stage
 
     def body(run) -> StageResult:
         rows, dropped, fields = load_completion_rows(
@@ -346,13 +346,14 @@ def run_score_completions(cfg) -> dict:
             data_files="data/graded.jsonl.gz",
             images=["pass_at_k.png"],
         )
-        stats = {
-            "rows_in": len(rows) + sum(dropped.values()),
-            "rows_out": metrics["problems"],
-            "dropped": all_dropped,
-            "metrics": {key: metrics[key] for key in ("pass@1", "pass@k", "maj@k", "k")},
-            "plots": ["pass_at_k.png"],
-        }
+        stats = StageStats(
+            rows_in=len(rows) + sum(dropped.values()),
+            rows_out=metrics["problems"],
+            unit="problems",
+            dropped=all_dropped,
+            plots=["pass_at_k.png"],
+            extra={"metrics": {key: metrics[key] for key in ("pass@1", "pass@k", "maj@k", "k")}},
+        )
         return StageResult(stats=stats, card=card)
 
     return run_stage("eval", cfg, body)

@@ -127,7 +127,7 @@ def run_eval_lm(cfg: EvalLMConfig) -> dict:
     from deepmath.cards import Card
     from deepmath.config import ConfigError
     from deepmath.io.atomic import atomic_write_json
-    from deepmath.stage import StageResult, run_stage
+    from deepmath.stage import StageResult, StageStats, run_stage
 
     if not cfg.output:
         if not Path(cfg.model).is_dir():
@@ -140,13 +140,17 @@ def run_eval_lm(cfg: EvalLMConfig) -> dict:
         _set_threads(cfg.torch_threads)
         results = score_benchmarks(cfg.model, cfg.benchmarks, cfg.max_items, cfg.seed, cfg.max_length, cfg.batch_size)
         atomic_write_json(run.output / "metrics.json", results)
-        stats = {
-            "rows_in": sum(r["items"] for r in results.values()),
-            "rows_out": len(results),
-            "dropped": {},
-            "model": cfg.model,
-            "bits_per_byte": {name: round(r["bits_per_byte"], 5) for name, r in results.items()},
-        }
+        items = sum(r["items"] for r in results.values())
+        stats = StageStats(
+            rows_in=items,  # every text read is scored: rows_out counts the same texts (the benchmarks are extra)
+            rows_out=items,
+            unit="texts",
+            extra={
+                "benchmarks": len(results),
+                "model": cfg.model,
+                "bits_per_byte": {name: round(r["bits_per_byte"], 5) for name, r in results.items()},
+            },
+        )
         card = Card(
             title=f"Bits per byte of {cfg.model}",
             stage="eval-lm",

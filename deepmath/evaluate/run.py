@@ -173,7 +173,7 @@ def run_eval(cfg: EvalConfig) -> dict:
     from deepmath.cards import Card
     from deepmath.io.atomic import atomic_write_json
     from deepmath.problems import load_problems, write_jsonl
-    from deepmath.stage import StageResult, run_stage
+    from deepmath.stage import StageResult, StageStats, run_stage
 
     if cfg.completions:
         from deepmath.evaluate.completions import run_score_completions
@@ -249,13 +249,14 @@ def run_eval(cfg: EvalConfig) -> dict:
             data_files="samples.jsonl.gz",
             images=["pass_at_k.png"],
         )
-        stats = {
-            "rows_in": rows_in,
-            "rows_out": metrics["problems"],
-            "dropped": all_dropped,
-            "metrics": {key: metrics[key] for key in ("pass@1", "pass@k", "maj@k", "k")},
-            "plots": ["pass_at_k.png"],
-        }
+        stats = StageStats(
+            rows_in=rows_in,
+            rows_out=metrics["problems"],
+            unit="problems",
+            dropped=all_dropped,
+            plots=["pass_at_k.png"],
+            extra={"metrics": {key: metrics[key] for key in ("pass@1", "pass@k", "maj@k", "k")}},
+        )
         return StageResult(stats=stats, card=card)
 
     return run_stage("eval", cfg, body)

@@ -207,7 +207,7 @@ def run_benchmarks(cfg, generator=None) -> dict:
     from deepmath.benchmarks import BenchmarkError, expand_specs, get_benchmark
     from deepmath.cards import Card
     from deepmath.evaluate.generation import load_generator
-    from deepmath.stage import StageResult, run_stage
+    from deepmath.stage import StageResult, StageStats, run_stage
 
     names = expand_specs(cfg.benchmarks)
     for name in names:  # unknown names and answer-less benchmarks fail before anything is written
@@ -250,16 +250,18 @@ def run_benchmarks(cfg, generator=None) -> dict:
             data_files="<benchmark>/greedy.jsonl.gz, <benchmark>/sampled.jsonl.gz",
             images=["results.png"],
         )
-        stats = {
-            "rows_in": sum(r["rows_in"] for r in results.values()),
-            "rows_out": sum(r["problems"] for r in results.values()),
-            "dropped": {},
-            "metrics": {
-                n: {"greedy": r["greedy_accuracy"], **({"maj@k": r["sampled"]["maj@k"]} if "sampled" in r else {})}
-                for n, r in results.items()
+        stats = StageStats(
+            rows_in=sum(r["rows_in"] for r in results.values()),
+            rows_out=sum(r["problems"] for r in results.values()),
+            unit="problems",
+            plots=["results.png"],
+            extra={
+                "metrics": {
+                    n: {"greedy": r["greedy_accuracy"], **({"maj@k": r["sampled"]["maj@k"]} if "sampled" in r else {})}
+                    for n, r in results.items()
+                }
             },
-            "plots": ["results.png"],
-        }
+        )
         return StageResult(stats=stats, card=card)
 
     return run_stage("eval", cfg, body)

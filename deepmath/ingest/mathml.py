@@ -127,6 +127,10 @@ _ENCLOSE = {
 }
 
 _CMD_END = re.compile(r"\\[A-Za-z]+$")
+# a \text{...} whose words would touch the next (or previous) symbol in the source: `\text{for all}x` reads as
+# "allx" to a tokenizer and to a person, though TeX renders both the same (math mode ignores spaces)
+_TEXT_END = re.compile(r"\\text\{(?:[^{}\\]|\\.)*[^\s{}]\}$")
+_TEXT_START = re.compile(r"\\text\{[^\s{}]")
 _WS = re.compile(r"\s+")
 _ENTITY = re.compile(r"&[A-Za-z][A-Za-z0-9]*;|&#[0-9]+;|&#x[0-9a-fA-F]+;")
 
@@ -196,12 +200,21 @@ def _chars_to_tex(text: str) -> str:
 
 
 def _append(out: list[str], piece: str) -> None:
-    """Append, inserting a space where `\\alpha` + `b` would otherwise fuse into `\\alphab`."""
+    """Append, inserting a space where `\\alpha` + `b` would otherwise fuse into `\\alphab`, and between the words
+    of a `\\text{}` and a letter, digit or command beside it (`\\text{for all} x`, `x \\text{is real}`)."""
     if not piece:
         return
-    if out and _CMD_END.search(out[-1]) and (piece[0].isalpha() or piece[0] == "@"):
+    if out and _fuses(out[-1], piece):
         out.append(" ")
     out.append(piece)
+
+
+def _fuses(before: str, piece: str) -> bool:
+    if _CMD_END.search(before) and (piece[0].isalpha() or piece[0] == "@"):
+        return True
+    if _TEXT_END.search(before) and (piece[0].isalnum() or piece[0] == "\\"):
+        return True
+    return bool(_TEXT_START.match(piece)) and before[-1:].isalnum()
 
 
 def _group(latex: str) -> str:

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import logging
 
-from deepmath.cards import Card
+from deepmath.cards import Card, stats_counts
 from deepmath.executors import run_pipeline
 from deepmath.ingest.config import IngestConfig
 from deepmath.io.inputs import resolve_inputs
-from deepmath.stage import StageResult, StageRun, default_tasks, drops_by_reason, run_stage
+from deepmath.stage import StageResult, StageRun, StageStats, default_tasks, drops_by_reason, run_stage
 
 __all__ = ["run_ingest"]
 
@@ -73,7 +73,7 @@ def _ingest(cfg: IngestConfig, run: StageRun) -> StageResult:
     ]
     done = run_pipeline(extract, cfg, run.logs("extract"), tasks, job_name="ingest-extract")
     if not done:
-        return StageResult({}, complete=False, message="extraction submitted; re-run when it has finished")
+        return StageResult(None, complete=False, message="extraction submitted; re-run when it has finished")
     duplicates = find_duplicate_urls(work / "urls", work / "duplicate_urls.json", by_url=cfg.url_dedup)
     extracted = sorted(str(p) for p in (work / "extracted").glob("*.jsonl.gz"))
     finalize = [
@@ -87,19 +87,21 @@ def _ingest(cfg: IngestConfig, run: StageRun) -> StageResult:
     counters = run.counters("extract", "finalize")
     dropped = drops_by_reason(run.step_stats("extract") + run.step_stats("finalize"))
     documents_out = int(counters.get("forwarded", 0))
-    stats = {
-        "files": len(files),
-        "files_read": int(counters.get("files_read", 0)),
-        "records": int(counters.get("records", 0)),
+    stats = StageStats(
         # every response/conversion record read, including those skipped as non-HTML or by HTTP status
-        "documents_in": int(counters.get("records", 0)) + dropped.get("non_html", 0) + dropped.get("http_status", 0),
-        "documents_out": documents_out,
-        "dropped": dropped,
-        "unparseable_urls": int(counters.get("unparseable_url", 0)),
-        "duplicate_urls": sum(reason == "duplicate_url" for reason, _ in duplicates.values()),
-        "languages": language_counts(run.counters("finalize")),
-        "plots": [],
-    }
+        rows_in=int(counters.get("records", 0)) + dropped.get("non_html", 0) + dropped.get("http_status", 0),
+        rows_out=documents_out,
+        unit="documents",
+        dropped=dropped,
+        extra={
+            "files": len(files),
+            "files_read": int(counters.get("files_read", 0)),
+            "records": int(counters.get("records", 0)),
+            "unparseable_urls": int(counters.get("unparseable_url", 0)),
+            "duplicate_urls": sum(reason == "duplicate_url" for reason, _ in duplicates.values()),
+            "languages": language_counts(run.counters("finalize")),
+        },
+    )
     card = Card(
         title="deepmath ingest",
         stage="ingest",
@@ -107,12 +109,12 @@ def _ingest(cfg: IngestConfig, run: StageRun) -> StageResult:
         "delimiters, KaTeX annotations, MathML converted to LaTeX, and LaTeX image alt text.",
         n_rows=documents_out,
         fields=FIELDS,
-        counts={k: v for k, v in stats.items() if isinstance(v, int)},
+        counts=stats_counts(stats),
         dropped=dropped,
         parameters={k: v for k, v in vars(cfg).items() if not k.startswith("slurm")},
         lineage=list(cfg.input),
         tags=["common-crawl"],
-        sections={"Languages": _languages_table(stats["languages"], documents_out)},
+        sections={"Languages": _languages_table(stats.extra["languages"], documents_out)},
     )
     return StageResult(stats, card)
 

@@ -1,7 +1,9 @@
-"""Rows of JSONL / JSON / Parquet files that lose nothing and cost bounded memory.
+"""Rows of JSONL / JSON / Parquet files that lose nothing and cost bounded memory: the one row reader and writer.
 
     for number, row in iter_rows(path, on_skip=lambda reason: counter[reason] += 1):
         ...
+    rows = list(read_rows(path))                 # strict: the first bad row is an error naming file:line
+    write_rows(path, rows)                       # .jsonl, .jsonl.gz, .jsonl.zst or .parquet, atomically
 
 A bad row is a counted skip and reading goes on with the next row: a line that is not JSON, a row that is not a JSON
 object, a row with invalid UTF-8 or a lone surrogate (`"\\ud800"`: Python's `json` reads it, but writing the row
@@ -16,11 +18,13 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Callable, Iterator
+import os
+from collections.abc import Callable, Iterable, Iterator
 
+from deepmath.io.atomic import atomic_open, atomic_path
 from deepmath.io.limits import MAX_JSON_FILE_BYTES, MAX_LINE_BYTES, check_regular_file, shorten
 
-__all__ = ["ROW_SKIP_REASONS", "RowSkipped", "iter_rows", "loads_row", "open_binary"]
+__all__ = ["ROW_SKIP_REASONS", "RowSkipped", "iter_rows", "loads_row", "open_binary", "read_rows", "write_rows"]
 
 logger = logging.getLogger(__name__)
 
@@ -100,11 +104,13 @@ def iter_rows(
     on_skip: Callable[[str], None] | None = None,
     max_line_bytes: int = MAX_LINE_BYTES,
     strict: bool = False,
+    warn: bool = True,
 ) -> Iterator[tuple[int, dict]]:
     """(0-based row number, row) of a JSONL(.gz/.zst), JSON array or Parquet file.
 
     Bad rows call `on_skip(reason)` and are left out (a warning names the first few per file); `strict=True` raises
-    RowSkipped instead. Errors of the file itself (unreadable, truncated gzip) propagate as OSError/EOFError.
+    RowSkipped instead; `warn=False` keeps them off the log (a cache whose last line a kill cut short). Errors of
+    the file itself (unreadable, truncated gzip) propagate as OSError/EOFError.
     """
     warned = 0
 
@@ -114,6 +120,8 @@ def iter_rows(
             raise err
         if on_skip is not None:
             on_skip(err.reason)
+        if not warn:
+            return
         if warned < _WARN_PER_FILE:
             logger.warning("skipping a bad row: %s", shorten(str(err), 300))
         elif warned == _WARN_PER_FILE:
@@ -124,12 +132,15 @@ def iter_rows(
         check_regular_file(path)
         import pyarrow.parquet as pq
 
-        table = pq.ParquetFile(path)
         index = 0
-        for batch in table.iter_batches(batch_size=1024):
-            for row in batch.to_pylist():
-                yield index, row
-                index += 1
+        try:
+            batches = pq.ParquetFile(path).iter_batches(batch_size=1024)
+            for batch in batches:
+                for row in batch.to_pylist():
+                    yield index, row
+                    index += 1
+        except (OSError, ValueError) as err:  # pyarrow's ArrowInvalid is a ValueError
+            raise ValueError(f"{shorten(path)}: not a readable Parquet file: {shorten(str(err))}") from err
         return
     with open_binary(path) as handle:
         if path.endswith((".json", ".json.gz")):
@@ -141,7 +152,8 @@ def iter_rows(
             try:
                 value = loads_row(data)
             except ValueError as err:
-                raise ValueError(f"{shorten(path)}: not valid JSON: {shorten(str(err))}") from err
+                where = f"{shorten(path)}:{err.lineno}" if getattr(err, "lineno", None) else shorten(path)
+                raise ValueError(f"{where}: not valid JSON: {shorten(getattr(err, 'msg', str(err)))}") from err
             del data
             for number, row in enumerate(value if isinstance(value, list) else [value]):
                 try:
@@ -169,3 +181,39 @@ def iter_rows(
                 skipped(err)
                 continue
             yield number, row
+
+
+def read_rows(path: str | os.PathLike, on_skip: Callable[[str], None] | None = None) -> Iterator[dict]:
+    """The rows of one file. Without `on_skip` the first bad row raises RowSkipped naming file:line (files that
+    deepmath wrote itself); with it, bad rows are counted there and skipped (files that users give)."""
+    for _, row in iter_rows(os.fspath(path), on_skip=on_skip, strict=on_skip is None):
+        yield row
+
+
+def write_rows(path: str | os.PathLike, rows: Iterable[dict], sort_keys: bool = False) -> int:
+    """Rows as one file, atomically; the name says the format: .jsonl, .jsonl.gz (reproducible bytes), .jsonl.zst
+    or .parquet (one table: for row counts that fit in memory). Returns the number of rows written."""
+    path = os.fspath(path)
+    if path.endswith(".parquet"):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pylist(list(rows))
+        with atomic_path(path) as tmp:
+            pq.write_table(table, tmp)
+        return table.num_rows
+    if not path.endswith((".jsonl", ".jsonl.gz", ".jsonl.zst")):
+        raise ValueError(f"{shorten(path)}: write_rows writes .jsonl, .jsonl.gz, .jsonl.zst or .parquet")
+    count = 0
+    with atomic_open(path, "wb") as out:
+        sink = out
+        if path.endswith(".zst"):
+            import zstandard
+
+            sink = zstandard.ZstdCompressor().stream_writer(out, closefd=False)
+        for row in rows:
+            sink.write(json.dumps(row, ensure_ascii=False, sort_keys=sort_keys).encode("utf-8") + b"\n")
+            count += 1
+        if sink is not out:
+            sink.close()
+    return count

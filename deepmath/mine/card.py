@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from deepmath.cards import Card
 from deepmath.executors import EXECUTION_FIELDS
+from deepmath.stats import StageStats
 
 __all__ = ["FIELDS", "mine_card", "stage_stats"]
 
@@ -15,21 +16,24 @@ FIELDS = {
 }
 
 
-def stage_stats(documents_in: int, iterations: list[dict], status: str) -> dict:
-    """stats.json of the stage: the stage contract's counts plus a summary row per iteration."""
+def stage_stats(documents_in: int, iterations: list[dict], status: str) -> StageStats:
+    """stats.json of the stage: the stage contract's counts plus a summary row per iteration (`rows_out` and
+    `dropped` are set once the final selection is written)."""
     final = iterations[-1] if iterations else None
-    return {
-        "status": status,
-        "documents_in": documents_in,
-        "documents_out": 0,
-        "dropped": {},
-        "pool_tokens": final["pool"]["tokens"] if final else None,
-        "selected_tokens": final["selection"]["tokens"] if final else None,
-        "final_iteration": final["iteration"] if final else None,
-        "stopped": final["stop"] if final else None,
-        "iterations": [_summary(m) for m in iterations],
-        "plots": [m["histogram"] for m in iterations],
-    }
+    return StageStats(
+        rows_in=documents_in,
+        rows_out=0,
+        unit="documents",
+        plots=[m["histogram"] for m in iterations],
+        extra={
+            "status": status,
+            "pool_tokens": final["pool"]["tokens"] if final else None,
+            "selected_tokens": final["selection"]["tokens"] if final else None,
+            "final_iteration": final["iteration"] if final else None,
+            "stopped": final["stop"] if final else None,
+            "iterations": [_summary(m) for m in iterations],
+        },
+    )
 
 
 def _summary(metrics: dict) -> dict:
@@ -48,14 +52,14 @@ def _summary(metrics: dict) -> dict:
     }
 
 
-def mine_card(cfg, stats: dict, iterations: list[dict]) -> Card:
+def mine_card(cfg, stats: StageStats, iterations: list[dict]) -> Card:
     """The card of DIR, whose `data/` holds the final selection."""
     rows = [
         "| iteration | selected pages | selected tokens | cutoff score | overlap with previous | seeds from domains "
         "| held-out precision | recall | AUC | candidate domains | accepted paths |",
         "|" + " ---: |" * 11,
     ]
-    for s in stats["iterations"]:
+    for s in stats.extra["iterations"]:
         rows.append(
             f"| {s['iteration']} | {s['selected_documents']:,} | {s['selected_tokens']:,} | {s['cutoff_score']} "
             f"| {_dash(s['overlap_with_previous'])} | {s['seeds_from_domains']:,} | {s['holdout_precision']} "
@@ -76,10 +80,10 @@ def mine_card(cfg, stats: dict, iterations: list[dict]) -> Card:
             f"lr {ft['lr']}, word n-grams {ft['word_ngrams']}, min count {ft['min_count']}, epoch {ft['epoch']}, "
             f"bucket {ft['bucket']:,}" + (" (small-training-set rule)" if t["small_train_rule"] else "")
         )
-    stop = stats["stopped"] or f"reached --iterations {cfg.iterations}"
+    stop = stats.extra["stopped"] or f"reached --iterations {cfg.iterations}"
     selection = iterations[-1]["selection"]
     summary = (
-        f"Math pages mined from {stats['documents_in']:,} pool pages by {len(iterations)} iteration(s) of the "
+        f"Math pages mined from {stats.rows_in:,} pool pages by {len(iterations)} iteration(s) of the "
         "DeepSeekMath recipe: a fastText classifier trained on seeds vs negatives scores every page, the top pages "
         f"are kept by a global token budget ({selection['rule']}), and URL paths of domains with many collected pages "
         f"feed new seeds. Stopped: {stop}. Scores are `metadata.math_score`; token counts are {_unit(cfg)}."
@@ -92,16 +96,16 @@ def mine_card(cfg, stats: dict, iterations: list[dict]) -> Card:
         title="deepmath mine",
         stage="mine",
         summary=summary,
-        n_rows=stats["documents_out"],
+        n_rows=stats.rows_out,
         fields=FIELDS,
         counts={
-            "pool documents": stats["documents_in"],
-            "pool tokens": stats["pool_tokens"],
-            "selected documents": stats["documents_out"],
-            "selected tokens": stats["selected_tokens"],
+            "pool documents": stats.rows_in,
+            "pool tokens": stats.extra["pool_tokens"],
+            "selected documents": stats.rows_out,
+            "selected tokens": stats.extra["selected_tokens"],
             "iterations": len(iterations),
         },
-        dropped=stats["dropped"],
+        dropped=stats.dropped,
         parameters={k: v for k, v in vars(cfg).items() if k not in EXECUTION_FIELDS and not k.startswith("slurm")},
         lineage=[*cfg.pool, *cfg.seeds, *cfg.negatives],
         data_files="data/*",
@@ -113,7 +117,7 @@ def mine_card(cfg, stats: dict, iterations: list[dict]) -> Card:
             "Languages": languages_table(iterations[-1].get("languages", {}), _unit(cfg))
             + _domains_by_language(iterations),
         },
-        images=list(stats["plots"]),
+        images=list(stats.plots),
     )
 
 

@@ -123,11 +123,10 @@ def train_classifier(train_file: str | Path, params: FastTextParams, attempts: i
 
 def save_model(model, path: str | Path) -> None:
     """Save atomically: a killed run leaves no half-written model that a resume would load."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    model.save_model(str(tmp))
-    os.replace(tmp, path)
+    from deepmath.io.atomic import atomic_path
+
+    with atomic_path(path) as tmp:
+        model.save_model(str(tmp))
 
 
 def load_model(path: str | Path):

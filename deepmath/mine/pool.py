@@ -13,7 +13,6 @@ under a resumed run fails loudly instead of shifting scores onto the wrong pages
 
 from __future__ import annotations
 
-import gzip
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -80,10 +79,10 @@ class PoolIndex:
 
     def iter_rows(self) -> Iterator[dict]:
         """The index records of every page, in global position order."""
+        from deepmath.io.rows import read_rows
+
         for rank in range(self.tasks):
-            with gzip.open(self.folder / f"{rank_name(rank)}.jsonl.gz", "rt", encoding="utf-8") as handle:
-                for line in handle:
-                    yield json.loads(line)
+            yield from read_rows(self.folder / f"{rank_name(rank)}.jsonl.gz")
 
     def iter_pages(self, collected: np.ndarray) -> Iterator[PageRecord]:
         """Index records joined with a per-page collected mask (for domain discovery)."""

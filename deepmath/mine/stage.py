@@ -25,11 +25,9 @@ pip package, not the paper's own; `--token-unit words` for whitespace words), ch
 
 from __future__ import annotations
 
-import gzip
 import json
 import logging
 import math
-import os
 import shutil
 import time
 from dataclasses import replace
@@ -39,7 +37,7 @@ import numpy as np
 
 from deepmath.config import ConfigError
 from deepmath.executors import run_pipeline
-from deepmath.io.atomic import atomic_write_json
+from deepmath.io.atomic import atomic_open, atomic_write_json
 from deepmath.io.inputs import InputError, resolve_inputs
 from deepmath.mine.card import mine_card, stage_stats
 from deepmath.mine.config import MineConfig
@@ -109,7 +107,9 @@ def _mine(cfg: MineConfig, run: StageRun) -> StageResult:
         return _finish(cfg, run, index, iterations)
     except _Submitted as submitted:
         message = f"pipeline '{submitted}' was submitted; re-run the same command when it has finished"
-        return StageResult({"status": "submitted", "iterations": iterations}, complete=False, message=message)
+        return StageResult(
+            None, complete=False, message=message, pending={"status": "submitted", "iterations": iterations}
+        )
 
 
 # ---------------------------------------------------------------------------------------------------- pool index
@@ -163,17 +163,14 @@ def _write_lines(path: Path, specs: list[str], text_key: str, label: str, limit:
     from deepmath.io.documents import iter_documents
     from deepmath.mine.normalize import training_line
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
     count = 0
-    with open(tmp, "w", encoding="utf-8") as out:
+    with atomic_open(path, "w") as out:
         for doc in iter_documents(specs, text_key=text_key, limit=limit):
             out.write(training_line(label, doc.text) + "\n")
             count += 1
             if languages is not None:
                 language = doc.metadata.get("language") or identify_language(doc.text)[0]
                 languages[language] = languages.get(language, 0) + 1
-    os.replace(tmp, path)
     return count
 
 
@@ -455,12 +452,10 @@ def _holdout_metrics(model, holdout_path: Path) -> dict:
 
 
 def _write_selected_ids(path: Path, index, mask: np.ndarray) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with gzip.open(tmp, "wt", encoding="utf-8") as out:
+    with atomic_open(path, "w") as out:
         for position, row in enumerate(index.iter_rows()):
             if mask[position]:
                 out.write(f"{row['id']}\n")
-    os.replace(tmp, path)
 
 
 # ---------------------------------------------------------------------------------------------------- final output
@@ -489,9 +484,9 @@ def _finish(cfg: MineConfig, run: StageRun, index, iterations: list[dict]) -> St
     ]
     _pipeline(steps, cfg, run, "selected", index.tasks)
     stats = stage_stats(index.size, iterations, status="done")
-    stats["dropped"] = drops_by_reason(run.step_stats("selected"))  # rows without text + below_selection
-    stats["documents_out"] = int(np.load(last / "selected.npy").sum())
-    stats["languages"] = iterations[-1].get("languages", {})
+    stats.dropped = drops_by_reason(run.step_stats("selected"))  # rows without text + below_selection
+    stats.rows_out = int(np.load(last / "selected.npy").sum())
+    stats.extra["languages"] = iterations[-1].get("languages", {})
     return StageResult(stats, mine_card(cfg, stats, iterations))
 
 
@@ -503,8 +498,5 @@ def _load_json(path: Path) -> dict | None:
 
 
 def _save_npy(path: Path, array: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as handle:
+    with atomic_open(path, "wb") as handle:
         np.save(handle, array)
-    os.replace(tmp, path)

@@ -12,11 +12,7 @@ half-written and simply runs again.
 
 from __future__ import annotations
 
-import contextlib
-import gzip
 import json
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +20,7 @@ from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.filters.base_filter import BaseFilter
 
+from deepmath.io.atomic import atomic_open
 from deepmath.mine.pool import PoolChanged, PoolIndex, rank_name
 
 __all__ = [
@@ -40,20 +37,8 @@ PICK_POSITIVE = 1
 PICK_NEGATIVE = 2
 
 
-@contextlib.contextmanager
-def _atomic_path(path: Path) -> Iterator[Path]:
-    """A temporary sibling of `path` that replaces it only if the block finishes."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def _save_npy(path: Path, array: np.ndarray) -> None:
-    with _atomic_path(path) as tmp, open(tmp, "wb") as handle:
+    with atomic_open(path, "wb") as handle:
         np.save(handle, array)
 
 
@@ -120,10 +105,7 @@ class PoolIndexer(PipelineStep):
             rows.clear()
             texts.clear()
 
-        with (
-            _atomic_path(folder / f"{rank_name(rank)}.jsonl.gz") as tmp,
-            gzip.open(tmp, "wt", encoding="utf-8") as out,
-        ):
+        with atomic_open(folder / f"{rank_name(rank)}.jsonl.gz", "w") as out:
             for doc in data or []:
                 with self.track_time():
                     url, domain, path = url_parts(doc.metadata, self.domain_key)
@@ -169,10 +151,7 @@ class TrainingTextWriter(PipelineStep):
         picks = _rank_slice(self.index_folder, self.picks_path, rank)
         labels = {PICK_POSITIVE: MATH_LABEL, PICK_NEGATIVE: OTHER_LABEL}
         seen = 0
-        with (
-            _atomic_path(Path(self.folder) / f"{rank_name(rank)}.txt") as tmp,
-            open(tmp, "w", encoding="utf-8") as out,
-        ):
+        with atomic_open(Path(self.folder) / f"{rank_name(rank)}.txt", "w") as out:
             for doc in data or []:
                 if seen < len(picks) and picks[seen] in labels:
                     out.write(training_line(labels[int(picks[seen])], doc.text) + "\n")

@@ -1,4 +1,5 @@
-"""The mix's composition: a markdown table per source, a bar chart (PNG) and the dataset card."""
+"""The mix's composition: a markdown table per source, a bar chart (PNG), the dataset card, and the stage's
+section of the run report (`section_sft`, read back from stats.json)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ from pathlib import Path
 
 from deepmath.cards import Card
 from deepmath.io.atomic import atomic_write_png
+from deepmath.report_kit import count
 
-__all__ = ["composition_card", "composition_plot", "composition_table"]
+__all__ = ["composition_card", "composition_plot", "composition_table", "section_sft"]
 
 # what happened to a source's rows, in the order the stage applies it (colours of the bar chart)
 _FATES = (
@@ -86,8 +88,9 @@ def composition_plot(counts: dict[str, dict], path: str | Path) -> str | None:
     return path.name
 
 
-def composition_card(cfg, stats: dict, table: str, fields: dict[str, str]) -> Card:
-    """The dataset card of a mix: fields, counts, drops by reason, the composition table and chart."""
+def composition_card(cfg, stats, table: str, fields: dict[str, str]) -> Card:
+    """The dataset card of a mix (`stats`: the stage's StageStats): fields, counts, drops by reason, the
+    composition table and chart."""
     from deepmath.config import config_to_dict
     from deepmath.sftmix.sources import resolve_path
 
@@ -113,20 +116,66 @@ def composition_card(cfg, stats: dict, table: str, fields: dict[str, str]) -> Ca
         stage="sft-mix",
         summary="Verified, decontaminated, weighted chat data from chain-of-thought, program-of-thought and "
         "tool-integrated sources (DeepSeekMath-Instruct style).",
-        n_rows=stats["rows_out"],
+        n_rows=stats.rows_out,
         fields=fields,
         counts={
-            "rows in": stats["rows_in"],
-            "rows out": stats["rows_out"],
-            "rows repeated by weights": stats["upsampled"],
-            **{f"format {k}": v for k, v in sorted(stats["formats"].items())},
-            **{f"language {k}": v for k, v in sorted(stats["languages"].items())},
+            "rows in": stats.rows_in,
+            "rows out": stats.rows_out,
+            "rows repeated by weights": stats.extra["upsampled"],
+            **{f"format {k}": v for k, v in sorted(stats.extra["formats"].items())},
+            **{f"language {k}": v for k, v in sorted(stats.extra["languages"].items())},
         },
-        dropped=stats["dropped"],
+        dropped=stats.dropped,
+        unit="rows",
         parameters=config_to_dict(cfg),
         lineage=[resolve_path(s.path, cfg.data_root) for s in cfg.sources],
         data_files="data/*.parquet",
         tags=["sft", "chat"],
         sections={"Sources": sources, "Composition": table, "Checks": checks},
-        images=stats["plots"],
+        images=stats.plots,
     )
+
+
+def section_sft(context) -> None:
+    """The run report's SFT-mix section (`context`: a `deepmath.report_kit.Context`)."""
+    doc = context.doc
+    infos = context.section("SFT mix", None, "an `sft-mix` stage folder")
+    for info in infos:
+        stats = info.stats or {}
+        doc.para(
+            f"{info.name}: {count(stats, 'rows_in') or 0:,} rows read, {count(stats, 'rows_out') or 0:,} "
+            "rows in the mix."
+        )
+        composition = stats.get("composition")
+        if isinstance(composition, dict) and composition:
+            rows = []
+            for source, value in composition.items():
+                if not isinstance(value, dict):
+                    rows.append([source, None, None, None, None, value, None])
+                    continue
+                rejected = value.get("rejected")
+                rejected = sum(rejected.values()) if isinstance(rejected, dict) else rejected
+                share = value.get("share")
+                rows.append(
+                    [
+                        source,
+                        value.get("in"),
+                        value.get("contaminated"),
+                        rejected,
+                        value.get("duplicates"),
+                        value.get("final"),
+                        f"{share:.1%}" if isinstance(share, float) else share,
+                    ]
+                )
+            doc.table(
+                ["source", "rows in", "contaminated", "wrong answer / failed", "duplicates", "in the mix", "share"],
+                rows,
+            )
+        else:
+            context.lack(f"{info.name}: `composition` in stats.json")
+        if stats.get("dropped"):
+            doc.table(["dropped because", "rows"], [[k, v] for k, v in stats["dropped"].items()])
+        composition_png = info.path / "composition.png"
+        if composition_png.exists():
+            context.embed(composition_png, "SFT mix composition")
+        context.stage_plots(info)

@@ -22,7 +22,6 @@ rows are decontaminated with the same 10-gram rule as the pre-training corpus. T
 
 from __future__ import annotations
 
-import gzip
 import json
 import logging
 import random
@@ -31,11 +30,12 @@ from dataclasses import asdict
 from pathlib import Path
 
 from deepmath.config import ConfigError
-from deepmath.io.atomic import atomic_write_bytes, atomic_write_json
+from deepmath.io.atomic import atomic_write_json
 from deepmath.io.inputs import SUCCESS_MARKER
+from deepmath.io.rows import read_rows, write_rows
 from deepmath.sftmix.config import SftMixConfig, SourceConfig
 from deepmath.sftmix.formats import Candidate, Skip
-from deepmath.stage import StageResult, StageRun, run_stage
+from deepmath.stage import StageResult, StageRun, StageStats, run_stage
 
 __all__ = ["OUTPUT_FIELDS", "run_sft_mix"]
 
@@ -111,8 +111,7 @@ class _Matcher:
 
 
 def _save_checkpoint(folder: Path, name: str, candidates: list[Candidate], counts: dict) -> None:
-    lines = "".join(json.dumps(asdict(c), ensure_ascii=False) + "\n" for c in candidates)
-    atomic_write_bytes(folder / f"{name}.jsonl.gz", gzip.compress(lines.encode("utf-8"), mtime=0))
+    write_rows(folder / f"{name}.jsonl.gz", (asdict(c) for c in candidates))
     atomic_write_json(folder / f"{name}.json", counts)  # written last: its presence marks the source done
 
 
@@ -120,8 +119,7 @@ def _load_checkpoint(folder: Path, name: str) -> tuple[list[Candidate], dict] | 
     counts_path, rows_path = folder / f"{name}.json", folder / f"{name}.jsonl.gz"
     if not counts_path.exists() or not rows_path.exists():
         return None
-    with gzip.open(rows_path, "rt", encoding="utf-8") as handle:
-        candidates = [Candidate(**json.loads(line)) for line in handle if line.strip()]
+    candidates = [Candidate(**row) for row in read_rows(rows_path)]
     return candidates, json.loads(counts_path.read_text())
 
 
@@ -261,18 +259,21 @@ def _build(cfg: SftMixConfig, run: StageRun) -> StageResult:
     shards = write_mix(final_rows, run.output, cfg.rows_per_shard)
     plot = composition_plot(counts, run.output / "composition.png")
     dropped = _dropped(counts)
-    stats = {
-        "rows_in": sum(s["in"] for s in counts.values()),
-        "rows_out": total,
-        "dropped": dropped,
-        "upsampled": sum(max(0, s["final"] - s["kept"] + s["not_sampled"]) for s in counts.values()),
-        "composition": counts,
-        "languages": dict(Counter(r["language"] for r in final_rows)),
-        "formats": dict(Counter(r["format"] for r in final_rows)),
-        "shards": shards,
-        "resumed_sources": resumed,
-        "plots": [plot] if plot else [],
-    }
+    stats = StageStats(
+        rows_in=sum(s["in"] for s in counts.values()),
+        rows_out=total,
+        unit="conversations",
+        dropped=dropped,
+        plots=[plot] if plot else [],
+        extra={
+            "upsampled": sum(max(0, s["final"] - s["kept"] + s["not_sampled"]) for s in counts.values()),
+            "composition": counts,
+            "languages": dict(Counter(r["language"] for r in final_rows)),
+            "formats": dict(Counter(r["format"] for r in final_rows)),
+            "shards": shards,
+            "resumed_sources": resumed,
+        },
+    )
     table = composition_table(counts)
     card = composition_card(cfg, stats, table, OUTPUT_FIELDS)
     return StageResult(stats=stats, card=card)

@@ -88,13 +88,13 @@ def _load_cache(path: Path) -> dict[str, ProgramResult]:
     results: dict[str, ProgramResult] = {}
     if not path.exists():
         return results
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            try:
-                record = json.loads(line)
-                results[record["hash"]] = ProgramResult(**record["result"])
-            except (json.JSONDecodeError, KeyError, TypeError):
-                continue
+    from deepmath.io.rows import iter_rows
+
+    for _, record in iter_rows(str(path), on_skip=lambda reason: None, warn=False):
+        try:
+            results[record["hash"]] = ProgramResult(**record["result"])
+        except (KeyError, TypeError):
+            continue
     return results
 
 

@@ -14,6 +14,8 @@ import os
 import shutil
 from pathlib import Path
 
+from deepmath.io.atomic import atomic_path
+
 __all__ = ["mix_schema", "write_mix"]
 
 
@@ -51,9 +53,8 @@ def write_mix(rows: list[dict], output: str | Path, rows_per_shard: int = 100_00
         if stale.name not in names:
             stale.unlink()
     for i, name in enumerate(names):
-        tmp = data / f".{name}.tmp"
-        pq.write_table(table.slice(i * rows_per_shard, rows_per_shard), tmp)
-        os.replace(tmp, data / name)
+        with atomic_path(data / name) as tmp:
+            pq.write_table(table.slice(i * rows_per_shard, rows_per_shard), tmp)
     hf_tmp, hf_old, hf = output / ".hf.tmp", output / ".hf.old", output / "hf"
     shutil.rmtree(hf_tmp, ignore_errors=True)
     datasets.Dataset(InMemoryTable(table)).save_to_disk(str(hf_tmp))

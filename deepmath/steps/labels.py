@@ -156,7 +156,7 @@ def _label(cfg: LabelStepsConfig, out: Path):
     from tqdm.auto import tqdm
 
     from deepmath.io.atomic import atomic_write_text
-    from deepmath.stage import StageResult
+    from deepmath.stage import StageResult, StageStats
 
     if cfg.torch_threads > 0:  # a tiny completer on a shared CPU: one thread beats several spinning ones
         import torch
@@ -180,17 +180,16 @@ def _label(cfg: LabelStepsConfig, out: Path):
     labelled = read_labels(out)
     stats = label_statistics(labelled)
     stats["resumed_shards"] = resumed
-    return StageResult(stats=stats, card=_card(cfg, stats))
+    return StageResult(stats=StageStats.from_dict({**stats, "unit": "solutions"}), card=_card(cfg, stats))
 
 
 def read_labels(folder: str | Path) -> list[dict]:
     """Every labelled solution of a label-steps folder (its data/ shards, in order)."""
     folder = Path(folder)
     data = folder / "data" if (folder / "data").is_dir() else folder
-    rows = []
-    for path in sorted(data.glob("labels-*.jsonl")):
-        rows += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    return rows
+    from deepmath.io.rows import read_rows
+
+    return [row for path in sorted(data.glob("labels-*.jsonl")) for row in read_rows(path)]
 
 
 def label_statistics(rows: list[dict]) -> dict:

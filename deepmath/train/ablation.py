@@ -50,7 +50,7 @@ def _shared_base(cfg: AblationConfig, out: Path, seed: int) -> str | None:
     from deepmath.train.data import load_rows
     from deepmath.train.packing import iter_source_texts
     from deepmath.train.prepare import tokenizer_text
-    from deepmath.train.tiny import build_tiny_model
+    from deepmath.train.tiny import build_tiny_model_for
 
     recipe = cfg.run_recipe(cfg.corpora[0], seed, str(out / "validation"))
     if recipe.model != TINY:
@@ -61,16 +61,7 @@ def _shared_base(cfg: AblationConfig, out: Path, seed: int) -> str | None:
     per_corpus = max(1, recipe.tiny_tokenizer_documents // len(cfg.corpora))
     corpus = (t for c in cfg.corpora for t in iter_source_texts({**c, "weight": 1.0}, per_corpus))
     extra = (tokenizer_text(row) for spec in recipe.tokenizer_data for row in load_rows(spec))
-    build_tiny_model(
-        path,
-        chain(corpus, extra),
-        hidden_size=recipe.tiny_hidden_size,
-        layers=recipe.tiny_layers,
-        heads=recipe.tiny_heads,
-        vocab_size=recipe.tiny_vocab_size,
-        max_positions=max(256, recipe.max_length),
-        seed=seed,
-    )
+    build_tiny_model_for(recipe, path, chain(corpus, extra), seed=seed)
     return str(path)
 
 
@@ -186,7 +177,7 @@ def plot_ablation(table: dict, path: Path) -> Path:
 def _ablate(cfg: AblationConfig, out: Path):
     from deepmath.cards import Card
     from deepmath.io.atomic import atomic_write_json, atomic_write_text
-    from deepmath.stage import StageResult
+    from deepmath.stage import StageResult, StageStats
 
     runs = []
     for seed in cfg.seeds:
@@ -204,8 +195,9 @@ def _ablate(cfg: AblationConfig, out: Path):
     plot_ablation(table, out / PLOT)
     stats = {
         "rows_in": len(runs),
-        "rows_out": len(names),
-        "dropped": {},
+        "rows_out": len(runs),  # every (corpus, seed) run is in the table
+        "unit": "runs",
+        "corpora": len(names),
         "bits_per_byte": {c: {b: round(v["mean"], 5) for b, v in r.items()} for c, r in table["results"].items()},
         "gaps": table["gaps"],
         "tokens_per_run": runs[0]["tokens_seen"] if runs else None,
@@ -232,4 +224,4 @@ def _ablate(cfg: AblationConfig, out: Path):
         sections={"Results": markdown},
         images=[PLOT],
     )
-    return StageResult(stats, card)
+    return StageResult(StageStats.from_dict(stats), card)

@@ -193,7 +193,7 @@ def run_compare(cfg: CompareConfig) -> dict:
     from deepmath.cards import Card
     from deepmath.io.atomic import atomic_write_json, atomic_write_text
     from deepmath.problems import write_jsonl
-    from deepmath.stage import StageResult, run_stage
+    from deepmath.stage import StageResult, StageStats, run_stage
 
     rows = _rows(cfg)  # bad runs fail before anything is written
 
@@ -227,6 +227,7 @@ def run_compare(cfg: CompareConfig) -> dict:
         )
         for line in table.splitlines():
             logger.info("%s", line)
-        return StageResult(stats={"rows_in": len(rows), "rows_out": len(groups), "plots": ["compare.png"]}, card=card)
+        stats = StageStats(len(rows), len(rows), unit="runs", plots=["compare.png"], extra={"labels": len(groups)})
+        return StageResult(stats=stats, card=card)
 
     return run_stage("compare", cfg, body)

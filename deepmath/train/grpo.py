@@ -125,7 +125,7 @@ def _train(cfg: GRPORecipe, out: Path):
     from deepmath.grading import RewardBridge
     from deepmath.io.atomic import atomic_write_json, atomic_write_text
     from deepmath.problems import grpo_dataset
-    from deepmath.stage import StageResult
+    from deepmath.stage import StageResult, StageStats
     from deepmath.train.methods import grpo_policy_samples
     from deepmath.train.plots import plot_grpo_curves
     from deepmath.train.prepare import training_problems
@@ -193,6 +193,7 @@ def _train(cfg: GRPORecipe, out: Path):
     stats = {
         "rows_in": data["rows_in"],
         "rows_out": data["rows_out"],
+        "unit": "prompts",
         "dropped": data["dropped"],
         "model": str(final),
         "policy": policy,
@@ -204,7 +205,7 @@ def _train(cfg: GRPORecipe, out: Path):
     for phase, result in (("eval_before", eval_before), ("eval_after", eval_after)):
         if result:
             stats[phase] = eval_summary(result)
-    return StageResult(stats=stats, card=None)
+    return StageResult(stats=StageStats.from_dict(stats), card=None)
 
 
 def _delta(before: dict | None, after: dict | None) -> dict | None:

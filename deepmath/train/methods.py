@@ -72,7 +72,7 @@ def run_method(stage: str, method: str, cfg, out: Path, train_fn: Callable, rewa
     """Run one method into `out`: `train_fn(policy, train, bridge, callbacks, final) -> dict` trains into `final`
     (when it is not there yet) and returns `{"policy_samples": N, "resumed_from": ..., ...extra stats}`."""
     from deepmath.grading import RewardBridge
-    from deepmath.stage import StageResult
+    from deepmath.stage import StageResult, StageStats
     from deepmath.train.grpo import _policy
     from deepmath.train.prepare import training_problems
     from deepmath.train.runs import (
@@ -98,6 +98,7 @@ def run_method(stage: str, method: str, cfg, out: Path, train_fn: Callable, rewa
     stats = {
         "rows_in": data["rows_in"],
         "rows_out": data["rows_out"],
+        "unit": "questions",
         "dropped": data["dropped"],
         "model": str(final),
         "policy": policy,
@@ -109,7 +110,7 @@ def run_method(stage: str, method: str, cfg, out: Path, train_fn: Callable, rewa
     for phase, value in (("eval_before", eval_before), ("eval_after", eval_after)):
         if value:
             stats[phase] = eval_summary(value)
-    return StageResult(stats=stats, card=None)
+    return StageResult(stats=StageStats.from_dict(stats), card=None)
 
 
 def finish_metrics(method, cfg, out, policy, data, eval_before, eval_after, result, rewards_stats):

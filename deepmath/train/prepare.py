@@ -148,15 +148,6 @@ def tiny_policy(cfg, out: Path, train: list[dict]) -> str:
 
 
 def _build_tiny(cfg, path: Path, train: list[dict]) -> None:
-    from deepmath.train.tiny import build_tiny_model
+    from deepmath.train.tiny import build_tiny_model_for
 
-    texts = [tokenizer_text(p) for p in train]
-    build_tiny_model(
-        path,
-        texts,
-        hidden_size=cfg.tiny_hidden_size,
-        layers=cfg.tiny_layers,
-        heads=cfg.tiny_heads,
-        vocab_size=cfg.tiny_vocab_size,
-        seed=cfg.tiny_seed,
-    )
+    build_tiny_model_for(cfg, path, [tokenizer_text(p) for p in train], max_positions=256)

@@ -96,23 +96,14 @@ def base_model(cfg: PretrainRecipe, out: Path) -> str:
     from deepmath.train.data import load_rows
     from deepmath.train.packing import iter_source_texts
     from deepmath.train.prepare import tokenizer_text
-    from deepmath.train.tiny import build_tiny_model
+    from deepmath.train.tiny import build_tiny_model_for
 
     path = out / "base_model"
     if (path / "config.json").exists() and (path / "tokenizer.json").exists():
         return str(path)
     corpus = (t for s in cfg.sources for t in iter_source_texts(s, cfg.tiny_tokenizer_documents))
     extra = (tokenizer_text(row) for spec in cfg.tokenizer_data for row in load_rows(spec))
-    build_tiny_model(
-        path,
-        chain(corpus, extra),
-        hidden_size=cfg.tiny_hidden_size,
-        layers=cfg.tiny_layers,
-        heads=cfg.tiny_heads,
-        vocab_size=cfg.tiny_vocab_size,
-        max_positions=max(256, cfg.max_length),
-        seed=cfg.tiny_seed,
-    )
+    build_tiny_model_for(cfg, path, chain(corpus, extra))
     return str(path)
 
 
@@ -152,7 +143,7 @@ def train_pretrain(cfg: PretrainRecipe, out: Path, callbacks: tuple = ()):
     from transformers import AutoModelForCausalLM, AutoTokenizer, default_data_collator
 
     from deepmath.io.atomic import atomic_write_json
-    from deepmath.stage import StageResult
+    from deepmath.stage import StageResult, StageStats
     from deepmath.train.packing import PackedDataset, pack_mixture
     from deepmath.train.runs import JsonlLogCallback, read_logs, set_torch_threads, train_to_final
 
@@ -207,9 +198,10 @@ def train_pretrain(cfg: PretrainRecipe, out: Path, callbacks: tuple = ()):
     total_seen = sum(seen["by_source"].values()) or 1
     losses = [h["loss"] for h in history if "loss" in h]
     stats = {
-        "rows_in": sum(s["documents_read"] for s in manifest["sources"]),
+        "rows_in": manifest["rows"],  # packed training sequences of max_length tokens, all trained on
         "rows_out": manifest["rows"],
-        "dropped": {},
+        "unit": "sequences",
+        "documents_read": sum(s["documents_read"] for s in manifest["sources"]),
         "tokens_seen": seen["total"],
         "tokens_seen_by_source": seen["by_source"],
         "mixture_target": {s["name"]: round(s["weight"], 4) for s in cfg.sources},
@@ -224,7 +216,7 @@ def train_pretrain(cfg: PretrainRecipe, out: Path, callbacks: tuple = ()):
         "resumed_from": resumed_from,
         "plots": [CURVE],
     }
-    return StageResult(stats=stats, card=_card(cfg, model_path, manifest, stats))
+    return StageResult(stats=StageStats.from_dict(stats), card=_card(cfg, model_path, manifest, stats))
 
 
 def plot_pretrain_curve(history: list[dict], tokens_per_step: int, path: Path, title: str) -> Path:

@@ -1,6 +1,6 @@
 """The run report's pretraining section: the mixture consumed, the loss curve, and the corpus-quality ablation.
 
-Registered in `deepmath.demo.report_sections.SECTIONS`; like every section it reads only what the stages wrote
+The `StageSpec.report` of both stages; like every fragment it reads only what the stages wrote
 (`stats.json`, `ablation.json`, PNGs) and notes what it did not find. Light imports only (no torch).
 """
 
@@ -76,9 +76,7 @@ def _ablation(context, info) -> None:
 
 
 def section_pretraining(context) -> None:
-    infos = context.section(
-        "Pretraining", ("train-pretrain", "pretrain-ablation"), "`train-pretrain` / `pretrain-ablation` stage folders"
-    )
+    infos = context.section("Pretraining", None, "`train-pretrain` / `pretrain-ablation` stage folders")
     for info in infos:
         if info.stage == "train-pretrain":
             _pretraining(context, info)

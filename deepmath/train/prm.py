@@ -190,21 +190,12 @@ def _split(rows: list[dict], held_out: float, seed: int) -> tuple[list[dict], li
 def _backbone(cfg, out: Path, rows: list[dict]) -> str:
     if cfg.model != "tiny":
         return cfg.model
-    from deepmath.train.tiny import build_tiny_model
+    from deepmath.train.tiny import build_tiny_model_for
 
     path = out / "base_model"
     if not (path / "config.json").exists():
         texts = [r["question"] + "\n" + "\n".join(r["steps"]) for r in rows]
-        build_tiny_model(
-            path,
-            texts,
-            hidden_size=cfg.tiny_hidden_size,
-            layers=cfg.tiny_layers,
-            heads=cfg.tiny_heads,
-            vocab_size=cfg.tiny_vocab_size,
-            max_positions=max(256, cfg.max_length),
-            seed=cfg.tiny_seed,
-        )
+        build_tiny_model_for(cfg, path, texts)
     return str(path)
 
 
@@ -257,7 +248,7 @@ def _train(cfg, out: Path):
     from transformers import AutoModelForTokenClassification, AutoTokenizer, Trainer
 
     from deepmath.io.atomic import atomic_write_json, atomic_write_text
-    from deepmath.stage import StageResult
+    from deepmath.stage import StageResult, StageStats
     from deepmath.train.runs import JsonlLogCallback, set_torch_threads, train_to_final
 
     set_torch_threads(cfg.torch_threads)
@@ -297,7 +288,8 @@ def _train(cfg, out: Path):
     atomic_write_text(out / "README.md", _card(cfg, metrics))
     stats = {
         "rows_in": len(rows),
-        "rows_out": len(train_rows),
+        "rows_out": len(train_rows),  # the others are held out (held_out_solutions), not dropped
+        "unit": "solutions",
         "model": str(final),
         "resumed_from": resumed,
         "held_out_solutions": len(test_rows),
@@ -305,7 +297,7 @@ def _train(cfg, out: Path):
     for name in ("vs_hard_labels", "vs_ground_truth"):
         if name in metrics:
             stats[f"held_out_{name}"] = metrics[name]
-    return StageResult(stats=stats, card=None)
+    return StageResult(stats=StageStats.from_dict(stats), card=None)
 
 
 def _card(cfg, metrics: dict) -> str:

@@ -222,9 +222,7 @@ class PeriodicEvalCallback(TrainerCallback):
         self.path = self.out / "eval_steps.jsonl"
 
     def _done(self) -> set[int]:
-        if not self.path.exists():
-            return set()
-        return {json.loads(line)["step"] for line in self.path.read_text().splitlines() if line.strip()}
+        return {row["step"] for row in _eval_rows(self.path)}
 
     def on_step_end(self, args, state, control, model=None, processing_class=None, **kwargs):
         every = self.cfg.eval_every
@@ -253,6 +251,17 @@ class PeriodicEvalCallback(TrainerCallback):
         logger.info("eval at step %d: pass@1 %.3f  maj@k %.3f", step, metrics["pass@1"], metrics["maj@k"])
 
 
+def _eval_rows(path: Path) -> list[dict]:
+    """The lines of an append-only `eval_steps.jsonl`; a line a kill cut short is left out (that step is simply
+    evaluated again on resume)."""
+    from deepmath.io.rows import iter_rows
+
+    if not path.exists():
+        return []
+    rows = iter_rows(str(path), on_skip=lambda reason: None, warn=False)
+    return [row for _, row in rows if isinstance(row.get("step"), int)]
+
+
 def eval_curve(out: Path, before: dict | None, after: dict | None, final_step: int) -> list[dict]:
     """Held-out metrics against training steps: `before` at step 0, every `eval_steps.jsonl` line, `after` last."""
     keys = ("pass@1", "pass@k", "maj@k", "k", "problems")
@@ -260,13 +269,8 @@ def eval_curve(out: Path, before: dict | None, after: dict | None, final_step: i
     if before:
         points.append({"step": 0, **{key: before[key] for key in keys}})
     path = out / "eval_steps.jsonl"
-    if path.exists():
-        rows = {}
-        for line in path.read_text().splitlines():
-            if line.strip():
-                row = json.loads(line)
-                rows[row["step"]] = row
-        points += [rows[step] for step in sorted(rows) if 0 < step < final_step]
+    rows = {row["step"]: row for row in _eval_rows(path)}
+    points += [rows[step] for step in sorted(rows) if 0 < step < final_step]
     if after:
         points.append({"step": final_step, **{key: after[key] for key in keys}})
     return points

@@ -69,7 +69,7 @@ def _train(cfg: SFTRecipe, out: Path):
     from deepmath.distributed import is_main_process
     from deepmath.io.atomic import atomic_write_json, atomic_write_text
     from deepmath.problems import sft_dataset
-    from deepmath.stage import StageResult
+    from deepmath.stage import StageResult, StageStats
     from deepmath.train.lora import lora_config, quantization_kwargs
     from deepmath.train.plots import plot_sft_curve
     from deepmath.train.prepare import tiny_policy
@@ -116,6 +116,7 @@ def _train(cfg: SFTRecipe, out: Path):
     stats = {
         "rows_in": data["rows_in"],
         "rows_out": data["rows_out"],
+        "unit": "examples",
         "dropped": data["dropped"],
         "model": str(final),
         "base_model": model,
@@ -125,7 +126,7 @@ def _train(cfg: SFTRecipe, out: Path):
     }
     if eval_after:
         stats["eval_after"] = eval_summary(eval_after)
-    return StageResult(stats=stats, card=None)
+    return StageResult(stats=StageStats.from_dict(stats), card=None)
 
 
 def _last_train_metrics(history: list[dict]) -> dict:

@@ -67,6 +67,23 @@ def build_tokenizer(texts: Iterable[str], vocab_size: int = 512):
     return wrapped
 
 
+def build_tiny_model_for(
+    cfg, output_dir: str | Path, texts: Iterable[str], seed: int | None = None, max_positions: int | None = None
+) -> Path:
+    """`build_tiny_model` sized by a recipe's `tiny_*` fields (hidden size, layers, heads, vocabulary, seed) with
+    room for its `max_length` unless `max_positions` is given: the one place those fields become a model."""
+    return build_tiny_model(
+        output_dir,
+        texts,
+        hidden_size=cfg.tiny_hidden_size,
+        layers=cfg.tiny_layers,
+        heads=cfg.tiny_heads,
+        vocab_size=cfg.tiny_vocab_size,
+        max_positions=max_positions or max(256, cfg.max_length),
+        seed=cfg.tiny_seed if seed is None else seed,
+    )
+
+
 def build_tiny_model(
     output_dir: str | Path,
     texts: Iterable[str],

@@ -6,6 +6,7 @@ import pytest
 from deepmath.cli import main
 from deepmath.decontam.config import DecontamConfig
 from deepmath.decontam.stage import run_decontam
+from tests.stage_folder import assert_stage_stats, stage_fragment
 
 QUESTION = "A baker made 48 muffins on Monday and sold 3 dozen before lunch. How many muffins were left at noon?"
 SOLUTION = "The baker sold 3 * 12 = 36 muffins, so 48 - 36 = 12 muffins were left over at noon that day."
@@ -63,11 +64,19 @@ def test_drop_mode_end_to_end(world):
     removed = {r["id"]: r for r in _read(out / "removed")}
     assert set(removed) == {"q-copy", "sol-copy", "zh-copy"}
     assert removed["q-copy"]["metadata"]["contamination"] == ["mybench/q1"]
-    stats = json.loads((out / "stats.json").read_text())
-    assert stats["documents_in"] == 5 and stats["documents_out"] == 2
+    stats = assert_stage_stats(out, "decontam", "documents")
+    assert stats["rows_in"] == 5 and stats["rows_out"] == 2
     assert stats["dropped"] == {"contaminated:mybench": 3}
     assert stats["benchmarks"]["mybench"] == {"items": 2, "items_hit": 2, "documents_hit": 3}
     assert stats["plots"] == ["plots/contamination.png"] and (out / "plots" / "contamination.png").exists()
+    # the stage's section of the run report, from this folder
+    markdown, missing = stage_fragment("decontam", out, tmp / "report")
+    assert missing == [] and "## Decontamination" in markdown and "out: 3 document(s) hit" in markdown
+    assert "| mybench | 2 | 2 | 3 |" in markdown and markdown.count("![") == 1
+    assert (
+        "| mybench | q1 | https://b.example/q | ngram |" in markdown
+        and "| mybench | z1 | https://d.example/z |" in markdown
+    )
     report = json.loads((out / "contamination.json").read_text())
     hits = report["benchmarks"]["mybench"]["hits"]
     by_doc = {h["doc_id"]: h for h in hits}
@@ -83,7 +92,7 @@ def test_drop_mode_end_to_end(world):
     assert (
         run_decontam(
             DecontamConfig(input=[str(inputs)], output=str(out), benchmarks=[str(bench)], cache_dir=str(tmp / "cache"))
-        )["documents_out"]
+        )["rows_out"]
         == 2
     )
 
@@ -101,7 +110,7 @@ def test_segment_mode_keeps_the_rest(world):
     assert docs["sol-copy"]["text"] == "Intro"
     assert docs["zh-copy"]["text"] == "练习"
     assert docs["clean-0"]["text"] == CLEAN[0] and "decontam" not in docs["clean-0"]["metadata"]
-    assert stats["documents_changed"] == 3 and stats["documents_out"] == 5 and stats["dropped"] == {}
+    assert stats["documents_changed"] == 3 and stats["rows_out"] == 5 and stats["dropped"] == {}
     assert not (out / "removed").exists()
     assert (out / "_index").is_dir()  # default cache: OUTPUT/_index
 
@@ -112,7 +121,7 @@ def test_fully_contaminated_document_is_dropped_in_segment_mode(tmp_path):
     stats = run_decontam(
         DecontamConfig(input=[str(inputs)], output=str(tmp_path / "o"), benchmarks=[str(bench)], mode="segment")
     )
-    assert stats["dropped"] == {"contaminated:b": 1} and stats["documents_out"] == 1
+    assert stats["dropped"] == {"contaminated:b": 1} and stats["rows_out"] == 1
 
 
 def test_malformed_benchmark_file_is_a_clear_cli_error(tmp_path, capsys):

@@ -16,6 +16,7 @@ from deepmath.dedup.planted import score
 from deepmath.dedup.stage import run_dedup
 from deepmath.io.inputs import InputError
 from tests.dedup.planted import planted as planted_corpus
+from tests.stage_folder import assert_stage_stats, stage_fragment
 
 
 def read_rows(folder: Path) -> dict[str, dict]:
@@ -92,10 +93,10 @@ def test_same_result_as_the_in_memory_api(planted, dedup_run):
 
 def test_stats_card_and_plots(planted, dedup_run):
     _, _, out, _ = dedup_run
-    stats = json.loads((out / "stats.json").read_text())
+    stats = assert_stage_stats(out, "dedup", "documents")
     removed = len(read_rows(out / "removed"))
-    assert stats["documents_in"] == len(planted.ids)
-    assert stats["documents_out"] == len(planted.ids) - removed
+    assert stats["rows_in"] == len(planted.ids)
+    assert stats["rows_out"] == len(planted.ids) - removed
     assert sum(stats["dropped"].values()) == removed == stats["removed_exact"] + stats["removed_near"]
     assert stats["removed_exact"] > 0 and stats["removed_near"] > 0
     assert sum(int(size) * n for size, n in stats["cluster_sizes"].items()) == stats["documents_in_clusters"]
@@ -109,6 +110,38 @@ def test_stats_card_and_plots(planted, dedup_run):
     assert stats["workers"] == 2 and f"{stats['peak_rss_mb']:,} MB" in card and stats["peak_rss_mb"] > 0
     assert not (out / "_work" / "shingles").exists()  # only needed for verification
     assert not (out / "_work" / "rows").exists()  # only needed by the filter
+    from deepmath.dedup import kernel
+
+    assert stats["kernel"] == ("compiled" if kernel._kernel is not None else "numpy")
+    assert f"{stats['kernel']} path" in card
+
+
+def test_numpy_path_gives_the_same_result(planted, dedup_run, tmp_path, monkeypatch):
+    """Without the compiled kernel (no C compiler at install) the stage removes the same pages for the same
+    reasons, with the same signatures (workers=1: the tasks run in this process, where the patch applies)."""
+    from deepmath.dedup import kernel, stage, steps
+
+    monkeypatch.setattr(kernel, "_kernel", None)
+    monkeypatch.setattr(kernel, "KERNEL", "numpy")
+    monkeypatch.setattr(steps, "KERNEL", "numpy")
+    _, tmp, out, _ = dedup_run
+    stats = run_dedup(DedupConfig(input=[str(tmp / "in")], output=str(tmp_path / "np"), write_removed=True, workers=1))
+    assert stats["kernel"] == "numpy" == stage._kernel_name()
+    assert read_rows(tmp_path / "np" / "removed") == read_rows(out / "removed")
+    for sig in sorted((out / "_work" / "signatures").glob("*.sig")):
+        assert sig.read_bytes() == (tmp_path / "np" / "_work" / "signatures" / sig.name).read_bytes()
+
+
+def test_report_fragment_reads_the_stage_folder(dedup_run, tmp_path):
+    """dedup's section of the run report, from the folder the stage wrote (not a hand-made one)."""
+    _, _, out, _ = dedup_run
+    stats = json.loads((out / "stats.json").read_text())
+    markdown, missing = stage_fragment("dedup", out, tmp_path)
+    assert missing == [] and "## Deduplication" in markdown
+    duplicate_clusters = sum(n for size, n in stats["cluster_sizes"].items() if int(size) > 1)
+    assert f"{out.name}: {duplicate_clusters:,} duplicate clusters" in markdown
+    assert f"| removed_near | {stats['removed_near']:,} |" in markdown
+    assert markdown.count("![") == len(stats["plots"]) > 0
 
 
 def test_parquet_output_reads_the_input_again(planted, dedup_run, tmp_path):
@@ -176,7 +209,7 @@ def test_bad_rows_are_counted(planted, tmp_path):
     assert stats["dropped"]["not_object"] == 1
     assert "file_unreadable" not in stats["dropped"]
     assert stats["dropped"]["no_text"] == 1
-    assert stats["documents_in"] == 43
+    assert stats["rows_in"] == 43
     assert {"ok", "b", "after"} <= set(read_rows(out / "data")) <= {*planted.ids[:40], "ok", "b", "after"}
 
 
@@ -250,5 +283,5 @@ def test_ray_matches_local(planted, dedup_run, tmp_path):
 def test_empty_input(tmp_path):
     (tmp_path / "empty.jsonl").write_text("")
     stats = run_dedup(DedupConfig(input=[str(tmp_path / "empty.jsonl")], output=str(tmp_path / "out")))
-    assert stats["documents_in"] == stats["documents_out"] == 0 and stats["clusters"] == 0
+    assert stats["rows_in"] == stats["rows_out"] == 0 and stats["clusters"] == 0
     assert (tmp_path / "out" / "_SUCCESS").exists()

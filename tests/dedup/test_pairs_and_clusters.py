@@ -84,3 +84,16 @@ def test_exact_duplicate_pairs():
     hashes = np.array([[1, 2], [3, 4], [1, 2], [1, 3], [1, 2]], dtype=np.uint64)
     ids = np.array([50, 60, 20, 70, 80])
     assert sorted(exact_duplicate_pairs(hashes, ids).tolist()) == [[50, 20], [80, 20]]
+
+
+@pytest.mark.parametrize("position_bits", [3, 12, 30, 39])  # 30 and 39: too wide to pack, the lexsort path
+def test_unique_pairs_packed_or_not_equal_numpy(position_bits):
+    from deepmath.dedup.buckets import pair_codec, unique_pairs
+
+    rng = np.random.default_rng(position_bits)
+    numbers = (rng.integers(0, 6, 4000) << 40) | rng.integers(0, 1 << position_bits, 4000)
+    pairs = numbers[rng.integers(0, len(numbers), (3000, 2))]
+    pairs = np.sort(pairs, axis=1)
+    pairs = np.concatenate([pairs, pairs[:500]])  # repeats
+    assert (pair_codec(numbers) is None) == (position_bits + 3 > 31)
+    assert np.array_equal(unique_pairs(pairs), np.unique(pairs, axis=0))

@@ -10,6 +10,7 @@ import yaml
 
 ALL = ("demo-data", "ingest", "mine", "dedup", "decontam", "sft-mix", "train-sft", "train-grpo", "eval")
 ALL += ("train-pretrain", "pretrain-ablation")
+CORPUS = ("demo-data", "ingest", "mine", "dedup", "decontam")  # stats.json counts documents
 
 URLS = {
     "m1": ("https://mathforum.example/thread/1/a", "math", "page"),
@@ -39,7 +40,9 @@ def _stage(root: Path, name: str, stats: dict, done: bool = True) -> Path:
     folder = root / name
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "config.yaml").write_text("output: x\n")
-    (folder / "stats.json").write_text(json.dumps({"stage": name, "dropped": {}, "plots": [], **stats}))
+    unit = "documents" if name in CORPUS else "rows"
+    common = {"stage": name, "rows_in": 0, "rows_out": 0, "unit": unit, "dropped": {}, "plots": []}
+    (folder / "stats.json").write_text(json.dumps({**common, **stats, "seconds": 0.5}))
     (folder / "README.md").write_text(f"---\npretty_name: {name}\n---\n# {name}\n")
     if done:
         (folder / "_SUCCESS").write_text(json.dumps({"config_hash": name, "finished": 1.0}))
@@ -58,14 +61,14 @@ def make_fake_run(root: Path, stages: tuple[str, ...] = ALL) -> Path:
     """Write `root` as if a demo recipe had run the given stages."""
     root.mkdir(parents=True, exist_ok=True)
     if "demo-data" in stages:
-        folder = _stage(root, "demo-data", {"documents_in": 0, "documents_out": len(URLS)})
+        folder = _stage(root, "demo-data", {"rows_in": 0, "rows_out": len(URLS)})
         rows = [
             {"url": url, "label": label, "kind": kind, "record_id": key} for key, (url, label, kind) in URLS.items()
         ]
         with gzip.open(folder / "labels.jsonl.gz", "wt", encoding="utf-8") as handle:
             handle.write("".join(json.dumps(r) + "\n" for r in rows))
     if "ingest" in stages:
-        folder = _stage(root, "ingest", {"documents_in": 7, "documents_out": 6, "dropped": {"non_html": 1}})
+        folder = _stage(root, "ingest", {"rows_in": 7, "rows_out": 6, "dropped": {"non_html": 1}})
         _docs(folder, list(URLS))
     if "mine" in stages:
         iterations = [{"iteration": i, "selected_documents": 4, "holdout_auc": 0.9 + i / 100} for i in (1, 2)]
@@ -73,8 +76,8 @@ def make_fake_run(root: Path, stages: tuple[str, ...] = ALL) -> Path:
             root,
             "mine",
             {
-                "documents_in": 6,
-                "documents_out": 4,
+                "rows_in": 6,
+                "rows_out": 4,
                 "dropped": {"below_selection": 2},
                 "iterations": iterations,
                 "plots": ["iteration_1/score_histogram.png", "iteration_2/score_histogram.png"],
@@ -102,11 +105,11 @@ def make_fake_run(root: Path, stages: tuple[str, ...] = ALL) -> Path:
         folder = _stage(
             root,
             "dedup",
-            {"documents_in": 4, "documents_out": 3, "dropped": {"near_duplicate": 1}, "cluster_sizes": {"2": 1}},
+            {"rows_in": 4, "rows_out": 3, "dropped": {"near_duplicate": 1}, "cluster_sizes": {"2": 1}},
         )
         _docs(folder, ["m1", "m2", "q1"])
     if "decontam" in stages:
-        folder = _stage(root, "decontam", {"documents_in": 3, "documents_out": 2, "dropped": {"contaminated": 1}})
+        folder = _stage(root, "decontam", {"rows_in": 3, "rows_out": 2, "dropped": {"contaminated": 1}})
         _docs(folder, ["m1", "m2"])
         hit = {
             "item_id": "demo-bench-3",

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from deepmath.stats import check_stats
+
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,7 +58,18 @@ def test_demo_runs_then_resumes_without_changes(tmp_path):
     assert report["missing"] == [], report["missing"]
     stages = [d for d in out.iterdir() if (d / "stats.json").exists()]
     assert len(stages) == 12  # + pretrain, pretrain-ablation
+    units = {}
     for folder in stages:
         assert (folder / "_SUCCESS").exists(), folder
         assert (folder / "README.md").read_text().startswith("---"), folder  # a card in every stage folder
+        stats = json.loads((folder / "stats.json").read_text())
+        assert check_stats(stats) == [], (folder.name, check_stats(stats))  # one vocabulary, the right types
+        units[stats["stage"]] = stats["unit"]
+    assert {s for s, unit in units.items() if unit == "documents"} == {
+        "demo-data",
+        "ingest",
+        "mine",
+        "dedup",
+        "decontam",
+    }
     assert sum((d / "data").is_dir() for d in stages) >= 4

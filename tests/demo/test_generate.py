@@ -18,6 +18,9 @@ from deepmath.config import ConfigError
 from deepmath.demo.config import DemoDataConfig
 from deepmath.demo.generate import run_demo_data
 from deepmath.demo.html import MARKUPS
+from deepmath.demo.report import render_fragment
+from deepmath.registry import get_stage
+from tests.stage_folder import assert_stage_stats, stage_fragment
 
 SMALL = dict(n_pages=240, warc_files=2, n_seeds=24, n_benchmark=20, n_quoting_pages=8, n_cot=60, n_pot=30, n_rl=40)
 
@@ -50,13 +53,11 @@ def _records(world: Path) -> list:
 
 
 def test_stage_folder_contract(world):
-    stats = json.loads((world / "stats.json").read_text())
-    for key in ("documents_in", "documents_out", "dropped", "plots"):
-        assert key in stats
+    stats = assert_stage_stats(world, "demo-data", "documents")
     assert (world / "_SUCCESS").exists() and (world / "config.yaml").exists()
     card = (world / "README.md").read_text()
     assert card.startswith("---") and "deepmath demo world" in card and "flaws.json" in card
-    assert stats["documents_out"] == SMALL["n_pages"] == len(_rows(world / "labels.jsonl.gz"))
+    assert stats["rows_out"] == SMALL["n_pages"] == len(_rows(world / "labels.jsonl.gz"))
 
 
 def test_warc_files_are_real_crawls(world):
@@ -276,7 +277,7 @@ def test_ingest_reads_the_world(world, tmp_path):
     stats = run_ingest(IngestConfig(input=[str(world / "warc")], output=str(tmp_path / "ingest")))
     labels = _rows(world / "labels.jsonl.gz")
     repeats = sum(r["kind"] == "url_repeat" for r in labels)
-    assert stats["documents_out"] == len(labels) - repeats
+    assert stats["rows_out"] == len(labels) - repeats
     assert stats["dropped"].get("duplicate_url") == repeats
     by_url = {r["url"]: r for r in labels}
     math_with_formula = 0
@@ -286,3 +287,15 @@ def test_ingest_reads_the_world(world, tmp_path):
             if row["label"] == "math":
                 math_with_formula += "$" in doc["text"] or "\\(" in doc["text"]
     assert math_with_formula >= 0.95 * sum(r["label"] == "math" and r["kind"] != "url_repeat" for r in labels)
+    assert_stage_stats(tmp_path / "ingest", "ingest", "documents")
+    # demo-data's report fragment on these two real folders: every ingested page is found in the ground truth
+    markdown, missing = stage_fragment("demo-data", world, tmp_path / "report")
+    assert missing == ["finished corpus stage outputs (ingest, mine, dedup, decontam ...) to compare"]
+    markdown, missing = render_fragment(
+        get_stage("demo-data").report, [world, tmp_path / "ingest"], tmp_path / "report"
+    )
+    assert missing == [] and "## Against the ground truth" in markdown
+    row = next(line for line in markdown.splitlines() if line.startswith("| ingest |"))
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    math = len({r["url"] for r in labels if r["label"] == "math"})
+    assert cells[1] == f"{stats['rows_out']:,}" and cells[2] == f"{math:,}" and cells[-1] == "0", row

@@ -12,6 +12,7 @@ from deepmath.config import ConfigError
 from deepmath.demo.config import ReportConfig
 from deepmath.demo.report import collect_stages, run_report
 from tests.demo.fake_run import make_fake_run
+from tests.stage_folder import assert_stage_stats
 
 SECTIONS = [
     "Stages",
@@ -59,7 +60,7 @@ def test_full_run_report(tmp_path):
     assert "| demo_cot | 10 | 1 | 1 | 0 | 8 | 80.0% |" in markdown  # SFT composition
     folder = run / "report"
     assert {"stats.json", "README.md", "config.yaml", "_SUCCESS"} <= {p.name for p in folder.iterdir()}
-    assert json.loads((folder / "stats.json").read_text())["rows_in"] == 11
+    assert assert_stage_stats(folder, "report", "stage folders")["rows_in"] == 11
     assert "| corpus | 75.0% | 3,072 | 75.0% | 0.5 |" in markdown  # the mixture consumed
     assert "| mined | 2.1000 ± 0.1414 |" in markdown and "lower in every seed: yes" in markdown  # the ablation
 
@@ -96,6 +97,28 @@ def test_broken_inputs_become_notes(tmp_path):
     assert "| sft-mix | sft-mix | incomplete |" in markdown
 
 
+def test_an_old_run_folder_reads_like_a_new_one(tmp_path):
+    """stats.json of an older deepmath (documents_in/out, no unit): the same stages table and funnel."""
+    run = make_fake_run(tmp_path / "run")
+    _report(run)
+    new = (run / "report" / "report.md").read_text()
+    assert "| dedup | dedup | complete | 4 | 3 | documents |" in new
+    for name in ("demo-data", "ingest", "mine", "dedup", "decontam"):
+        path = run / name / "stats.json"
+        stats = json.loads(path.read_text())
+        stats["documents_in"], stats["documents_out"] = stats.pop("rows_in"), stats.pop("rows_out")
+        del stats["unit"]
+        path.write_text(json.dumps(stats))
+    _report(run, overwrite=True)
+    old = (run / "report" / "report.md").read_text()
+
+    def section(text, title):
+        return text.split(f"## {title}")[1].split("\n## ")[0]
+
+    for title in ("Stages", "Funnel", "Against the ground truth"):
+        assert section(old, title) == section(new, title), title
+
+
 def test_report_is_skipped_until_a_stage_finishes_again(tmp_path):
     run = make_fake_run(tmp_path / "run")
     first = _report(run)
@@ -125,3 +148,14 @@ def test_config_and_cli_errors(tmp_path, capsys):
         _report(tmp_path / "nope")
     assert main(["report"]) == 2
     assert "--run-dir" in capsys.readouterr().err
+
+
+def test_old_report_targets_still_resolve_for_one_release():
+    """A plugin's `report="deepmath.demo.report_sections:section_training"` keeps working, with a warning."""
+    from deepmath.demo import report_sections
+    from deepmath.train.report import section_training
+
+    with pytest.warns(DeprecationWarning, match="moved to deepmath.train.report"):
+        assert report_sections.section_training is section_training
+    with pytest.raises(AttributeError):
+        report_sections.section_nowhere  # noqa: B018

@@ -5,6 +5,7 @@ import json
 
 from deepmath.evaluate.grading import grade_problems
 from deepmath.problems import write_jsonl
+from tests.stage_folder import assert_stage_stats, stage_fragment
 
 
 def test_grading_votes_with_equivalent_answers():
@@ -41,8 +42,10 @@ def test_eval_cli_writes_metrics_plot_and_samples(micro_model, tmp_path):
     assert {"pass@1", "pass@k", "maj@k", "pass_curve"} <= set(metrics) and metrics["k"] == 3
     assert 0 <= metrics["pass@1"] <= metrics["pass@k"] <= 1 and metrics["problems"] == 4
     assert metrics["skipped"] == {"gold_unparseable": 1}
-    stats = json.loads((out / "stats.json").read_text())
+    stats = assert_stage_stats(out, "eval", "problems")
     assert (stats["rows_in"], stats["rows_out"]) == (6, 4)
+    markdown, missing = stage_fragment("eval", out, tmp_path / "report")
+    assert missing == [] and "## Evaluation" in markdown and "| metrics.pass@1 |" in markdown
     assert stats["dropped"] == {"no_answer": 1, "gold_unparseable": 1} and stats["plots"] == ["pass_at_k.png"]
     assert (out / "pass_at_k.png").stat().st_size > 0 and (out / "_SUCCESS").exists()
     with gzip.open(out / "samples.jsonl.gz", "rt") as handle:

@@ -16,6 +16,7 @@ from deepmath.cli import main
 from deepmath.config import ConfigError
 from deepmath.recipes import load_recipe, run_recipe
 from deepmath.registry import STAGES, StageSpec, get_stage, register_stage, unregister_stage
+from deepmath.stats import check_stats
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -61,9 +62,11 @@ def test_a_stage_from_outside_the_package_runs_in_a_recipe_with_card_stats_and_r
     assert [r["text"] for r in rows] == ["TWO PLUS TWO?!", "IS FOUR?!"]
     for name in ("config.yaml", "stats.json", "README.md", "_SUCCESS"):
         assert (out / "again" / name).is_file(), name
-    assert json.loads((out / "again" / "stats.json").read_text())["rows_out"] == 2
+    stats = json.loads((out / "again" / "stats.json").read_text())
+    assert stats["rows_out"] == 2 and check_stats(stats) == []
     report = (out / "report" / "report.md").read_text()
     assert "## Shouting" in report and "again: shouted 2 documents." in report
+    assert "| again | 2 | 2 |" in report, "a plugin's documents are in the funnel like any corpus stage's"
 
 
 def test_references_are_checked_against_declared_outputs(tmp_path):
@@ -199,3 +202,39 @@ def test_pins_match_the_ranges_the_shims_were_tested_with():
         low, high = TESTED[name]
         assert f">={low}" in spec and f"<{high}" in spec, spec
     assert check_versions("datatrove", "trl") == [], "the installed versions are inside the tested ranges"
+
+
+def _stats_checked_stages() -> set[str]:
+    """Stage names passed to `tests.stage_folder.assert_stage_stats` anywhere in the tests (a literal, or a literal
+    dict indexed by a parameter)."""
+    names: set[str] = set()
+    for path in (ROOT / "tests").rglob("test_*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and getattr(node.func, "id", "") == "assert_stage_stats"):
+                continue
+            arg = node.args[1] if len(node.args) > 1 else None
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                names.add(arg.value)
+            elif isinstance(arg, ast.Subscript) and isinstance(arg.value, ast.Dict):
+                names.update(v.value for v in arg.value.values if isinstance(v, ast.Constant))
+            elif isinstance(arg, ast.Name):  # a variable: the literal dict it was read from, in the same file
+                for other in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                    if isinstance(other, ast.Assign) and any(getattr(t, "id", "") == arg.id for t in other.targets):
+                        value = other.value.value if isinstance(other.value, ast.Subscript) else other.value
+                        if isinstance(value, ast.Dict):
+                            names.update(v.value for v in value.values if isinstance(v, ast.Constant))
+    return names
+
+
+def test_every_registered_stage_has_its_stats_json_checked_by_a_test():
+    """Each built-in stage's stats.json, written by a real (micro) run in its own tests, is checked for the common
+    keys and types (`assert_stage_stats`); a new stage without such a check fails here."""
+    checked = _stats_checked_stages()
+    assert sorted(set(STAGES) - checked) == []
+
+
+def test_the_text_kernel_is_a_bottom_layer():
+    """dedup and decontam both stand on deepmath.text; it imports no other part of deepmath."""
+    graph = _module_graph(ROOT / "deepmath", "deepmath")
+    assert graph.get("text", set()) == set()
+    assert "text" in graph["dedup"] and "text" in graph["decontam"]

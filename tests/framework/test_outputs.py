@@ -18,7 +18,7 @@ import pytest
 from deepmath.cli import main
 from deepmath.config import ConfigError
 from deepmath.outputs import OWNER_MARKER, OutputLock, check_output, has_progress
-from deepmath.stage import StageResult, run_stage
+from deepmath.stage import StageResult, StageStats, run_stage
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -99,7 +99,7 @@ def test_overwrite_never_deletes_an_input(tmp_path):
         calls.append(run.output)
         (run.output / "data").mkdir(exist_ok=True)
         (run.output / "data" / "x.jsonl").write_text("{}\n")
-        return StageResult({"rows_out": 1})
+        return StageResult(StageStats(rows_in=1, rows_out=1))
 
     class Cfg:
         pass

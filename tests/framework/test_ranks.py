@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from deepmath.config import ConfigError
-from deepmath.stage import StageResult, run_stage
+from deepmath.stage import StageResult, StageStats, run_stage
 
 
 @dataclass
@@ -36,7 +36,7 @@ def test_a_follower_runs_the_body_but_writes_no_stage_file(tmp_path, monkeypatch
 
     def body(run):
         calls.append(run.output)
-        return StageResult(stats={"rows": 3})
+        return StageResult(stats=StageStats(3, 3, extra={"rows": 3}))
 
     stats = run_stage("toy", _Cfg(str(out)), body)
     assert calls == [out]
@@ -78,7 +78,7 @@ def _rank_main(rank: int, port: int, out: str, log: str) -> None:
 
     def body(run):
         (run.output / f"part-{rank}.txt").write_text(str(rank))
-        return StageResult(stats={"rank_that_wrote_stats": rank})
+        return StageResult(stats=StageStats(0, 0, extra={"rank_that_wrote_stats": rank}))
 
     stats = stage.run_stage("toy", _Cfg(str(out)), body)
     with open(log, "a") as handle:

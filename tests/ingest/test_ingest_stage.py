@@ -65,7 +65,7 @@ def test_exit_zero_and_contract_files(ingested):
     assert code == 0
     for name in ("README.md", "config.yaml", "stats.json", "_SUCCESS"):
         assert (out / name).exists()
-    assert stats["documents_out"] == len(docs) > 10
+    assert stats["rows_out"] == len(docs) > 10
 
 
 def test_every_formula_survives_as_latex(ingested):
@@ -90,7 +90,7 @@ def test_broken_inputs_are_counted_not_fatal(ingested):
     assert dropped.get("http_status", 0) >= 1
     assert "https://small.example/page" in by_url(docs), "the file with the giant page is still read"
     record_drops = sum(v for k, v in dropped.items() if not k.startswith("file_"))
-    assert stats["documents_in"] - stats["documents_out"] == record_drops, "the funnel adds up"
+    assert stats["rows_in"] - stats["rows_out"] == record_drops, "the funnel adds up"
 
 
 def test_url_normalised_deduplicated_and_annotated(ingested):

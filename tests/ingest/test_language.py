@@ -36,7 +36,7 @@ def test_ingest_language_filter_and_counts(tmp_path):
     assert main(["ingest", str(warc), "--output", str(tmp_path / "all")]) == 0
     stats = json.loads((tmp_path / "all" / "stats.json").read_text())
     counts = stats["languages"]
-    assert sum(counts.values()) == stats["documents_out"]
+    assert sum(counts.values()) == stats["rows_out"]
     assert counts["zh"] >= 8 and {"ru", "nl", "de"} <= set(counts)
     card = (tmp_path / "all" / "README.md").read_text()
     assert "## Languages" in card and f"| zh | {counts['zh']} |" in card
@@ -46,4 +46,4 @@ def test_ingest_language_filter_and_counts(tmp_path):
     filtered = json.loads((tmp_path / "zh" / "stats.json").read_text())
     assert docs and all(d["metadata"]["language"] == "zh" for d in docs.values())
     assert filtered["languages"] == {"zh": counts["zh"]}
-    assert filtered["dropped"]["language"] == stats["documents_out"] - counts["zh"]
+    assert filtered["dropped"]["language"] == stats["rows_out"] - counts["zh"]

@@ -67,7 +67,13 @@ def convert(markup: str) -> str:
             "</mtable></math>",
             r"\begin{cases}1 & \text{if }x\end{cases}",
         ),
-        ("<math><mtext>for all</mtext><mi>x</mi></math>", r"\text{for all}x"),
+        # words of a \text{} kept apart from the symbols beside them (TeX renders both alike; a reader and a
+        # tokenizer do not: "allx"); a space the page put inside the text is not doubled
+        ("<math><mtext>for all</mtext><mi>x</mi></math>", r"\text{for all} x"),
+        ("<math><mi>x</mi><mtext>is real</mtext></math>", r"x \text{is real}"),
+        ("<math><mtext>for all</mtext><mo>&forall;</mo></math>", r"\text{for all} \forall"),
+        ("<math><mtext>if</mtext><mo>(</mo><mi>x</mi><mo>)</mo></math>", r"\text{if}(x)"),
+        ("<math><mtext>for all </mtext><mi>x</mi></math>", r"\text{for all }x"),
         ('<math><mfrac linethickness="0"><mi>n</mi><mi>k</mi></mfrac></math>', r"\genfrac{}{}{0pt}{}{n}{k}"),
         ("<math><msup><mi>f</mi><mo>&prime;</mo></msup></math>", "f'"),
         ("<math><mi>&#x1D465;</mi><mo>=</mo><mn>2</mn></math>", "x=2"),

@@ -66,7 +66,7 @@ def test_ingest_counts_a_named_pipe_and_a_symlink_loop(tmp_path):
     result = _run(code, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     stats = json.loads((out / "stats.json").read_text())
-    assert stats["dropped"]["not_regular_file"] == 1 and stats["documents_out"] > 3
+    assert stats["dropped"]["not_regular_file"] == 1 and stats["rows_out"] > 3
     assert stats["dropped"]["symlinked_folder"] == 1
 
 

@@ -17,6 +17,7 @@ from deepmath.mine.stage import run_mine
 from tests.conftest import require_shared
 from tests.mine.labelled_pool import MIXED_DOMAIN, build_labelled_pool
 from tests.mine.synthetic import write_synthetic
+from tests.stage_folder import assert_stage_stats, stage_fragment
 
 FAST = {"dim": 16, "threads": 1, "domain_min_pages": 5, "auto_min_pages": 5}
 
@@ -63,8 +64,8 @@ def test_labelled_pool_selects_math_pages(labelled_run):
     truth = {i for i, m in pool.is_math.items() if m}
     score = f1(set(docs), truth)
     assert score >= 0.85, f"F1 {score:.3f}"
-    assert stats["documents_in"] == len(pool.is_math)
-    assert stats["documents_out"] == len(docs)
+    assert stats["rows_in"] == len(pool.is_math)
+    assert stats["rows_out"] == len(docs)
     assert stats["dropped"]["below_selection"] == len(pool.is_math) - len(docs)
     assert all(0.0 <= d["metadata"]["math_score"] <= 1.0 for d in docs.values())
     assert all(d["text"] and "url" in d["metadata"] for d in docs.values()), "documents keep text and metadata"
@@ -117,9 +118,21 @@ def test_labelled_run_layout_metrics_and_card(labelled_run):
     # other stages take DIR as input: its data/ shards are the selection, nothing of the iterations is read
     (source,) = resolve_inputs(str(out))
     assert source.files and all("/data/" in f for f in source.files)
-    assert sum(len(gzip.decompress(Path(f).read_bytes()).splitlines()) for f in source.files) == stats["documents_out"]
+    assert sum(len(gzip.decompress(Path(f).read_bytes()).splitlines()) for f in source.files) == stats["rows_out"]
     # a finished run is skipped
-    assert run_mine(cfg)["documents_out"] == stats["documents_out"]
+    assert run_mine(cfg)["rows_out"] == stats["rows_out"]
+    assert assert_stage_stats(out, "mine", "documents") == json.loads(json.dumps(stats))
+
+
+def test_report_fragment_reads_the_stage_folder(labelled_run, tmp_path):
+    """mine's section of the run report, from the folder the stage wrote: every iteration, its histogram and the
+    discovered math path."""
+    _, _, stats, out = labelled_run
+    markdown, missing = stage_fragment("mine", out, tmp_path)
+    assert missing == [] and "## Mining" in markdown and "mine: 2 iteration(s)" in markdown
+    assert "### mine: iteration 1" in markdown and "### mine: iteration 2" in markdown
+    assert markdown.count("![") == len(stats["plots"]) == 2
+    assert MIXED_DOMAIN in markdown and "`/math`" in markdown
 
 
 def _synthetic_cfg(tmp_path, **overrides) -> tuple[MineConfig, dict]:
@@ -194,7 +207,7 @@ def test_resume_redoes_only_the_unfinished_iteration(tmp_path):
     shutil.rmtree(out / "_logs" / "selected")
     second = run_mine(cfg)
     assert (out / "iteration_1" / "model.bin").stat().st_mtime_ns == model1
-    assert second["documents_out"] == first["documents_out"]
+    assert second["rows_out"] == first["rows_out"]
     assert set(read_selected(out)) == selected_before
 
 
@@ -211,7 +224,7 @@ def test_external_negatives_and_threshold(tmp_path):
     assert metrics["training"]["negatives_source"] == "--negatives"
     assert metrics["training"]["negatives"] == 40  # negatives_ratio 1.0 x 40 seeds
     selected = read_selected(Path(cfg.output))
-    assert stats["documents_out"] == len(selected) > 0
+    assert stats["rows_out"] == len(selected) > 0
     assert all(d["metadata"]["math_score"] >= 0.5 for d in selected.values())
     assert f1(set(selected), {i for i, m in truth.items() if m}) >= 0.9
 
@@ -239,9 +252,9 @@ def test_cli(tmp_path):
     )
     assert code == 0
     stats = json.loads((tmp_path / "out" / "stats.json").read_text())
-    assert stats["documents_out"] > 0 and stats["selected_tokens"] >= 1500
-    assert stats["documents_in"] == 116, "the row without text is not a pool page"
-    assert stats["dropped"] == {"below_selection": 116 - stats["documents_out"], "no_text": 1}
+    assert stats["rows_out"] > 0 and stats["selected_tokens"] >= 1500
+    assert stats["rows_in"] == 116, "the row without text is not a pool page"
+    assert stats["dropped"] == {"below_selection": 116 - stats["rows_out"], "no_text": 1}
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ from deepmath.config import from_dict
 from deepmath.sandbox import bwrap_problem
 from deepmath.sftmix.config import SftMixConfig
 from deepmath.sftmix.stage import run_sft_mix
+from tests.stage_folder import assert_stage_stats, stage_fragment
 
 BENCH_Q = [
     "A farmer has seventeen sheep in a large green field and all but nine of them run away through the gate; how many sheep are left?",
@@ -149,7 +150,7 @@ def test_mix_filters_counts_and_outputs(recipe, tmp_path):
 
     out = tmp_path / "out"
     assert main(["sft-mix", str(recipe), "--output", str(out)]) == 0
-    stats = json.loads((out / "stats.json").read_text())
+    stats = assert_stage_stats(out, "sft-mix", "conversations")
     comp = stats["composition"]
     assert comp["cot"]["in"] == 7 and comp["cot"]["skipped"] == {"no_question": 1}
     assert comp["cot"]["contaminated"] == 1 and comp["cot"]["rejected"] == {"wrong_answer": 1}
@@ -184,6 +185,9 @@ def test_mix_filters_counts_and_outputs(recipe, tmp_path):
 
     card = (out / "README.md").read_text()
     assert "## Composition" in card and "| cot | 7 |" in card and "![composition](composition.png)" in card
+    markdown, missing = stage_fragment("sft-mix", out, tmp_path / "report")
+    assert missing == [] and "out: 16 rows read, 7 rows in the mix." in markdown
+    assert "| cot | 7 | 1 | 1 | 1 | 3 |" in markdown and "| tir |" in markdown and markdown.count("![") == 1
 
 
 def test_rerun_resumes(recipe, tmp_path, monkeypatch):

@@ -7,6 +7,7 @@ import pytest
 from deepmath.evaluate.generation import ScriptedGenerator
 from deepmath.steps.config import LabelStepsConfig
 from deepmath.steps.labels import _grader, label_solutions, read_labels, run_label_steps
+from tests.stage_folder import assert_stage_stats
 
 
 def _cfg(tmp_path, **kw):
@@ -49,6 +50,7 @@ def test_stage_agrees_with_ground_truth_above_chance_and_resumes(tmp_path):
     cfg = _cfg(tmp_path)
     stats = run_label_steps(cfg)
     assert stats["solutions"] == 40 and stats["steps"] > 80
+    assert assert_stage_stats(cfg.output, "label-steps", "solutions")["rows_out"] == 40
     # from an off-track prefix only a second slip that cancels the first reaches the gold answer: rare
     assert stats["hard_false_positive_rate"] < 0.1
     assert stats["hard_agreement"] > stats["chance_agreement"]

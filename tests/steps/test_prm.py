@@ -9,6 +9,7 @@ from deepmath.steps.config import LabelStepsConfig
 from deepmath.steps.labels import run_label_steps
 from deepmath.train.prm import ProcessRewardModel, bce_at_steps, encode_steps, evaluate_prm, step_metrics
 from deepmath.train.prm_config import PRMRecipe
+from tests.stage_folder import assert_stage_stats
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +71,8 @@ def test_train_prm_reports_held_out_step_metrics_and_resumes(labels, tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     held = metrics["vs_ground_truth"]
     assert stats["held_out_solutions"] == 12 and held["steps"] > 24
+    prm_stats = assert_stage_stats(out, "train-prm", "solutions")
+    assert prm_stats["rows_in"] == prm_stats["rows_out"] + 12
     assert 0.0 <= held["accuracy"] <= 1.0 and "F1" in (out / "README.md").read_text()
     # the reported numbers are those of the saved model on the held-out solutions, recomputed here
     _, test_rows = _split(load_label_rows([labels]), cfg.held_out, cfg.seed)

@@ -1,4 +1,4 @@
-"""Micro recipes of the paradigm's methods for the run tests (a 2-layer model, 48 tiny problems, 2 steps).
+"""Micro recipes of GRPO and the paradigm's methods for the run tests (a 2-layer model, 48 tiny problems, 2 steps).
 
 `scripted_samples` stands in for the sampler of the offline methods (a micro model that trained for seconds is
 never right): per question, correct and wrong completions in a fixed pattern, with repeats, graded for real.
@@ -36,12 +36,14 @@ SAMPLED = {
     "max_length": 64,
 }
 ONLINE = {"num_generations": 2, "per_device_train_batch_size": 4, "max_completion_length": 6}
+GRPO = {**ONLINE, "loss_type": "grpo", "beta": 0.04, "use_bias_correction_kl": False}  # DeepSeekMath's objective
 
 
 def micro_recipe(method: str, output, **overrides):
+    """The micro recipe of `train-<method>` (grpo, rft, online-rft, dpo, ...) writing into `output`."""
     from deepmath.registry import get_stage
 
-    extra = ONLINE if method == "online-rft" else SAMPLED
+    extra = {"grpo": GRPO, "online-rft": ONLINE}.get(method, SAMPLED)
     cls = get_stage(f"train-{method}").config_class()
     return from_dict(cls, {**COMMON, **extra, "output": str(output), **overrides})
 

@@ -6,6 +6,7 @@ import shutil
 import pytest
 
 from deepmath.config import ConfigError
+from tests.stage_folder import assert_stage_stats
 from tests.train.methods_micro import micro_recipe
 
 
@@ -38,7 +39,8 @@ def test_compare_groups_runs_by_label_in_a_table_and_a_plot(runs, tmp_path):
     out = tmp_path / "cmp"
     cfg = CompareConfig(runs=[str(a), str(b), str(old)], labels=["online-rft", "online-rft", "grpo"], output=str(out))
     stats = run_compare(cfg)
-    assert stats["rows_in"] == 3 and stats["rows_out"] == 2
+    assert (stats["rows_in"], stats["rows_out"], stats["unit"], stats["labels"]) == (3, 3, "runs", 2)
+    assert_stage_stats(out, "compare", "runs")
     result = json.loads((out / "compare.json").read_text())
     groups = {g["label"]: g for g in result["groups"]}
     p1 = [json.loads((f / "metrics.json").read_text())["eval_after"]["pass@1"] for f in (a, b)]

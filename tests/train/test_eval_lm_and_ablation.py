@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from deepmath.config import ConfigError, from_dict
+from tests.stage_folder import assert_stage_stats
 from tests.train.test_pretrain import WORDS, _corpus
 
 
@@ -63,6 +64,7 @@ def test_eval_lm_cli_writes_metrics_and_rejects_a_non_model(tmp_path, micro_mode
     metrics = json.loads((out / "metrics.json").read_text())
     (name,) = metrics
     assert metrics[name]["items"] == 12 and metrics[name]["bits_per_byte"] > 0
+    assert assert_stage_stats(out, "eval-lm", "texts")["rows_out"] == 12
     assert (out / "_SUCCESS").exists() and (out / "README.md").exists()
     assert main(["eval-lm", "--model", str(tmp_path), "--benchmarks", bench, "--output", str(tmp_path / "x")]) == 2
     assert "no config.json" in capsys.readouterr().err
@@ -151,6 +153,7 @@ def test_ablation_stage_and_report_section(tmp_path):
     )
     stats = run_ablation(cfg)
     out = run_dir / "pretrain-ablation"
+    assert assert_stage_stats(out, "pretrain-ablation", "runs")["rows_out"] == 4
     table = json.loads((out / "ablation.json").read_text())
     assert len(table["runs"]) == 4 and {r["tokens_seen"] for r in table["runs"]} == {64 * 4 * 6}
     # the same initial model for both corpora of a seed: one base per seed, shared tokenizer

@@ -5,7 +5,8 @@ import json
 import pytest
 from transformers import TrainerCallback
 
-from deepmath.config import from_dict
+from tests.stage_folder import assert_stage_stats, stage_fragment
+from tests.train import methods_micro
 
 
 class Interrupted(Exception):
@@ -19,39 +20,7 @@ class InterruptAfterFirstSave(TrainerCallback):
 
 
 def micro_recipe(output, **overrides):
-    from deepmath.train.config import GRPORecipe
-
-    data = {
-        "output": str(output),
-        "model": "tiny",
-        "dataset": "tiny",
-        "tiny_problems": 48,
-        "tiny_test_problems": 6,
-        "tiny_hidden_size": 32,
-        "tiny_layers": 2,
-        "tiny_heads": 2,
-        "tiny_vocab_size": 300,
-        "torch_threads": 1,
-        "loss_type": "grpo",
-        "beta": 0.04,
-        "use_bias_correction_kl": False,
-        "num_generations": 2,
-        "per_device_train_batch_size": 4,
-        "max_completion_length": 6,
-        "learning_rate": 1e-3,
-        "max_steps": 2,
-        "save_strategy": "steps",
-        "save_steps": 1,
-        "logging_steps": 1,
-        "reward_workers": 1,
-        "eval_k": 2,
-        "eval_max_new_tokens": 6,
-        "eval_batch_problems": 6,
-        "use_cpu": True,
-        "disable_tqdm": True,
-        **overrides,
-    }
-    return from_dict(GRPORecipe, data)
+    return methods_micro.micro_recipe("grpo", output, **overrides)
 
 
 def test_grpo_stage_resumes_from_the_last_checkpoint_and_then_skips(tmp_path, monkeypatch):
@@ -90,6 +59,9 @@ def test_grpo_stage_resumes_from_the_last_checkpoint_and_then_skips(tmp_path, mo
         assert (out / name).stat().st_size > 0, name
     assert (out / "model" / "config.json").exists() and (out / "model" / "tokenizer.json").exists()
     assert stats["plots"] == ["reward_curve.png", "eval_curve.png"] and stats["rows_out"] > 0
+    assert_stage_stats(out, "train-grpo", "prompts")
+    markdown, missing = stage_fragment("train-grpo", out, tmp_path / "report")
+    assert missing == [] and f"### {out.name} (train-grpo)" in markdown and markdown.count("![") == 2
 
     # a third run with the same config finds _SUCCESS and does nothing
     again = grpo.run_grpo(micro_recipe(out))

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from deepmath.config import ConfigError, from_dict
+from tests.stage_folder import assert_stage_stats, stage_fragment
 from tests.train.test_grpo_run import micro_recipe
 
 LORA = {"r": 8, "lora_alpha": 16, "lora_dropout": 0.0, "target_modules": "all-linear"}
@@ -78,6 +79,11 @@ def test_lora_sft_saves_the_adapter_and_a_merged_model(tmp_path):
     }
     stats = run_sft(from_dict(SFTRecipe, fields))
     assert stats["adapter"] == str(out / "adapter")
+    written = assert_stage_stats(out, "train-sft", "examples")
+    assert written["rows_in"] == 48 - 6  # the tiny problems less the held-out test problems
+    assert written["rows_out"] == written["rows_in"] - sum(written["dropped"].values()) > 0
+    markdown, missing = stage_fragment("train-sft", out, tmp_path / "report")
+    assert missing == [] and "### sft (train-sft)" in markdown and f"| rows_out | {written['rows_out']} |" in markdown
     _check_adapter_matches_merged(out)
 
 

@@ -8,6 +8,9 @@ import pytest
 from transformers import TrainerCallback
 
 from deepmath.config import ConfigError
+from deepmath.demo.report import render_fragment
+from deepmath.registry import get_stage
+from tests.stage_folder import assert_stage_stats, stage_fragment
 from tests.train.methods_micro import micro_recipe, scripted_samples
 
 MODULES = {"rft": "deepmath.train.rft", "online-rft": "deepmath.train.online_rft", "dpo": "deepmath.train.dpo"}
@@ -93,6 +96,13 @@ def test_method_resumes_from_the_last_checkpoint_and_then_skips(method, tmp_path
 
     again = _entry(method)(micro_recipe(method, out))
     assert again["seconds"] == stats["seconds"]  # _SUCCESS with the same config: nothing redone
+    stage = {"rft": "train-rft", "online-rft": "train-online-rft", "dpo": "train-dpo"}[method]
+    assert_stage_stats(out, stage, "questions")
+    # the training and evaluation sections of the run report, from this folder
+    markdown, missing = stage_fragment(f"train-{method}", out, tmp_path / "report")
+    assert missing == [] and f"### {out.name} (train-{method})" in markdown
+    markdown, missing = render_fragment(get_stage("eval").report, [out], tmp_path / "report")
+    assert f"{out.name}: the policy before and after train-{method}" in markdown and "| pass@1 |" in markdown
 
 
 def test_periodic_evaluation_gives_a_curve_against_steps(tmp_path):

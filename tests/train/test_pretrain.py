@@ -8,6 +8,7 @@ import pytest
 from transformers import TrainerCallback
 
 from deepmath.config import ConfigError, from_dict, load_yaml
+from tests.stage_folder import assert_stage_stats
 
 PIPELINES = Path(__file__).resolve().parents[2] / "pipelines"
 
@@ -112,6 +113,7 @@ def test_tiny_pretraining_end_to_end(tmp_path, corpora):
     stats = run_pretrain(cfg)
     out = tmp_path / "run"
     assert stats["tokens_seen"] == 12 * 4 * 64 == sum(stats["tokens_seen_by_source"].values())
+    assert assert_stage_stats(out, "train-pretrain", "sequences")["rows_out"] == 12 * 4
     # weights are token fractions: 3:1 within a document or two of each source
     assert stats["mixture_seen"]["algebra"] == pytest.approx(0.75, abs=0.04)
     manifest = json.loads((out / "data" / "manifest.json").read_text())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from deepmath.cards import Card
-from deepmath.stage import StageResult, run_stage
+from deepmath.stage import StageResult, StageStats, run_stage
 
 
 @dataclass
@@ -32,12 +32,12 @@ def run_shout(cfg: ShoutConfig) -> dict:
             n_rows=len(rows),
             lineage=list(cfg.input),
         )
-        return StageResult({"rows_in": len(rows), "rows_out": len(rows), "dropped": {}}, card)
+        return StageResult(StageStats(rows_in=len(rows), rows_out=len(rows), unit="documents"), card)
 
     return run_stage("shout", cfg, body)
 
 
 def report_shout(context) -> None:
-    infos = context.section("Shouting", ("shout",), "a `shout` stage folder")
+    infos = context.section("Shouting", None, "a `shout` stage folder")  # None: the stages declaring it
     for info in infos:
         context.doc.para(f"{info.name}: shouted {(info.stats or {}).get('rows_out', 0)} documents.")

@@ -1,0 +1,358 @@
+/* deepmath.dedup._kernel, second source: each page's sorted set of shingle hashes, the exact verification of
+ * candidate pairs (MinhashVerify) and MinHash estimates, over arrays read in place (see _kernel.h, _kernel.c). */
+#include "_kernel.h"
+
+/* ---- verification: exact Jaccard of candidate pairs over their sets of shingle hashes ---- */
+
+static void insertion_sort(uint32_t *v, Py_ssize_t n) {
+    for (Py_ssize_t i = 1; i < n; i++) {
+        const uint32_t x = v[i];
+        Py_ssize_t j = i;
+        for (; j > 0 && v[j - 1] > x; j--) v[j] = v[j - 1];
+        v[j] = x;
+    }
+}
+
+/* LSD radix sort, 4 passes of 8 bits through `tmp` (n items); the sorted values end up back in v */
+static void radix_sort(uint32_t *v, Py_ssize_t n, uint32_t *tmp) {
+    uint32_t *src = v, *dst = tmp;
+    for (int shift = 0; shift < 32; shift += 8) {
+        Py_ssize_t count[257] = {0};
+        for (Py_ssize_t i = 0; i < n; i++) count[((src[i] >> shift) & 0xFF) + 1]++;
+        for (int k = 0; k < 256; k++) count[k + 1] += count[k];
+        for (Py_ssize_t i = 0; i < n; i++) dst[count[(src[i] >> shift) & 0xFF]++] = src[i];
+        uint32_t *swap = src;
+        src = dst;
+        dst = swap;
+    }
+}
+
+/* Sort `n` uint32 in place and drop repeats; returns the number of distinct values. `tmp` holds 2n + 2 items.
+ * Shingle hashes are uniform, so one counting pass over their top bits (about one value per bucket) and an
+ * insertion sort of each small bucket sort them; a crowded bucket (many repeats, or a skewed input) is radix
+ * sorted, so no input costs more than a radix sort. */
+static Py_ssize_t sort_unique(uint32_t *v, Py_ssize_t n, uint32_t *tmp) {
+    if (n < 2) return n;
+    if (n <= 48) {
+        insertion_sort(v, n);
+    } else {
+        int bits = 0;
+        while (((Py_ssize_t)2 << bits) <= n) bits++; /* 2^bits <= n < 2^(bits+1) */
+        const Py_ssize_t buckets = (Py_ssize_t)1 << bits;
+        const int shift = 32 - bits;
+        uint32_t *out = tmp, *count = tmp + n;
+        memset(count, 0, (buckets + 1) * sizeof(uint32_t));
+        for (Py_ssize_t i = 0; i < n; i++) count[(v[i] >> shift) + 1]++;
+        for (Py_ssize_t k = 0; k < buckets; k++) count[k + 1] += count[k];
+        for (Py_ssize_t i = 0; i < n; i++) out[count[v[i] >> shift]++] = v[i];
+        /* count[k] is now the end of bucket k (and the start of bucket k + 1) */
+        Py_ssize_t begin = 0;
+        for (Py_ssize_t k = 0; k < buckets; k++) {
+            const Py_ssize_t size = (Py_ssize_t)count[k] - begin;
+            if (size > 32) radix_sort(out + begin, size, v + begin); /* v is free scratch now */
+            else if (size > 1) insertion_sort(out + begin, size);
+            begin = count[k];
+        }
+        memcpy(v, out, n * sizeof(uint32_t));
+    }
+    Py_ssize_t m = 1;
+    for (Py_ssize_t i = 1; i < n; i++) {
+        v[m] = v[i];
+        m += v[i] != v[m - 1];
+    }
+    return m;
+}
+
+static Py_ssize_t common_count(const uint32_t *a, Py_ssize_t na, const uint32_t *b, Py_ssize_t nb) {
+    Py_ssize_t i = 0, j = 0, common = 0;
+    while (i < na && j < nb) {
+        const uint32_t x = a[i], y = b[j];
+        common += x == y;
+        i += x <= y;
+        j += y <= x;
+    }
+    return common;
+}
+
+static Py_ssize_t find_root(int64_t *parent, Py_ssize_t x) {
+    Py_ssize_t root = x;
+    while (parent[root] != root) root = parent[root];
+    while (parent[x] != root) {
+        const Py_ssize_t next = parent[x];
+        parent[x] = root;
+        x = next;
+    }
+    return root;
+}
+
+const char kernel_verify_doc[] =
+             "verify(left, right, shard, position, shingles, offsets, threshold, cache_bytes, jaccard, status)\n\n"
+             "Check the pairs (left[i], right[i]) (node indices, in the order given) as MinhashVerify does: a pair\n"
+             "whose nodes are already joined by accepted pairs is skipped (status 0), else its exact Jaccard is\n"
+             "computed (jaccard[i]; status 1) and the pair is accepted at or above `threshold` (status 2). Node n is\n"
+             "document position[n] of shard shard[n]: its shingle hashes are shingles[s][offsets[s][p]:offsets[s][p+1]]\n"
+             "(lists of uint32 / int64 buffers per shard). Distinct sorted sets are cached up to cache_bytes.";
+
+PyObject *kernel_verify(PyObject *self, PyObject *args) {
+    PyObject *o_left, *o_right, *o_shard, *o_pos, *shingle_list, *offset_list, *o_jac, *o_status;
+    double threshold;
+    Py_ssize_t cache_bytes;
+    if (!PyArg_ParseTuple(args, "OOOOO!O!dnOO", &o_left, &o_right, &o_shard, &o_pos, &PyList_Type, &shingle_list,
+                          &PyList_Type, &offset_list, &threshold, &cache_bytes, &o_jac, &o_status))
+        return NULL;
+    const Py_ssize_t n_shards = PyList_GET_SIZE(shingle_list);
+    if (PyList_GET_SIZE(offset_list) != n_shards) {
+        PyErr_SetString(PyExc_ValueError, "verify: one shingle buffer and one offset buffer per shard");
+        return NULL;
+    }
+    Buffer left = {0}, right = {0}, shard = {0}, pos = {0}, jac = {0}, status = {0};
+    Buffer *maps = calloc(n_shards + 1, sizeof(Buffer)), *offs = calloc(n_shards + 1, sizeof(Buffer));
+    int64_t *parent = NULL, *set_len = NULL;
+    uint32_t **sets = NULL, *tmp = NULL;
+    uint8_t *borrowed = NULL;
+    Py_ssize_t tmp_cap = 0, n_nodes = 0, cached = 0;
+    PyObject *result = NULL;
+    if (!maps || !offs) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (get_buffer(o_left, &left, 8, 0, "left") < 0 || get_buffer(o_right, &right, 8, 0, "right") < 0 ||
+        get_buffer(o_shard, &shard, 8, 0, "shard") < 0 || get_buffer(o_pos, &pos, 8, 0, "position") < 0 ||
+        get_buffer(o_jac, &jac, 4, 1, "jaccard") < 0 || get_buffer(o_status, &status, 1, 1, "status") < 0)
+        goto done;
+    for (Py_ssize_t s = 0; s < n_shards; s++)
+        if (get_buffer(PyList_GET_ITEM(shingle_list, s), &maps[s], 4, 0, "shingles") < 0 ||
+            get_buffer(PyList_GET_ITEM(offset_list, s), &offs[s], 8, 0, "offsets") < 0)
+            goto done;
+    const Py_ssize_t n_pairs = left.view.len / 8;
+    n_nodes = shard.view.len / 8;
+    if (right.view.len != left.view.len || pos.view.len != shard.view.len || jac.view.len != n_pairs * 4 ||
+        status.view.len != n_pairs) {
+        PyErr_SetString(PyExc_ValueError, "verify: pair and node buffers do not match");
+        goto done;
+    }
+    const int64_t *l = left.view.buf, *r = right.view.buf, *node_shard = shard.view.buf, *node_pos = pos.view.buf;
+    float *jac_out = jac.view.buf;
+    uint8_t *status_out = status.view.buf;
+    parent = malloc((n_nodes + 1) * sizeof(int64_t));
+    set_len = malloc((n_nodes + 1) * sizeof(int64_t));
+    sets = calloc(n_nodes + 1, sizeof(uint32_t *));
+    borrowed = calloc(n_nodes + 1, 1);
+    if (!parent || !set_len || !sets || !borrowed) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t n = 0; n < n_nodes; n++) {
+        parent[n] = n;
+        const int64_t s = node_shard[n], p = node_pos[n];
+        if (s < 0 || s >= n_shards || p < 0 || (p + 2) * 8 > offs[s].view.len) {
+            PyErr_Format(PyExc_ValueError, "verify: node %zd (shard %lld, position %lld) out of range", n,
+                         (long long)s, (long long)p);
+            goto done;
+        }
+        const int64_t *o = offs[s].view.buf;
+        if (o[p] < 0 || o[p] > o[p + 1] || o[p + 1] * 4 > maps[s].view.len) {
+            PyErr_Format(PyExc_ValueError, "verify: shingle offsets of node %zd out of range", n);
+            goto done;
+        }
+    }
+    for (Py_ssize_t i = 0; i < n_pairs; i++) {
+        if (l[i] < 0 || l[i] >= n_nodes || r[i] < 0 || r[i] >= n_nodes) {
+            PyErr_Format(PyExc_ValueError, "verify: pair %zd names a node out of range", i);
+            goto done;
+        }
+        const Py_ssize_t ra = find_root(parent, l[i]), rb = find_root(parent, r[i]);
+        status_out[i] = 0;
+        jac_out[i] = 0.0f;
+        if (ra == rb) continue;
+        if (cached > cache_bytes && (!sets[l[i]] || !sets[r[i]])) {
+            /* the cache of sorted sets is full: start it again (as the numpy path does) */
+            for (Py_ssize_t k = 0; k < n_nodes; k++) {
+                if (!borrowed[k]) free(sets[k]);
+                sets[k] = NULL;
+                borrowed[k] = 0;
+            }
+            cached = 0;
+        }
+        const int64_t ends[2] = {l[i], r[i]};
+        for (int side = 0; side < 2; side++) {
+            const int64_t n = ends[side];
+            if (sets[n]) continue;
+            const int64_t *o = offs[node_shard[n]].view.buf;
+            const Py_ssize_t p = node_pos[n], count = o[p + 1] - o[p];
+            const uint32_t *stored = (const uint32_t *)maps[node_shard[n]].view.buf + o[p];
+            Py_ssize_t k = 1;
+            while (k < count && stored[k - 1] < stored[k]) k++;
+            if (k >= count) { /* stored as a set already (the signature step sorts): read it in place */
+                sets[n] = (uint32_t *)stored;
+                set_len[n] = count;
+                borrowed[n] = 1;
+                continue;
+            }
+            uint32_t *set = malloc((count + 1) * sizeof(uint32_t));
+            if (!set || reserve((void **)&tmp, &tmp_cap, 2 * count + 2, sizeof(uint32_t)) < 0) {
+                free(set);
+                if (!PyErr_Occurred()) PyErr_NoMemory();
+                goto done;
+            }
+            memcpy(set, (const uint32_t *)maps[node_shard[n]].view.buf + o[p], count * sizeof(uint32_t));
+            set_len[n] = sort_unique(set, count, tmp);
+            sets[n] = set;
+            cached += (count + 1) * sizeof(uint32_t);
+        }
+        const Py_ssize_t na = set_len[l[i]], nb = set_len[r[i]];
+        double j;
+        if (na == 0 || nb == 0) {
+            j = na == nb ? 1.0 : 0.0;
+        } else {
+            const Py_ssize_t common = common_count(sets[l[i]], na, sets[r[i]], nb);
+            j = (double)common / (double)(na + nb - common);
+        }
+        jac_out[i] = (float)j;
+        status_out[i] = 1;
+        if (j >= threshold) {
+            parent[ra] = rb;
+            status_out[i] = 2;
+        }
+    }
+    result = Py_NewRef(Py_None);
+done:
+    if (sets && borrowed)
+        for (Py_ssize_t k = 0; k < n_nodes; k++)
+            if (!borrowed[k]) free(sets[k]);
+    free(sets);
+    free(borrowed);
+    free(set_len);
+    free(parent);
+    free(tmp);
+    for (Py_ssize_t s = 0; maps && offs && s < n_shards; s++) {
+        release(&maps[s]);
+        release(&offs[s]);
+    }
+    free(maps);
+    free(offs);
+    release(&left);
+    release(&right);
+    release(&shard);
+    release(&pos);
+    release(&jac);
+    release(&status);
+    return result;
+}
+
+const char kernel_sort_sets_doc[] =
+             "sort_sets(hashes, offsets, out_offsets) -> int\n\n"
+             "Sort each segment hashes[offsets[i]:offsets[i+1]] (uint32) and drop its repeats, packing the distinct\n"
+             "values to the front of `hashes` in segment order; out_offsets (int64, segments + 1) gets the new\n"
+             "bounds. Returns the number of values kept.";
+
+PyObject *kernel_sort_sets(PyObject *self, PyObject *args) {
+    PyObject *o_hashes, *o_offsets, *o_out;
+    if (!PyArg_ParseTuple(args, "OOO", &o_hashes, &o_offsets, &o_out)) return NULL;
+    Buffer hashes = {0}, offsets = {0}, out = {0};
+    uint32_t *tmp = NULL;
+    Py_ssize_t tmp_cap = 0, kept = 0;
+    PyObject *result = NULL;
+    if (get_buffer(o_hashes, &hashes, 4, 1, "hashes") < 0 || get_buffer(o_offsets, &offsets, 8, 0, "offsets") < 0 ||
+        get_buffer(o_out, &out, 8, 1, "out_offsets") < 0)
+        goto done;
+    const Py_ssize_t n = offsets.view.len / 8 - 1;
+    const int64_t *off = offsets.view.buf;
+    int64_t *new_off = out.view.buf;
+    uint32_t *h = hashes.view.buf;
+    if (n < 0 || out.view.len != offsets.view.len) {
+        PyErr_SetString(PyExc_ValueError, "sort_sets: offsets and out_offsets must have the same length (>= 1)");
+        goto done;
+    }
+    new_off[0] = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (off[i] < 0 || off[i] > off[i + 1] || off[i + 1] * 4 > hashes.view.len || off[i] < kept) {
+            PyErr_SetString(PyExc_ValueError, "sort_sets: offsets out of range");
+            goto done;
+        }
+        const Py_ssize_t count = off[i + 1] - off[i];
+        if (reserve((void **)&tmp, &tmp_cap, 2 * count + 2, sizeof(uint32_t)) < 0) goto done;
+        memmove(h + kept, h + off[i], count * sizeof(uint32_t));
+        kept += sort_unique(h + kept, count, tmp);
+        new_off[i + 1] = kept;
+    }
+    result = PyLong_FromSsize_t(kept);
+done:
+    free(tmp);
+    release(&hashes);
+    release(&offsets);
+    release(&out);
+    return result;
+}
+
+const char kernel_estimate_doc[] =
+             "estimate(shard_a, pos_a, shard_b, pos_b, signatures, num_perm, out)\n\n"
+             "out[i] = fraction of equal MinHash values of signature rows (shard_a[i], pos_a[i]) and (shard_b[i],\n"
+             "pos_b[i]); `signatures` lists one (rows x num_perm) uint32 or uint64 buffer per shard.";
+
+PyObject *kernel_estimate(PyObject *self, PyObject *args) {
+    PyObject *o_sa, *o_pa, *o_sb, *o_pb, *sig_list, *o_out;
+    Py_ssize_t num_perm;
+    if (!PyArg_ParseTuple(args, "OOOOO!nO", &o_sa, &o_pa, &o_sb, &o_pb, &PyList_Type, &sig_list, &num_perm, &o_out))
+        return NULL;
+    const Py_ssize_t n_shards = PyList_GET_SIZE(sig_list);
+    Buffer sa = {0}, pa = {0}, sb = {0}, pb = {0}, out = {0};
+    Buffer *maps = calloc(n_shards + 1, sizeof(Buffer));
+    PyObject *result = NULL;
+    Py_ssize_t width = 0;
+    if (!maps) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (get_buffer(o_sa, &sa, 8, 0, "shard_a") < 0 || get_buffer(o_pa, &pa, 8, 0, "pos_a") < 0 ||
+        get_buffer(o_sb, &sb, 8, 0, "shard_b") < 0 || get_buffer(o_pb, &pb, 8, 0, "pos_b") < 0 ||
+        get_buffer(o_out, &out, 4, 1, "out") < 0)
+        goto done;
+    for (Py_ssize_t s = 0; s < n_shards; s++) {
+        if (get_buffer(PyList_GET_ITEM(sig_list, s), &maps[s], -1, 0, "signatures") < 0) goto done;
+        if (maps[s].view.len && width && maps[s].view.itemsize != width) {
+            PyErr_SetString(PyExc_ValueError, "estimate: signature buffers of different widths");
+            goto done;
+        }
+        if (maps[s].view.len) width = maps[s].view.itemsize;
+    }
+    const Py_ssize_t n = out.view.len / 4;
+    if (num_perm < 1 || sa.view.len != n * 8 || pa.view.len != n * 8 || sb.view.len != n * 8 ||
+        pb.view.len != n * 8 || (n && width != 4 && width != 8)) {
+        PyErr_SetString(PyExc_ValueError, "estimate: buffers do not match");
+        goto done;
+    }
+    const int64_t *s_a = sa.view.buf, *p_a = pa.view.buf, *s_b = sb.view.buf, *p_b = pb.view.buf;
+    float *o = out.view.buf;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const int64_t shards[2] = {s_a[i], s_b[i]}, rows[2] = {p_a[i], p_b[i]};
+        const char *row[2];
+        for (int side = 0; side < 2; side++) {
+            if (shards[side] < 0 || shards[side] >= n_shards || rows[side] < 0 ||
+                (rows[side] + 1) * num_perm * width > maps[shards[side]].view.len) {
+                PyErr_Format(PyExc_ValueError, "estimate: pair %zd names a signature out of range", i);
+                goto done;
+            }
+            row[side] = (const char *)maps[shards[side]].view.buf + rows[side] * num_perm * width;
+        }
+        Py_ssize_t equal = 0;
+        if (width == 4) {
+            const uint32_t *x = (const uint32_t *)row[0], *y = (const uint32_t *)row[1];
+            for (Py_ssize_t k = 0; k < num_perm; k++) equal += x[k] == y[k];
+        } else {
+            const uint64_t *x = (const uint64_t *)row[0], *y = (const uint64_t *)row[1];
+            for (Py_ssize_t k = 0; k < num_perm; k++) equal += x[k] == y[k];
+        }
+        o[i] = (float)((double)equal / (double)num_perm); /* = numpy's float64 mean, cast to float32 */
+    }
+    result = Py_NewRef(Py_None);
+done:
+    for (Py_ssize_t s = 0; maps && s < n_shards; s++) release(&maps[s]);
+    free(maps);
+    release(&sa);
+    release(&pa);
+    release(&sb);
+    release(&pb);
+    release(&out);
+    return result;
+}

@@ -1,0 +1,179 @@
+"""Shingle hashes + MinHash signatures of a batch of texts: the compiled kernel when it was built, else numpy.
+
+`sketch(texts, ngram, perms)` returns the `ShingleBatch` of `shingles.shingle_batch` and the signatures of
+`signatures.signatures` for every text (empty texts keep datasketch's empty value), bit for bit, by one of two paths:
+- compiled (`_kernel.c`, built by setup.py at `pip install`): one pass per document normalises through the same
+  character table (folds to several characters with letters, e.g. "ﬁ", "™", "½", are expanded there too), hashes
+  each shingle and folds its `num_perm` permuted values into the running minima, with no (shingles x num_perm)
+  matrix. A page with a code point outside the BMP seen for the first time (or more than 64 characters added by
+  expansions) goes through numpy instead, which also resolves those characters in the shared table.
+- numpy (`shingle_batch` + `signatures`): used when the extension is missing (no C compiler at install time) or
+  `DEEPMATH_DEDUP_KERNEL=numpy` is set (for comparisons; tests check both paths agree).
+The extension (`_kernel_sets.c`) also sorts each page's shingle set (`shingle_sets`), verifies candidate pairs
+(`verify_ordered`) and compares signatures (`estimate_pairs`) for MinhashVerify, in place over memory-mapped files.
+`KERNEL` says which path runs ("compiled" or "numpy"); the dedup stage logs it at DEBUG and writes it to stats.json.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+
+import numpy as np
+
+from deepmath.dedup.shingles import _SLOW_BIT, ShingleBatch, _code_entry, _exact_hashes, _fold, _table, shingle_batch
+from deepmath.dedup.signatures import Permutations, signatures
+
+__all__ = ["KERNEL", "estimate_pairs", "shingle_sets", "sketch", "verify_ordered", "warm_up"]
+
+logger = logging.getLogger(__name__)
+
+try:
+    from deepmath.dedup import _kernel
+except ImportError:  # built without a C compiler (the extension is optional): numpy path
+    _kernel = None
+
+if os.environ.get("DEEPMATH_DEDUP_KERNEL", "").lower() == "numpy":
+    _kernel = None
+
+KERNEL = "compiled" if _kernel is not None else "numpy"
+
+
+_EXTRA = 64  # characters the expansions of one document may add in the kernel (EXTRA in _kernel.c)
+
+
+def warm_up() -> None:
+    """Build the shared character table now (~0.1 s), e.g. before forking workers that would each build it."""
+    _table()
+    if _kernel is not None:
+        _expansions()
+
+
+@functools.cache
+def _expansions() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The BMP characters whose fold is several characters with a word character among them (their table entry is
+    the slow flag), as sorted code points, and the table entries of their folds' characters (CSR: starts, values),
+    exactly what shingles._expand_slow splices in."""
+    keys = np.flatnonzero(_table()[:0x10000] & _SLOW_BIT).astype(np.uint32)
+    keys = keys[(keys < 0xD800) | (keys >= 0xE000)]
+    folds = [[_code_entry(ch) for ch in _fold(chr(code))] for code in keys.tolist()]
+    starts = np.zeros(len(keys) + 1, dtype=np.int64)
+    np.cumsum([len(f) for f in folds], out=starts[1:])
+    values = np.array([e for f in folds for e in f], dtype=np.uint32)
+    return keys, starts, values
+
+
+def sketch(texts: list[str], ngram: int, perms: Permutations, compiled: bool | None = None):
+    """(ShingleBatch, signatures (docs x num_perm)) of `texts`; `compiled` forces a path (None: the best built)."""
+    use_kernel = _kernel is not None if compiled is None else compiled
+    if compiled and _kernel is None:
+        raise RuntimeError("the compiled dedup kernel is not built (pip install -e . with a C compiler)")
+    if not use_kernel or not texts:
+        batch = shingle_batch(texts, ngram)
+        return batch, signatures(batch, perms)
+    return _sketch_compiled(list(texts), ngram, perms)
+
+
+def _sketch_compiled(texts: list[str], ngram: int, perms: Permutations) -> tuple[ShingleBatch, np.ndarray]:
+    if ngram < 1:
+        raise ValueError(f"ngram must be at least 1, got {ngram}")
+    n_docs = len(texts)
+    chars = sum(map(len, texts))
+    a, b = perms.ab
+    sigs = np.empty((n_docs, perms.num_perm), dtype=perms.dtype)
+    room = chars + _EXTRA * n_docs + 1
+    hashes = np.empty(room, dtype=np.uint32)
+    offsets = np.empty(n_docs + 1, dtype=np.int64)
+    canon = np.empty(2 * room, dtype=np.uint32)
+    canon_bounds = np.empty(n_docs + 1, dtype=np.int64)
+    n_words = np.empty(n_docs, dtype=np.int64)
+    slow = np.zeros(n_docs, dtype=np.uint8)
+    n_hashes, n_canon = _kernel.sketch(
+        texts, _table(), *_expansions(), ngram, a, b, sigs, hashes, offsets, canon, canon_bounds, n_words, slow
+    )
+    hashes = hashes[:n_hashes].copy()
+    exact = _exact_hashes(canon[:n_canon], canon_bounds)
+    batch = ShingleBatch(hashes=hashes, offsets=offsets, exact=exact, n_words=n_words)
+    slow_docs = np.flatnonzero(slow)
+    if len(slow_docs):
+        _splice_slow(batch, sigs, [texts[i] for i in slow_docs.tolist()], slow_docs, ngram, perms)
+    return batch, sigs
+
+
+def _splice_slow(
+    batch: ShingleBatch, sigs: np.ndarray, texts: list[str], docs: np.ndarray, ngram: int, perms: Permutations
+) -> None:
+    """Put the numpy path's results for `docs` (the kernel left them with no shingles) into `batch` and `sigs`."""
+    logger.debug("dedup kernel: %d document(s) of %d through the numpy path (slow characters)", len(docs), len(batch))
+    slow = shingle_batch(texts, ngram)
+    sigs[docs] = signatures(slow, perms)
+    batch.exact[docs] = slow.exact
+    batch.n_words[docs] = slow.n_words
+    counts = np.diff(slow.offsets)
+    batch.hashes = np.insert(batch.hashes, np.repeat(batch.offsets[docs], counts), slow.hashes)
+    added = np.zeros(len(batch) + 1, dtype=np.int64)
+    added[docs + 1] = counts
+    batch.offsets = batch.offsets + np.cumsum(added)
+
+
+def verify_ordered(
+    pairs: np.ndarray,
+    shard: np.ndarray,
+    position: np.ndarray,
+    shingles: list[np.ndarray],
+    offsets: list[np.ndarray],
+    threshold: float,
+    cache_bytes: int = 1 << 28,
+) -> tuple[np.ndarray, np.ndarray]:
+    """MinhashVerify's exact check in the compiled kernel: `pairs` (n, 2) of node indices in checking order, node k
+    being document `position[k]` of shard `shard[k]` whose shingle hashes are `shingles[s][offsets[s][p]:
+    offsets[s][p + 1]]`. A pair already connected by accepted pairs is skipped. Returns (status, jaccard) per pair:
+    status 0 skipped, 1 checked and below `threshold`, 2 accepted; jaccard is set where status > 0."""
+    if _kernel is None:
+        raise RuntimeError("the compiled dedup kernel is not built")
+    status = np.zeros(len(pairs), dtype=np.uint8)
+    jaccard = np.zeros(len(pairs), dtype=np.float32)
+    _kernel.verify(
+        np.ascontiguousarray(pairs[:, 0], dtype=np.int64),
+        np.ascontiguousarray(pairs[:, 1], dtype=np.int64),
+        np.ascontiguousarray(shard, dtype=np.int64),
+        np.ascontiguousarray(position, dtype=np.int64),
+        [np.ascontiguousarray(m, dtype=np.uint32) for m in shingles],
+        [np.ascontiguousarray(o, dtype=np.int64) for o in offsets],
+        float(threshold),
+        int(cache_bytes),
+        jaccard,
+        status,
+    )
+    return status, jaccard
+
+
+def shingle_sets(hashes: np.ndarray, offsets: np.ndarray, compiled: bool | None = None):
+    """Each document's shingle hashes `hashes[offsets[i]:offsets[i + 1]]` as a sorted set (repeats dropped):
+    (values, offsets) in the same layout. The signature step stores these, so verification reads sets in place."""
+    offsets = np.ascontiguousarray(offsets, dtype=np.int64)
+    if (_kernel is not None if compiled is None else compiled) and len(offsets) > 1:
+        values = np.array(hashes, dtype=np.uint32)  # a copy, sorted in place
+        out = np.empty_like(offsets)
+        kept = _kernel.sort_sets(values, offsets, out)
+        return values[:kept], out
+    doc = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+    order = np.lexsort((hashes, doc))
+    values, doc = np.asarray(hashes, dtype=np.uint32)[order], doc[order]
+    keep = np.ones(len(values), dtype=bool)
+    keep[1:] = (values[1:] != values[:-1]) | (doc[1:] != doc[:-1])
+    out = np.zeros_like(offsets)
+    np.cumsum(np.bincount(doc[keep], minlength=len(offsets) - 1), out=out[1:])
+    return values[keep], out
+
+
+def estimate_pairs(left: tuple, right: tuple, signatures: list[np.ndarray], num_perm: int) -> np.ndarray:
+    """`verify.estimated_jaccard` of the signature rows (shard, position) `left[0][i], left[1][i]` and `right...`,
+    read in place from the per-shard signature arrays (no gathered copy). Compiled kernel only."""
+    if _kernel is None:
+        raise RuntimeError("the compiled dedup kernel is not built")
+    out = np.empty(len(left[0]), dtype=np.float32)
+    as64 = [np.ascontiguousarray(a, dtype=np.int64) for a in (*left, *right)]
+    _kernel.estimate(*as64, [np.ascontiguousarray(s) for s in signatures], int(num_perm), out)
+    return out

@@ -1,0 +1,201 @@
+"""The compiled kernel (deepmath/dedup/_kernel.c) gives the numpy path's shingle hashes, normalised-text hashes and
+signatures bit for bit, hence datasketch's MinHash values; its verification gives the numpy loop's Jaccards and
+edges. Every test here needs the extension (built by `pip install -e .` with a C compiler) and skips without it."""
+
+import itertools
+import os
+
+import numpy as np
+import pytest
+
+from deepmath.dedup import kernel
+from deepmath.dedup.planted import read_texts
+from deepmath.dedup.shingles import shingle_hash32, shingles_of
+from deepmath.dedup.signatures import Permutations
+from deepmath.dedup.verify import jaccard_of_sets, sorted_unique
+from tests.conftest import require_shared
+from tests.dedup.test_shingles import EDGE_TEXTS
+
+needs_kernel = pytest.mark.skipif(kernel._kernel is None, reason="the compiled dedup kernel is not built")
+
+
+def test_kernel_is_built_where_required():
+    """CI sets DEEPMATH_REQUIRE_KERNEL=1: there a failed (optional, so silent) build of the extension fails here
+    instead of skipping every test below."""
+    if os.environ.get("DEEPMATH_REQUIRE_KERNEL") != "1":
+        pytest.skip("DEEPMATH_REQUIRE_KERNEL is not set")
+    assert kernel._kernel is not None and kernel.KERNEL == "compiled"
+
+
+# characters that take every branch of the kernel: multi-character folds expanded in C (™ ½ ´ № ﬁ ㈜ ﷺ), code
+# points outside the BMP (emoji, math letters), CJK next to Latin, fullwidth forms, combining marks, Hangul, RTL
+KERNEL_TEXTS = [
+    "™" * 100 + " more than 64 added characters: this page goes to numpy",
+    "x ½ y " * 40,
+    "ﷺ ﷺ ﷺ ﷺ",
+    "㈜ 회사 한국어 텍스트 그리고 ℃ and № 5",
+    "e\u0301cole naïve coöperate ﬁnal ﬂow",
+    "𝑥 + 𝑦 = 𝑧 😀🙂 𝔸𝔹 mixed 中文abc混合テキスト ｆｕｌｌｗｉｄｔｈ",
+    "العربية كلمات مع 123 أرقام",
+    "ΣΑΣ σίσυφος İstanbul Straße",
+    "one two three four five six seven eight nine ten",
+]
+
+
+def _web_texts(n: int) -> list[str]:
+    """The first n real pages of each web source the planted corpus uses (dolma CC, cc_net, StackMathQA)."""
+    root = require_shared("webtext")
+    texts = []
+    for source in ("dolma_cc_2019_30", "dolma_ccnet_head", "stackmathqa100k"):
+        texts += list(itertools.islice(read_texts(root / source), n))
+    return texts
+
+
+def _assert_same(texts: list[str], ngram: int, perms: Permutations) -> None:
+    compiled, sigs_c = kernel.sketch(texts, ngram, perms, compiled=True)
+    numpy_batch, sigs_n = kernel.sketch(texts, ngram, perms, compiled=False)
+    assert sigs_c.dtype == sigs_n.dtype and np.array_equal(sigs_c, sigs_n)
+    for field in ("hashes", "offsets", "exact", "n_words"):
+        assert np.array_equal(getattr(compiled, field), getattr(numpy_batch, field)), field
+
+
+@needs_kernel
+@pytest.mark.parametrize(("scheme", "ngram"), [("affine32", 5), ("affine32", 1), ("affine32", 3), ("legacy", 5)])
+def test_compiled_equals_numpy_on_real_text(scheme, ngram):
+    texts = _web_texts(120) + EDGE_TEXTS + KERNEL_TEXTS
+    perms = Permutations(128, 1, scheme)
+    for start in range(0, len(texts), 97):  # several batches: the table fills in as characters are first seen
+        _assert_same(texts[start : start + 97], ngram, perms)
+
+
+@needs_kernel
+def test_compiled_equals_datasketch():
+    datasketch = pytest.importorskip("datasketch")
+    texts = _web_texts(10) + EDGE_TEXTS + KERNEL_TEXTS
+    for scheme in ("affine32", "legacy"):
+        _, sigs = kernel.sketch(texts, 5, Permutations(128, 1, scheme), compiled=True)
+        for i, text in enumerate(texts):
+            m = datasketch.MinHash(num_perm=128, seed=1, hashfunc=shingle_hash32, scheme=scheme)
+            m.update_batch(shingles_of(text))
+            assert np.array_equal(sigs[i], m.hashvalues), (scheme, i, text[:60])
+
+
+@needs_kernel
+def test_page_goes_through_numpy_when_a_character_is_unresolved(caplog):
+    """A code point outside the BMP that nothing resolved yet sends its page to numpy; the results still match."""
+    from deepmath.dedup.shingles import _SLOW_BIT, _SPACE, _table
+
+    unseen = "\U0001f9a0"  # an emoji (maybe resolved by an earlier test: marked unresolved again below)
+    texts = [f"an unseen {unseen} emoji next to words one two three", "plain words one two three four five"]
+    _table()[ord(unseen)] = _SPACE | _SLOW_BIT  # what a fresh process has
+    with caplog.at_level("DEBUG", logger="deepmath.dedup.kernel"):
+        _assert_same(texts, 5, Permutations(64))
+    assert "1 document(s) of 2 through the numpy path" in caplog.text
+    assert not _table()[ord(unseen)] & _SLOW_BIT  # resolved by the numpy path for the next pages
+
+
+@needs_kernel
+def test_kernel_rejects_bad_arguments():
+    perms = Permutations(16)
+    with pytest.raises(ValueError, match="ngram"):
+        kernel.sketch(["a b c"], 0, perms, compiled=True)
+    with pytest.raises(TypeError, match="not a str"):
+        kernel.sketch(["a", b"bytes"], 5, perms, compiled=True)
+
+
+def _verify_numpy(pairs, sets, threshold):
+    """MinhashVerify._exact's loop over pairs already in checking order, on in-memory sets."""
+    parent: dict[int, int] = {}
+
+    def find(x):
+        while parent.get(x, x) != x:
+            x = parent[x]
+        return x
+
+    status, jaccard = np.zeros(len(pairs), np.uint8), np.zeros(len(pairs), np.float32)
+    for k, (a, b) in enumerate(pairs.tolist()):
+        ra, rb = find(a), find(b)
+        if ra == rb:
+            continue
+        j = jaccard_of_sets(sorted_unique(sets[a]), sorted_unique(sets[b]))
+        status[k], jaccard[k] = 1, j
+        if j >= threshold:
+            parent[ra] = rb
+            status[k] = 2
+    return status, jaccard
+
+
+@needs_kernel
+@pytest.mark.parametrize(
+    ("cache_bytes", "stored_as_sets"), [(1 << 28, False), (0, False), (0, True)]
+)  # cache 0: emptied before every check; stored as sets: read in place, as the signature step stores them
+def test_compiled_verification_equals_numpy(cache_bytes, stored_as_sets):
+    """Near copies (shared shingles), unrelated pages, empty pages and repeats, spread over two shards."""
+    rng = np.random.default_rng(5)
+    base = [rng.integers(0, 2**32, rng.integers(50, 700), dtype=np.uint32) for _ in range(12)]
+    docs = []
+    for b in base:
+        for _ in range(4):
+            copy = b.copy()
+            edit = rng.random(len(copy)) < rng.uniform(0.0, 0.12)
+            copy[edit] = rng.integers(0, 2**32, int(edit.sum()), dtype=np.uint32)
+            docs.append(np.concatenate([copy, copy[: rng.integers(0, 20)]]))  # repeats, as pages have
+    docs += [np.zeros(0, np.uint32), np.zeros(0, np.uint32), rng.integers(0, 50, 30, dtype=np.uint32)]
+    if stored_as_sets:
+        docs = [np.unique(d) for d in docs]
+    shard = np.arange(len(docs)) % 2
+    position = np.arange(len(docs)) // 2
+    shingles, offsets = [], []
+    for s in (0, 1):
+        mine = [docs[i] for i in np.flatnonzero(shard == s)]
+        shingles.append(np.concatenate(mine))
+        offsets.append(np.concatenate([[0], np.cumsum([len(d) for d in mine])]).astype(np.int64))
+    pairs = np.array([(a, b) for a in range(len(docs)) for b in range(a + 1, len(docs))], dtype=np.int64)
+    pairs = pairs[rng.permutation(len(pairs))]
+    for threshold in (0.5, 0.8):
+        status, jaccard = kernel.verify_ordered(pairs, shard, position, shingles, offsets, threshold, cache_bytes)
+        want_status, want_jaccard = _verify_numpy(pairs, docs, threshold)
+        assert np.array_equal(status, want_status)
+        assert np.array_equal(jaccard, want_jaccard)
+        assert (status == 2).sum() > 5 and (status == 0).sum() > 5  # accepted and skipped pairs both occur
+
+
+@needs_kernel
+def test_verification_rejects_out_of_range_nodes():
+    shingles, offsets = [np.arange(10, dtype=np.uint32)], [np.array([0, 5, 10], np.int64)]
+    with pytest.raises(ValueError, match="out of range"):
+        kernel.verify_ordered(np.array([[0, 1]]), np.array([0, 0]), np.array([0, 2]), shingles, offsets, 0.8)
+    with pytest.raises(ValueError, match="out of range"):
+        kernel.verify_ordered(np.array([[0, 3]]), np.array([0, 0]), np.array([0, 1]), shingles, offsets, 0.8)
+
+
+@needs_kernel
+def test_shingle_sets_compiled_equals_numpy():
+    rng = np.random.default_rng(3)
+    counts = rng.integers(0, 300, 40)
+    counts[[0, 7]] = 0
+    hashes = rng.integers(0, 1000, int(counts.sum()), dtype=np.uint32)  # many repeats
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    values, bounds = kernel.shingle_sets(hashes, offsets, compiled=True)
+    want_values, want_bounds = kernel.shingle_sets(hashes, offsets, compiled=False)
+    assert np.array_equal(values, want_values) and np.array_equal(bounds, want_bounds)
+    for i in range(len(counts)):
+        assert np.array_equal(values[bounds[i] : bounds[i + 1]], np.unique(hashes[offsets[i] : offsets[i + 1]]))
+
+
+@needs_kernel
+@pytest.mark.parametrize("dtype", [np.uint32, np.uint64])
+def test_estimates_equal_numpy(dtype):
+    from deepmath.dedup.verify import estimated_jaccard
+
+    rng = np.random.default_rng(11)
+    shards = [rng.integers(0, 4, (n, 64)).astype(dtype) for n in (30, 0, 17)]  # small values: many equal slots
+    left = (rng.choice([0, 2], 200), rng.integers(0, 17, 200))
+    right = (rng.choice([0, 2], 200), rng.integers(0, 17, 200))
+    got = kernel.estimate_pairs(left, right, shards, 64)
+    want = estimated_jaccard(
+        np.stack([shards[s][p] for s, p in zip(*left)]), np.stack([shards[s][p] for s, p in zip(*right)])
+    )
+    assert got.dtype == want.dtype and np.array_equal(got, want)
+    with pytest.raises(ValueError, match="out of range"):
+        kernel.estimate_pairs((np.array([1]), np.array([0])), (np.array([0]), np.array([0])), shards, 64)

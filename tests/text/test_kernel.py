@@ -1,0 +1,97 @@
+"""One text kernel: dedup's words and decontamination's tokens are the same words for every text, and the shared
+span hash equals its definition."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from deepmath.dedup.shingles import shingle_batch, shingle_hash32
+from deepmath.io.rows import read_rows
+from deepmath.text import normalize_text, normalize_words, poly_span_hashes, tokenize
+from deepmath.text.tokens import original_offsets
+from tests.conftest import require_shared
+from tests.dedup.test_shingles import EDGE_TEXTS
+
+TRICKY = [
+    *EDGE_TEXTS,
+    "Straße STRASSE ẞ",  # case folding: ß -> ss
+    "ﬁnd x２ + y",  # ligature and full-width digit
+    "$\\frac{1}{2}$ of 10 \\begin{align} x \\end{align}",
+    "妈咪买了\n3盒茶叶，每盒12元。",
+    "e\u0301te\u0301 vs été",  # combining marks join the letters (not composed: see deepmath.text.chars)
+    "x²+y² = r² ⅓ ①②",
+    "ǅungla İstanbul ΣΊΣΥΦΟΣ",
+]
+
+
+def _real_texts() -> list[str]:
+    texts = []
+    for path in sorted(require_shared("webtext", "stackmathqa100k").glob("*.jsonl"))[:2]:
+        texts += [f"{row['Q']}\n\n{row['A']}" for row in read_rows(path)]
+    texts += [row["text"] for row in read_rows(next(require_shared("webtext", "dolma_cc_2019_30").glob("*.gz")))]
+    for name in ("cmath", "gaokao2023en"):
+        texts += [row.get("question") or "" for row in read_rows(require_shared("benchmarks", name, "test.jsonl"))]
+    random.Random(0).shuffle(texts)
+    return texts[:1500]
+
+
+@pytest.mark.parametrize("text", TRICKY)
+def test_decontam_tokens_are_dedup_words(text):
+    assert tokenize(text).words() == normalize_words(text)
+
+
+def test_decontam_tokens_are_dedup_words_on_real_multilingual_pages():
+    texts = _real_texts()
+    assert sum(any("\u4e00" <= ch <= "\u9fff" for ch in t) for t in texts) > 50  # Chinese pages are in the sample
+    mismatched = [t[:80] for t in texts if tokenize(t).words() != normalize_words(t)]
+    assert not mismatched
+
+
+def test_a_dedup_shingle_hashes_the_decontam_tokens_joined():
+    """Dedup's 1-gram shingles are the hashes of decontamination's token strings: one meaning of a word."""
+    text = TRICKY[-1] + " " + TRICKY[-5]
+    words = tokenize(text).words()
+    assert shingle_batch([text], ngram=1).doc(0).tolist() == [shingle_hash32(w.encode()) for w in words]
+
+
+def test_poly_span_hashes_equal_their_definition():
+    rng = np.random.default_rng(0)
+    values = rng.integers(0, 1 << 21, size=300).astype(np.uint64)
+    starts = rng.integers(0, 300, size=50)
+    ends = np.minimum(starts + rng.integers(0, 40, size=50), 300)
+    base = 0x9E3779B97F4A7C15
+    got = poly_span_hashes(values, starts, ends, base)
+    for s, e, h in zip(starts.tolist(), ends.tolist(), got.tolist()):
+        expected = sum(int(values[t]) * pow(base, t - s, 1 << 64) for t in range(s, e)) % (1 << 64)
+        assert h == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "norm", "offsets"),
+    [
+        ("ﬁx", "fix", [0, 0, 1, 2]),  # one input character became two
+        ("Maß!", "mass!", [0, 1, 2, 2, 3, 4]),
+        ("AB", "ab", [0, 1, 2]),
+    ],
+)
+def test_offsets_into_the_input_are_exact(text, norm, offsets):
+    assert normalize_text(text) == norm
+    assert original_offsets(text).tolist() == offsets
+
+
+def test_the_vectorised_tables_equal_the_per_character_definitions():
+    """The tables are built from whole-string calls (fast start-up); every entry must be what the one-character
+    definitions say: `fold_code` for every BMP code point, `char_class` for the BMP and a sample beyond it."""
+    from deepmath.text.chars import bmp_tables, char_class, fold, fold_code
+    from deepmath.text.tokens import class_table
+
+    table, pieces = bmp_tables()
+    codes = [c for c in range(0x10000) if not 0xD800 <= c < 0xE000]
+    assert [c for c in codes if table[c] != fold_code(chr(c))] == []
+    assert [c for c in codes if len(fold(chr(c))) == 1 and pieces[c] != ord(fold(chr(c)))] == []
+    classes = class_table()
+    sample = codes + random.Random(0).sample(range(0x10000, 0x110000), 20000)
+    assert [c for c in sample if classes[c] != char_class(chr(c))] == []
