@@ -74,6 +74,7 @@ def _grpo_config(cfg: IterativeRLRecipe, policy: str, prm: str, out: Path):
 def _run_samples(cfg: IterativeRLRecipe, policy: str, r: int, out: Path) -> dict:
     """Stage `iterative-samples`: `sample_k` solutions of the policy for `sample_questions` training questions."""
     from deepmath.stage import StageResult, run_stage
+    from deepmath.stats import StageStats
 
     def body(run):
         from deepmath.evaluate.run import generate_completions
@@ -107,14 +108,13 @@ def _run_samples(cfg: IterativeRLRecipe, policy: str, r: int, out: Path) -> dict
                     row["gold_steps"] = prefix_correct(check_steps(question, text, "\n"))
                 rows.append(row)
         write_jsonl(run.output / "data" / "solutions.jsonl", rows)
-        stats = {
-            "rows_in": len(questions) * cfg.sample_k,
-            "rows_out": len(rows),
-            "dropped": {"empty": empty} if empty else {},
-            "questions": len(questions),
-            "policy": policy,
-            "train_problems": data["rows_out"],
-        }
+        stats = StageStats(
+            rows_in=len(questions) * cfg.sample_k,
+            rows_out=len(rows),
+            unit="solutions",
+            dropped={"empty": empty} if empty else {},
+            extra={"questions": len(questions), "policy": policy, "train_problems": data["rows_out"]},
+        )
         return StageResult(stats=stats)
 
     sampling = {k: getattr(cfg, k) for k in ("sample_questions", "sample_k", "sample_temperature", "sample_top_p")}
@@ -125,6 +125,7 @@ def _run_samples(cfg: IterativeRLRecipe, policy: str, r: int, out: Path) -> dict
 def _run_replay(cfg: IterativeRLRecipe, history: list[str], r: int, out: Path) -> dict:
     """Stage `iterative-replay`: `replay_fraction` of the labelled solutions in `history` (earlier label folders)."""
     from deepmath.stage import StageResult, run_stage
+    from deepmath.stats import StageStats
 
     def body(run):
         from deepmath.io.atomic import atomic_write_text
@@ -135,7 +136,9 @@ def _run_replay(cfg: IterativeRLRecipe, history: list[str], r: int, out: Path) -
         data = run.output / "data"
         data.mkdir(parents=True, exist_ok=True)
         atomic_write_text(data / "labels-00000.jsonl", "".join(json.dumps(row) + "\n" for row in chosen))
-        stats = {"rows_in": len(old), "rows_out": len(chosen), "replay_fraction": cfg.replay_fraction}
+        stats = StageStats(
+            rows_in=len(old), rows_out=len(chosen), unit="solutions", extra={"replay_fraction": cfg.replay_fraction}
+        )
         return StageResult(stats=stats)
 
     settings = {"history": history, "round": r, "seed": cfg.seed, "replay_fraction": cfg.replay_fraction}
@@ -158,6 +161,7 @@ def _piece(out: Path, **settings) -> PieceConfig:
 def _run(cfg: IterativeRLRecipe, out: Path):
     from deepmath.config import ConfigError, from_dict
     from deepmath.stage import StageResult, nested_stage
+    from deepmath.stats import StageStats
     from deepmath.steps.config import LabelStepsConfig
     from deepmath.steps.labels import run_label_steps
     from deepmath.train.grpo import run_grpo
@@ -199,13 +203,12 @@ def _run(cfg: IterativeRLRecipe, out: Path):
         rounds.append(_round_summary(r, policy, samples, labels, replay, prm_stats, grpo))
         history.append(str(folders["labels"]))
         policy = str(folders["grpo"] / "model")
-    stats = {
-        "rows_in": sum(x["samples"] for x in rounds),
-        "rows_out": sum(x["labelled_solutions"] for x in rounds),
-        "rounds": rounds,
-        "model": policy,
-        "prm": prm,
-    }
+    stats = StageStats(
+        rows_in=sum(x["samples"] for x in rounds),
+        rows_out=sum(x["labelled_solutions"] for x in rounds),
+        unit="solutions",
+        extra={"rounds": rounds, "model": policy, "prm": prm},
+    )
     from deepmath.io.atomic import atomic_write_json
 
     atomic_write_json(out / "metrics.json", {"rounds": rounds})
