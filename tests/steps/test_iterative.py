@@ -9,6 +9,7 @@ import torch
 from deepmath.config import ConfigError, from_dict
 from deepmath.train.iterative import replay_rows, run_iterative_rl
 from deepmath.train.iterative_config import IterativeRLRecipe
+from tests.stage_folder import assert_stage_stats
 
 TINY = {"tiny_hidden_size": 32, "tiny_layers": 1, "tiny_heads": 2}
 
@@ -116,12 +117,16 @@ def test_replay_rows_take_the_exact_share_seeded_and_in_order():
 def test_every_round_is_a_folder_of_finished_stages(two_rounds):
     out, stats, _ = two_rounds
     for r in (1, 2):
-        for piece in ("samples", "labels", "prm", "grpo"):
-            folder = out / f"round-{r}" / piece
-            assert (folder / "_SUCCESS").exists(), folder
-            assert {"rows_in", "rows_out"} <= set(json.loads((folder / "stats.json").read_text()))
+        assert_stage_stats(out / f"round-{r}" / "samples", "iterative-samples", "solutions")
+        assert_stage_stats(out / f"round-{r}" / "labels", "label-steps", "solutions")
+        assert_stage_stats(out / f"round-{r}" / "prm", "train-prm", "solutions")
+        assert (out / f"round-{r}" / "grpo" / "_SUCCESS").exists()
+    assert_stage_stats(out / "round-2" / "replay", "iterative-replay", "solutions")
     assert not (out / "round-1" / "replay").exists()  # no history before round 1
-    assert (out / "_SUCCESS").exists() and [x["round"] for x in stats["rounds"]] == [1, 2]
+    outer = assert_stage_stats(out, "train-iterative-rl", "solutions")
+    labelled = [json.loads((out / f"round-{r}" / "labels" / "stats.json").read_text())["rows_out"] for r in (1, 2)]
+    assert (outer["rows_in"], outer["rows_out"]) == (40, sum(labelled))  # 20 sampled per round; all labelled
+    assert [x["round"] for x in stats["rounds"]] == [1, 2]
     assert stats["model"] == str(out / "round-2" / "grpo" / "model")
     samples = (out / "round-1" / "samples" / "data" / "solutions.jsonl").read_text().splitlines()
     assert samples and all("gold_steps" in json.loads(line) for line in samples)  # the tiny task's ground truth
