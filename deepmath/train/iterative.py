@@ -160,6 +160,7 @@ def _piece(out: Path, **settings) -> PieceConfig:
 
 def _run(cfg: IterativeRLRecipe, out: Path):
     from deepmath.config import ConfigError, from_dict
+    from deepmath.io.atomic import atomic_write_json
     from deepmath.stage import StageResult, nested_stage
     from deepmath.stats import StageStats
     from deepmath.steps.config import LabelStepsConfig
@@ -209,8 +210,6 @@ def _run(cfg: IterativeRLRecipe, out: Path):
         unit="solutions",
         extra={"rounds": rounds, "model": policy, "prm": prm},
     )
-    from deepmath.io.atomic import atomic_write_json
-
     atomic_write_json(out / "metrics.json", {"rounds": rounds})
     return StageResult(stats=stats, card=_card(cfg, rounds))
 
