@@ -41,6 +41,7 @@ def test_the_table_lists_every_stage_command():
     commands = _table_commands()
     expected = {"ingest", "mine", "dedup", "decontam", "sft-mix", "pretrain", "train", "train (paradigm)", "compare"}
     expected |= {"label-steps", "prm", "eval", "eval (benchmarks)", "eval (regrade)", "eval-lm", "rewards"}
+    expected |= {"iterative-rl"}
     assert expected <= set(commands)
 
 
@@ -141,5 +142,27 @@ def test_the_training_and_eval_commands_run_as_written(corpus_chain):
     _run(commands["compare"], work)
     _run(commands["label-steps"] + " --tiny-problems 8 --rollouts 2", work)
     _run(commands["prm"] + " --num-train-epochs 1", work, timeout=1800)
+    # the process-supervision recipe as written, shrunk to seconds per stage (same stages, two rounds)
+    _run(commands["iterative-rl"].replace("pipelines/process_supervision_tiny.yaml", _small_ps_recipe(work)), work)
     for folder in ("sft", "grpo", "eval", "bench", "pt", "evallm", "rft", "compare", "labels", "prm"):
         assert (work / "out" / folder / "_SUCCESS").exists(), folder
+    for folder in ("sft", "iterative-rl", "iterative-rl/round-2/grpo", "iterative-rl/round-2/prm"):
+        assert (work / "out" / "ps" / folder / "_SUCCESS").exists(), folder
+
+
+def _small_ps_recipe(work: Path) -> str:
+    """pipelines/process_supervision_tiny.yaml with every budget cut to a few steps (the README command's shape)."""
+    import yaml
+
+    recipe = yaml.safe_load((ROOT / "pipelines" / "process_supervision_tiny.yaml").read_text())
+    sft, iterative = recipe["stages"]
+    small_eval = {"eval_k": 2, "eval_max_new_tokens": 8, "eval_batch_problems": 8}
+    sft.update(tiny_problems=60, tiny_test_problems=8, max_steps=2, save_steps=1, **small_eval)
+    iterative.update(sample_questions=8)
+    iterative["label"].update(rollouts=2, max_new_tokens=16, batch_solutions=8)
+    iterative["prm"].update(num_train_epochs=1)
+    iterative["grpo"].update(tiny_problems=60, tiny_test_problems=8, max_steps=2, save_steps=1, **small_eval)
+    iterative["grpo"].update(per_device_train_batch_size=16, max_completion_length=16)
+    path = work / "ps_small.yaml"
+    path.write_text(yaml.safe_dump(recipe))
+    return path.name
