@@ -256,9 +256,12 @@ class GRPORecipe(_RecipeFields, GRPOConfig):
     )
     supervision: str = field(
         default="outcome",
-        metadata={"help": "outcome (TRL's GRPO) or process (step rewards from `prm`, DeepSeekMath 4.1.3)"},
+        metadata={
+            "help": "outcome (TRL's GRPO on reward_funcs), process (step rewards from `prm`, DeepSeekMath 4.1.3) "
+            "or outcome_prm (the PRM's score of an output's last step is its reward; reward_funcs are logged)"
+        },
     )
-    prm: str = field(default="", metadata={"help": "supervision: process: a `deepmath train prm` model folder"})
+    prm: str = field(default="", metadata={"help": "supervision process/outcome_prm: a `deepmath train prm` folder"})
     step_marker: str = field(default="\n", metadata={"help": "supervision: process: step separator in outputs"})
 
     RANGES: ClassVar[dict] = _GRPO_RANGES
@@ -270,17 +273,22 @@ class GRPORecipe(_RecipeFields, GRPOConfig):
         _check_reward_names(self.reward_funcs)
         if self.reward_timeout <= 0:
             raise ValueError("reward_timeout must be > 0 seconds")
-        if self.reward_weights is not None and len(self.reward_weights) != len(self.reward_funcs):
+        if self.supervision == "outcome_prm" and self.reward_weights is None:
+            # the PRM's outcome reward comes first and is the only one trained on; the rule rewards are logged
+            self.reward_weights = [1.0] + [0.0] * len(self.reward_funcs)
+        functions = len(self.reward_funcs) + (1 if self.supervision == "outcome_prm" else 0)
+        if self.reward_weights is not None and len(self.reward_weights) != functions:
             raise ValueError(
-                f"reward_weights has {len(self.reward_weights)} values for {len(self.reward_funcs)} reward_funcs"
+                f"reward_weights has {len(self.reward_weights)} values for {functions} reward functions"
+                + (" (the PRM's outcome reward first, then reward_funcs)" if self.supervision == "outcome_prm" else "")
             )
         if self.reward_workers < 1:
             raise ValueError("reward_workers must be >= 1")
         if self.sft is not None and not isinstance(self.sft, dict):
             raise ValueError("sft must be a mapping of SFT recipe fields")
-        if self.supervision not in ("outcome", "process"):
-            raise ValueError(f"supervision must be outcome or process, not {self.supervision!r}")
-        if self.supervision == "process" and not self.prm:
-            raise ValueError("supervision: process needs prm: a `deepmath train prm` model folder")
+        if self.supervision not in ("outcome", "process", "outcome_prm"):
+            raise ValueError(f"supervision must be outcome, process or outcome_prm, not {self.supervision!r}")
+        if self.supervision != "outcome" and not self.prm:
+            raise ValueError(f"supervision: {self.supervision} needs prm: a `deepmath train prm` model folder")
         self._resolve_trl_defaults()
         super().__post_init__()

@@ -100,16 +100,22 @@ def build_trainer(cfg: GRPORecipe, policy: str, train_dataset, bridge, callbacks
 
     tokenizer = AutoTokenizer.from_pretrained(policy, padding_side="left")
     extra = {}
-    if getattr(cfg, "supervision", "outcome") == "process":  # DeepSeekMath 4.1.3: deepmath/train/process.py
+    reward_funcs = bridge.functions()
+    supervision = getattr(cfg, "supervision", "outcome")
+    if supervision == "process":  # DeepSeekMath 4.1.3: deepmath/train/process.py
         from deepmath.train.process import ProcessGRPOTrainer as GRPOTrainer
         from deepmath.train.process import load_step_scorer
 
         extra = {"step_scorer": load_step_scorer(cfg), "step_marker": cfg.step_marker}
+    elif supervision == "outcome_prm":  # outcome supervision by the reward model (weights: config.py)
+        from deepmath.train.process import load_step_scorer, prm_outcome_reward
+
+        reward_funcs = [prm_outcome_reward(load_step_scorer(cfg), cfg.step_marker), *reward_funcs]
     if cfg.load_in_4bit:
         cfg.model_init_kwargs = {**(cfg.model_init_kwargs or {}), **quantization_kwargs(True)}
     trainer = GRPOTrainer(
         model=policy,
-        reward_funcs=bridge.functions(),
+        reward_funcs=reward_funcs,
         args=cfg,
         train_dataset=train_dataset,
         processing_class=tokenizer,

@@ -4,6 +4,10 @@
     prm: runs/prm/model           # a `deepmath train prm` model (or any `scorer(questions, steps)` in code)
     step_marker: "\\n"
 
+`supervision: outcome_prm` uses the same PRM as an outcome reward model instead (`prm_outcome_reward`: the score of
+an output's last step is its reward, and TRL's GRPO normalises it over the group; the rule-based reward_funcs are
+still computed and logged, with weight 0).
+
 For each question, the G sampled outputs are split into steps at `step_marker`; the PRM scores every step
 (r_i^{index(j)}, index(j) = the last token of step j). The rewards are normalised over *all steps of the group*,
 r~ = (r - mean(R)) / std(R) with R every step reward of the G outputs, and the advantage of token t of output i
@@ -28,7 +32,7 @@ from collections.abc import Callable, Sequence
 
 from trl import GRPOTrainer
 
-__all__ = ["ProcessGRPOTrainer", "load_step_scorer", "process_advantages", "step_spans"]
+__all__ = ["ProcessGRPOTrainer", "load_step_scorer", "prm_outcome_reward", "process_advantages", "step_spans"]
 
 logger = logging.getLogger(__name__)
 
@@ -111,6 +115,25 @@ def load_step_scorer(cfg) -> Callable:
     from deepmath.train.prm import ProcessRewardModel
 
     return ProcessRewardModel(cfg.prm).score
+
+
+def prm_outcome_reward(step_scorer: Callable, step_marker: str = "\n") -> Callable:
+    """A TRL reward function from a PRM: an output's reward is the PRM's score of its last step (the probability
+    that the solution so far, i.e. the whole of it, is right), so the PRM serves as the outcome reward model of
+    GRPO+OS (DeepSeekMath 4.1.2). Outputs with no step text get 0.0 and are not sent to the PRM."""
+
+    def prm_outcome(prompts, completions, **kwargs) -> list[float]:
+        texts = [c[-1]["content"] if isinstance(c, list) else str(c) for c in completions]
+        steps = [[s for s in text.split(step_marker) if s.strip()] for text in texts]
+        scored = [i for i, row in enumerate(steps) if row]
+        rewards = [0.0] * len(texts)
+        if scored:
+            questions = [_question({"prompt": prompts[i]}) for i in scored]
+            for i, row in zip(scored, step_scorer(questions, [steps[i] for i in scored])):
+                rewards[i] = float(row[-1]) if row else 0.0
+        return rewards
+
+    return prm_outcome
 
 
 def _question(row: dict) -> str:
