@@ -193,7 +193,7 @@ def test_step_spans_and_advantages_unit(micro_model):
 def test_process_supervision_needs_a_prm(micro_model, tmp_path):
     with pytest.raises(ValueError, match="needs prm"):
         _recipe_with(micro_model, tmp_path, supervision="process")
-    with pytest.raises(ValueError, match="outcome or process"):
+    with pytest.raises(ValueError, match="outcome, process or outcome_prm"):
         _recipe_with(micro_model, tmp_path, supervision="steps")
     assert _recipe(micro_model, tmp_path).supervision == "outcome"
 
