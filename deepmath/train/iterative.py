@@ -1,7 +1,7 @@
 """`deepmath train iterative-rl RECIPE.yaml --output DIR`: iterative RL with a process reward model (DeepSeekMath
 Algorithm 1, §4.1.4), every round a folder of ordinary, resumable stages.
 
-    deepmath train iterative-rl ROUNDS.yaml --policy runs/sft/model --output runs/iter   # the fields below
+    deepmath train iterative-rl ROUNDS.yaml --policy runs/sft/model --output runs/iter   # its fields: see the recipe below
     deepmath run pipelines/process_supervision_tiny.yaml --output runs/ps      # SFT -> 2 rounds, one command
 
     OUTPUT/round-1/samples   solutions sampled from the current policy on `sample_questions` training questions
