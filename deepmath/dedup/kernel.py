@@ -4,9 +4,10 @@
 `signatures.signatures` for every text (empty texts keep datasketch's empty value), bit for bit, by one of two paths:
 - compiled (`_kernel.c`, built from pyproject.toml's `ext-modules` at `pip install`): one pass per document
   normalises through the same character table (folds to several characters with letters, e.g. "ﬁ", "™", "½", are
-  expanded there too), hashes each shingle and folds its `num_perm` permuted values into the running minima, with
-  no (shingles x num_perm) matrix. A page with a code point outside the BMP seen for the first time (or more than 64 characters added by
-  expansions) goes through numpy instead, which also resolves those characters in the shared table.
+  expanded there too), hashes each shingle and folds its `num_perm` permuted values into the running minima, with no
+  (shingles x num_perm) matrix. A page with a code point outside the BMP seen for the first time (or more than 64
+  characters added by expansions) goes through numpy instead, which also resolves those characters in the shared
+  table.
 - numpy (`shingle_batch` + `signatures`): used when the extension is missing (no C compiler at install time) or
   `DEEPMATH_DEDUP_KERNEL=numpy` is set (for comparisons; tests check both paths agree).
 The extension (`_kernel_sets.c`) also sorts each page's shingle set (`shingle_sets`), verifies candidate pairs
