@@ -25,6 +25,7 @@ __all__ = [
     "config_hash",
     "config_to_dict",
     "from_dict",
+    "import_target",
     "load_yaml",
     "parse_cli_value",
     "save_config",
@@ -92,6 +93,18 @@ def close_matches(name: str, options: typing.Iterable[str]) -> str:
     """' (did you mean: a, b?)' or '' when nothing is close."""
     matches = difflib.get_close_matches(name, list(options), n=3, cutoff=0.6)
     return f" (did you mean: {', '.join(matches)}?)" if matches else ""
+
+
+def import_target(spec: str, what: str):
+    """The object a `package.module:name` setting names (a factory, a reward function, a stage's entry point); one
+    line naming the setting when it cannot be imported."""
+    import importlib
+
+    module, _, attr = spec.partition(":")
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as err:
+        raise ConfigError(f"{what} {spec!r} cannot be imported: {err}") from err
 
 
 def load_yaml(path: str | Path) -> dict:

@@ -74,17 +74,10 @@ def load_solutions(cfg: LabelStepsConfig) -> list[dict]:
 
 
 def _completer(cfg: LabelStepsConfig):
-    from deepmath.config import ConfigError
+    from deepmath.config import ConfigError, import_target
 
     if ":" in cfg.completer and not Path(cfg.completer).exists():
-        import importlib
-
-        module, _, attr = cfg.completer.partition(":")
-        try:
-            factory = getattr(importlib.import_module(module), attr)
-        except (ImportError, AttributeError) as err:
-            raise ConfigError(f"completer {cfg.completer!r} cannot be imported: {err}") from err
-        return factory(cfg)
+        return import_target(cfg.completer, "completer")(cfg)
     if not (Path(cfg.completer) / "config.json").exists():
         raise ConfigError(f"completer {cfg.completer!r} is neither a model folder nor module:factory")
     from deepmath.evaluate.generation import load_generator

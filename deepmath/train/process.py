@@ -99,17 +99,10 @@ def load_step_scorer(cfg) -> Callable:
     `deepmath.steps.simulated:oracle_prm`, to measure GRPO+PS apart from a learned PRM's errors)."""
     from pathlib import Path
 
-    from deepmath.config import ConfigError
+    from deepmath.config import ConfigError, import_target
 
     if ":" in cfg.prm and not Path(cfg.prm).exists():
-        import importlib
-
-        module, _, attr = cfg.prm.partition(":")
-        try:
-            factory = getattr(importlib.import_module(module), attr)
-        except (ImportError, AttributeError) as err:
-            raise ConfigError(f"prm {cfg.prm!r} cannot be imported: {err}") from err
-        return factory(cfg)
+        return import_target(cfg.prm, "prm")(cfg)
     if not (Path(cfg.prm) / "config.json").exists():
         raise ConfigError(f"prm {cfg.prm!r} is neither a PRM model folder nor module:factory")
     from deepmath.train.prm import ProcessRewardModel
