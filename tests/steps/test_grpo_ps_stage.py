@@ -4,6 +4,7 @@ import json
 
 from deepmath.steps.config import LabelStepsConfig
 from deepmath.steps.labels import run_label_steps
+from tests.steps.micro import MULTISTEP_GRPO, TINY
 
 
 def test_grpo_with_a_trained_prm_runs_and_logs_step_rewards(tmp_path):
@@ -39,29 +40,12 @@ def test_grpo_with_a_trained_prm_runs_and_logs_step_rewards(tmp_path):
     cfg = from_dict(
         GRPORecipe,
         {
+            **MULTISTEP_GRPO,
+            **TINY,
             "model": "tiny",
-            "dataset": ["tiny-multistep"],
-            "tiny_problems": 80,
-            "tiny_test_problems": 10,
-            "tiny_hidden_size": 32,
-            "tiny_layers": 1,
-            "tiny_heads": 2,
             "output": str(tmp_path / "grpo"),
             "supervision": "process",
             "prm": str(tmp_path / "prm" / "model"),
-            "reward_funcs": ["math_accuracy"],
-            "reward_workers": 1,
-            "num_generations": 4,
-            "per_device_train_batch_size": 8,
-            "max_completion_length": 24,
-            "max_steps": 2,
-            "logging_steps": 1,
-            "eval_k": 0,
-            "use_cpu": True,
-            "save_strategy": "no",
-            "bf16": False,
-            "loss_type": "grpo",
-            "beta": 0.04,
         },
     )
     stats = run_grpo(cfg)

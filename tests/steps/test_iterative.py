@@ -10,8 +10,7 @@ from deepmath.config import ConfigError, from_dict
 from deepmath.train.iterative import replay_rows, run_iterative_rl
 from deepmath.train.iterative_config import IterativeRLRecipe
 from tests.stage_folder import assert_stage_stats
-
-TINY = {"tiny_hidden_size": 32, "tiny_layers": 1, "tiny_heads": 2}
+from tests.steps.micro import MULTISTEP_GRPO, TINY
 
 
 def _recipe(policy, out, **kw) -> IterativeRLRecipe:
@@ -30,25 +29,7 @@ def _recipe(policy, out, **kw) -> IterativeRLRecipe:
             "use_cpu": True,
             **TINY,
         },
-        "grpo": {
-            "dataset": ["tiny-multistep"],
-            "tiny_problems": 80,
-            "tiny_test_problems": 10,
-            "reward_funcs": ["math_accuracy"],
-            "reward_workers": 1,
-            "num_generations": 4,
-            "per_device_train_batch_size": 8,
-            "max_completion_length": 24,
-            "max_steps": 2,
-            "learning_rate": 1e-3,
-            "logging_steps": 1,
-            "eval_k": 0,
-            "use_cpu": True,
-            "save_strategy": "no",
-            "bf16": False,
-            "loss_type": "grpo",
-            "beta": 0.04,
-        },
+        "grpo": {**MULTISTEP_GRPO, "learning_rate": 1e-3},
         **kw,
     }
     return from_dict(IterativeRLRecipe, data)

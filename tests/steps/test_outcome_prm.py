@@ -7,6 +7,7 @@ import pytest
 
 from deepmath.tasks.multistep import make_multistep_problems
 from deepmath.train.process import prm_outcome_reward
+from tests.steps.micro import MULTISTEP_GRPO, TINY
 
 
 def _scripted_scorer(calls):
@@ -50,28 +51,13 @@ def test_grpo_trains_on_the_prm_outcome_reward(tmp_path):
     cfg = from_dict(
         GRPORecipe,
         {
+            **MULTISTEP_GRPO,
+            **TINY,
             "model": "tiny",
-            "dataset": ["tiny-multistep"],
-            "tiny_problems": 80,
-            "tiny_test_problems": 10,
-            "tiny_hidden_size": 32,
-            "tiny_layers": 1,
-            "tiny_heads": 2,
             "output": str(tmp_path / "grpo"),
             "supervision": "outcome_prm",
             "prm": "deepmath.steps.simulated:oracle_prm",
-            "reward_funcs": ["math_accuracy"],
-            "reward_workers": 1,
-            "num_generations": 4,
-            "per_device_train_batch_size": 8,
             "max_completion_length": 16,
-            "max_steps": 2,
-            "logging_steps": 1,
-            "eval_k": 0,
-            "use_cpu": True,
-            "save_strategy": "no",
-            "loss_type": "grpo",
-            "beta": 0.04,
         },
     )
     run_grpo(cfg)
