@@ -6,7 +6,7 @@ never right): per question, correct and wrong completions in a fixed pattern, wi
 
 from deepmath.config import from_dict
 
-COMMON = {
+TINY_RUN = {  # any training recipe: the tiny model on 48 tiny problems, 2 steps, on CPU
     "model": "tiny",
     "dataset": "tiny",
     "tiny_problems": 48,
@@ -18,6 +18,11 @@ COMMON = {
     "torch_threads": 1,
     "learning_rate": 1e-3,
     "max_steps": 2,
+    "use_cpu": True,
+    "disable_tqdm": True,
+}
+COMMON = {
+    **TINY_RUN,
     "save_strategy": "steps",
     "save_steps": 1,
     "logging_steps": 1,
@@ -25,8 +30,6 @@ COMMON = {
     "eval_k": 2,
     "eval_max_new_tokens": 6,
     "eval_batch_problems": 6,
-    "use_cpu": True,
-    "disable_tqdm": True,
 }
 SAMPLED = {
     "sample_k": 4,

@@ -6,6 +6,7 @@ import pytest
 
 from deepmath.config import ConfigError, from_dict
 from tests.stage_folder import assert_stage_stats, stage_fragment
+from tests.train.methods_micro import TINY_RUN
 from tests.train.test_grpo_run import micro_recipe
 
 LORA = {"r": 8, "lora_alpha": 16, "lora_dropout": 0.0, "target_modules": "all-linear"}
@@ -58,25 +59,7 @@ def test_lora_sft_saves_the_adapter_and_a_merged_model(tmp_path):
     from deepmath.train.sft import run_sft
 
     out = tmp_path / "sft"
-    fields = {
-        "output": str(out),
-        "model": "tiny",
-        "dataset": "tiny",
-        "tiny_problems": 48,
-        "tiny_test_problems": 6,
-        "tiny_hidden_size": 32,
-        "tiny_layers": 2,
-        "tiny_heads": 2,
-        "tiny_vocab_size": 300,
-        "torch_threads": 1,
-        "max_steps": 2,
-        "per_device_train_batch_size": 4,
-        "learning_rate": 1e-3,
-        "eval_k": 0,
-        "use_cpu": True,
-        "disable_tqdm": True,
-        "peft": LORA,
-    }
+    fields = {**TINY_RUN, "output": str(out), "per_device_train_batch_size": 4, "eval_k": 0, "peft": LORA}
     stats = run_sft(from_dict(SFTRecipe, fields))
     assert stats["adapter"] == str(out / "adapter")
     written = assert_stage_stats(out, "train-sft", "examples")
