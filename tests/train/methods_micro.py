@@ -68,3 +68,27 @@ def scripted_samples(model, prompts, k, *args):
 
 def _is_sub(question: str) -> bool:
     return any(word in question for word in ("gives", "sold", "lost", "took"))
+
+
+class Interrupted(Exception):
+    """Raised from inside a training run to stand for a kill right after its first checkpoint."""
+
+
+def interrupt_after_first_save(monkeypatch, module) -> None:
+    """Make `module.build_trainer` give trainers that raise Interrupted once checkpoint-1 is saved (undo with
+    monkeypatch.undo() or by setting the original back)."""
+    from transformers import TrainerCallback
+
+    class InterruptAfterFirstSave(TrainerCallback):
+        def on_save(self, args, state, control, **kwargs):
+            if state.global_step == 1:
+                raise Interrupted
+
+    original = module.build_trainer
+
+    def interrupting(*args, **kwargs):
+        trainer, tokenizer = original(*args, **kwargs)
+        trainer.add_callback(InterruptAfterFirstSave())
+        return trainer, tokenizer
+
+    monkeypatch.setattr(module, "build_trainer", interrupting)

@@ -3,20 +3,9 @@
 import json
 
 import pytest
-from transformers import TrainerCallback
 
 from tests.stage_folder import assert_stage_stats, stage_fragment
 from tests.train import methods_micro
-
-
-class Interrupted(Exception):
-    pass
-
-
-class InterruptAfterFirstSave(TrainerCallback):
-    def on_save(self, args, state, control, **kwargs):
-        if state.global_step == 1:
-            raise Interrupted
 
 
 def micro_recipe(output, **overrides):
@@ -28,14 +17,8 @@ def test_grpo_stage_resumes_from_the_last_checkpoint_and_then_skips(tmp_path, mo
 
     out = tmp_path / "run"
     original = grpo.build_trainer
-
-    def interrupting(*args, **kwargs):
-        trainer, tokenizer = original(*args, **kwargs)
-        trainer.add_callback(InterruptAfterFirstSave())
-        return trainer, tokenizer
-
-    monkeypatch.setattr(grpo, "build_trainer", interrupting)
-    with pytest.raises(Interrupted):
+    methods_micro.interrupt_after_first_save(monkeypatch, grpo)
+    with pytest.raises(methods_micro.Interrupted):
         grpo.run_grpo(micro_recipe(out))
     assert (out / "checkpoint-1").is_dir() and not (out / "_SUCCESS").exists()
     assert (out / "eval_before.json").exists()  # finished steps are kept for the re-run

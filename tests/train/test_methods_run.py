@@ -5,25 +5,14 @@ grading, the trainers and everything else are the real ones."""
 import json
 
 import pytest
-from transformers import TrainerCallback
 
 from deepmath.config import ConfigError
 from deepmath.demo.report import render_fragment
 from deepmath.registry import get_stage
 from tests.stage_folder import assert_stage_stats, stage_fragment
-from tests.train.methods_micro import micro_recipe, scripted_samples
+from tests.train.methods_micro import Interrupted, interrupt_after_first_save, micro_recipe, scripted_samples
 
 MODULES = {"rft": "deepmath.train.rft", "online-rft": "deepmath.train.online_rft", "dpo": "deepmath.train.dpo"}
-
-
-class Interrupted(Exception):
-    pass
-
-
-class InterruptAfterFirstSave(TrainerCallback):
-    def on_save(self, args, state, control, **kwargs):
-        if state.global_step == 1:
-            raise Interrupted
 
 
 def _entry(method):
@@ -53,13 +42,7 @@ def test_method_resumes_from_the_last_checkpoint_and_then_skips(method, tmp_path
     module = importlib.import_module(MODULES[method])
     out = tmp_path / "run"
     original = module.build_trainer
-
-    def interrupting(*args, **kwargs):
-        trainer, tokenizer = original(*args, **kwargs)
-        trainer.add_callback(InterruptAfterFirstSave())
-        return trainer, tokenizer
-
-    monkeypatch.setattr(module, "build_trainer", interrupting)
+    interrupt_after_first_save(monkeypatch, module)
     with pytest.raises(Interrupted):
         _entry(method)(micro_recipe(method, out))
     assert (out / "checkpoint-1").is_dir() and not (out / "_SUCCESS").exists()
