@@ -81,7 +81,7 @@ def fold_code(ch: str) -> int:
 
 def fold_table() -> np.ndarray:
     """Per code point: `fold_code`, with code points outside the BMP marked slow (filled in when first seen).
-    Built once per process (~0.2 s; 4.4 MB); callers may write resolved entries back into it."""
+    Built once per process (~40 ms, see `bmp_tables`; 4.4 MB); callers may write resolved entries back into it."""
     return bmp_tables()[0]
 
 
