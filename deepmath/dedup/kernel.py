@@ -23,8 +23,9 @@ import os
 
 import numpy as np
 
-from deepmath.dedup.shingles import _SLOW_BIT, ShingleBatch, _code_entry, _exact_hashes, _fold, _table, shingle_batch
+from deepmath.dedup.shingles import ShingleBatch, _exact_hashes, shingle_batch
 from deepmath.dedup.signatures import Permutations, signatures
+from deepmath.text.chars import SLOW_BIT, code_entry, fold, fold_table
 
 __all__ = ["KERNEL", "estimate_pairs", "shingle_sets", "sketch", "verify_ordered", "warm_up"]
 
@@ -46,7 +47,7 @@ _EXTRA = 64  # characters the expansions of one document may add in the kernel (
 
 def warm_up() -> None:
     """Build the shared character table now (~0.1 s), e.g. before forking workers that would each build it."""
-    _table()
+    fold_table()
     if _kernel is not None:
         _expansions()
 
@@ -56,9 +57,9 @@ def _expansions() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The BMP characters whose fold is several characters with a word character among them (their table entry is
     the slow flag), as sorted code points, and the table entries of their folds' characters (CSR: starts, values),
     exactly what shingles._expand_slow splices in."""
-    keys = np.flatnonzero(_table()[:0x10000] & _SLOW_BIT).astype(np.uint32)
+    keys = np.flatnonzero(fold_table()[:0x10000] & SLOW_BIT).astype(np.uint32)
     keys = keys[(keys < 0xD800) | (keys >= 0xE000)]
-    folds = [[_code_entry(ch) for ch in _fold(chr(code))] for code in keys.tolist()]
+    folds = [[code_entry(ch) for ch in fold(chr(code))] for code in keys.tolist()]
     starts = np.zeros(len(keys) + 1, dtype=np.int64)
     np.cumsum([len(f) for f in folds], out=starts[1:])
     values = np.array([e for f in folds for e in f], dtype=np.uint32)
@@ -91,7 +92,7 @@ def _sketch_compiled(texts: list[str], ngram: int, perms: Permutations) -> tuple
     n_words = np.empty(n_docs, dtype=np.int64)
     slow = np.zeros(n_docs, dtype=np.uint8)
     n_hashes, n_canon = _kernel.sketch(
-        texts, _table(), *_expansions(), ngram, a, b, sigs, hashes, offsets, canon, canon_bounds, n_words, slow
+        texts, fold_table(), *_expansions(), ngram, a, b, sigs, hashes, offsets, canon, canon_bounds, n_words, slow
     )
     hashes = hashes[:n_hashes].copy()
     exact = _exact_hashes(canon[:n_canon], canon_bounds)

@@ -29,7 +29,6 @@ from deepmath.text.chars import (
     CJK_BIT,
     SLOW_BIT,
     SPACE,
-    char_class,
     code_entry,
     fold,
     fold_code,
@@ -42,10 +41,6 @@ __all__ = ["ShingleBatch", "normalize_words", "shingle_batch", "shingle_hash32",
 
 _MASK64 = (1 << 64) - 1
 _POLY = 0x9E3779B97F4A7C15  # odd, so it is invertible mod 2^64
-_SPACE = SPACE
-_SLOW_BIT, _CJK_BIT = SLOW_BIT, CJK_BIT
-# the character kernel, under the names this module's callers (the compiled kernel's loader) use
-_fold, _char_class, _code_entry, _fold_code, _table = fold, char_class, code_entry, fold_code, fold_table
 
 
 def _fmix64(h: np.ndarray) -> np.ndarray:
@@ -114,17 +109,17 @@ class ShingleBatch:
 def _expand_slow(stream: np.ndarray, cps: np.ndarray, where: np.ndarray, doc_start: np.ndarray):
     """Resolve the characters at `where`: outside the BMP (their table entries are then filled in for next time),
     or folding to several characters with word characters among them (those are spliced in)."""
-    table = _table()
+    table = fold_table()
     values, inverse = np.unique(cps[where], return_inverse=True)
     for value in values[values > 0xFFFF].tolist():
-        table[value] = _fold_code(chr(value))
+        table[value] = fold_code(chr(value))
     entries = table[values]
-    stream[where] = entries[inverse] & ~_SLOW_BIT
-    long = np.flatnonzero(entries[inverse] & _SLOW_BIT)
+    stream[where] = entries[inverse] & ~SLOW_BIT
+    long = np.flatnonzero(entries[inverse] & SLOW_BIT)
     if not len(long):
         return stream, doc_start
     positions = where[long]  # sorted
-    folds = [[_code_entry(ch) for ch in _fold(chr(values[k]))] for k in inverse[long].tolist()]
+    folds = [[code_entry(ch) for ch in fold(chr(values[k]))] for k in inverse[long].tolist()]
     stream[positions] = [f[0] for f in folds]
     extra = np.array([len(f) - 1 for f in folds], dtype=np.int64)
     stream = np.insert(stream, np.repeat(positions + 1, extra), [e for f in folds for e in f[1:]])
@@ -134,14 +129,14 @@ def _expand_slow(stream: np.ndarray, cps: np.ndarray, where: np.ndarray, doc_sta
 
 def _split_cjk(stream: np.ndarray, doc_start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Adjacent word characters where either is CJK are two words: insert a space between them."""
-    is_cjk = stream >= _CJK_BIT
-    is_word = stream != _SPACE
+    is_cjk = stream >= CJK_BIT
+    is_word = stream != SPACE
     split = np.flatnonzero((is_cjk[:-1] | is_cjk[1:]) & is_word[:-1] & is_word[1:])
-    stream[is_cjk] &= ~_CJK_BIT
+    stream[is_cjk] &= ~CJK_BIT
     if not len(split):
         return stream, doc_start
     # documents start after a space, so no split is at a document's last position
-    return np.insert(stream, split + 1, _SPACE), doc_start + np.searchsorted(split, doc_start)
+    return np.insert(stream, split + 1, SPACE), doc_start + np.searchsorted(split, doc_start)
 
 
 def _canonical(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -150,15 +145,15 @@ def _canonical(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     lengths = np.fromiter((len(t) + 1 for t in texts), dtype=np.int64, count=len(texts))
     doc_start = np.concatenate(([0], np.cumsum(lengths)[:-1]))
     cps = np.frombuffer(" ".join([*texts, ""]).encode("utf-32-le"), dtype=np.uint32)  # a space after every text
-    stream = _table()[cps]
+    stream = fold_table()[cps]
     top = int(stream.max())
-    if top >= _SLOW_BIT:
-        # every slow entry is exactly _SPACE | _SLOW_BIT (see _table); a CJK entry has _CJK_BIT and no _SLOW_BIT
-        slow = np.flatnonzero(stream == (_SPACE | _SLOW_BIT))
+    if top >= SLOW_BIT:
+        # every slow entry is exactly SPACE | SLOW_BIT (see fold_table); a CJK entry has CJK_BIT and no SLOW_BIT
+        slow = np.flatnonzero(stream == (SPACE | SLOW_BIT))
         if len(slow):
             stream, doc_start = _expand_slow(stream, cps, slow, doc_start)
             top = int(stream.max())
-    word = stream != _SPACE
+    word = stream != SPACE
     # keep word characters and the first non-word character after a word (it becomes the single space); every
     # text ends with a space, so no word runs into the next document and no document starts with a space
     keep = word.copy()
@@ -172,7 +167,7 @@ def _canonical(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     )
     doc_start = np.concatenate(([0], np.cumsum(per_doc)[:-1]))
     stream = stream[keep]
-    if top >= _CJK_BIT:
+    if top >= CJK_BIT:
         stream, doc_start = _split_cjk(stream, doc_start)
     return stream, doc_start
 
@@ -188,7 +183,7 @@ def shingle_batch(texts: list[str], ngram: int = 5) -> ShingleBatch:
     stream, doc_start = _canonical(texts)
     size = len(stream)
     # the canonical stream is word, space, word, space, ...: every space ends a word and the next word starts after it
-    word_ends = np.flatnonzero(stream == _SPACE)  # one past each word
+    word_ends = np.flatnonzero(stream == SPACE)  # one past each word
     word_starts = np.empty_like(word_ends)
     if len(word_ends):
         word_starts[0] = 0

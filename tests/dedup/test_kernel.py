@@ -83,15 +83,15 @@ def test_compiled_equals_datasketch():
 @needs_kernel
 def test_page_goes_through_numpy_when_a_character_is_unresolved(caplog):
     """A code point outside the BMP that nothing resolved yet sends its page to numpy; the results still match."""
-    from deepmath.dedup.shingles import _SLOW_BIT, _SPACE, _table
+    from deepmath.text.chars import SLOW_BIT, SPACE, fold_table
 
     unseen = "\U0001f9a0"  # an emoji (maybe resolved by an earlier test: marked unresolved again below)
     texts = [f"an unseen {unseen} emoji next to words one two three", "plain words one two three four five"]
-    _table()[ord(unseen)] = _SPACE | _SLOW_BIT  # what a fresh process has
+    fold_table()[ord(unseen)] = SPACE | SLOW_BIT  # what a fresh process has
     with caplog.at_level("DEBUG", logger="deepmath.dedup.kernel"):
         _assert_same(texts, 5, Permutations(64))
     assert "1 document(s) of 2 through the numpy path" in caplog.text
-    assert not _table()[ord(unseen)] & _SLOW_BIT  # resolved by the numpy path for the next pages
+    assert not fold_table()[ord(unseen)] & SLOW_BIT  # resolved by the numpy path for the next pages
 
 
 @needs_kernel
