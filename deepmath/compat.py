@@ -10,11 +10,18 @@ guards the private name it touches and falls back to the library's own behaviour
   Offered upstream as "cache ExceptionFormatter._get_lib_dirs" (not merged at the time of writing).
 - `without_manager_process`: datatrove's local executor starts a multiprocess Manager server (~30-50 ms) even for
   one worker running tasks one after another in this process; a plain queue does the same job.
+- `lazy_hub_filesystem`: `datatrove.io` imports `huggingface_hub.HfFileSystem` at its top only to test whether a
+  folder is on the Hub; that import loads the Hub client (~0.1 s, half the import time of a corpus command). While
+  `datatrove.io` loads, its name is bound to a stand-in class that behaves as the real one (instances, subclasses,
+  calls and attributes all go to it) and loads it only on first use. Installed by `import deepmath`, one shot.
+- `fork_worker_pool`: with several workers and the `fork` start method, datatrove's local executor still starts a
+  Manager server and pickles the executor (with dill) for every task (~75 ms per pipeline of tiny tasks);
+  `deepmath.fork_pool` forks the workers once and sends them task numbers.
 - `quiet_task_logger`: datatrove's `add_task_logger` prints every task's log and stats block on stderr (~800 lines
   per demo run); at default verbosity only warnings reach the console and everything still goes to the task's log
   file under `OUTPUT/_logs/<pipeline>/logs/`. `-v` restores datatrove's console output.
 
-How much the first two are worth is measured in `bench/README.md` (dedup, with and without the shims).
+How much the shims are worth is measured in `bench/README.md` (dedup, with and without the shims).
 """
 
 from __future__ import annotations
@@ -26,12 +33,13 @@ import os
 import queue
 import sys
 import types
-from importlib import metadata
 
 __all__ = [
     "TESTED",
     "cache_loguru_lib_dirs",
     "check_versions",
+    "fork_worker_pool",
+    "lazy_hub_filesystem",
     "prepare_datatrove",
     "quiet_task_logger",
     "without_manager_process",
@@ -55,6 +63,8 @@ def _version_tuple(text: str) -> tuple[int, ...]:
 
 def check_versions(*names: str) -> list[str]:
     """Warn once per library installed outside its tested range; returns the warnings."""
+    from importlib import metadata
+
     warnings = []
     for name in names or TESTED:
         if name in _checked or name not in TESTED:
@@ -100,6 +110,89 @@ def cache_loguru_lib_dirs() -> bool:
     return True
 
 
+class _DeferredHubClass(type):
+    """The metaclass of `_HubFileSystem`: everything asked of the class is asked of huggingface_hub's real
+    `HfFileSystem`, which is imported at that moment; an isinstance check needs no import (an instance of the real
+    class means its module is loaded already)."""
+
+    def __instancecheck__(cls, obj) -> bool:
+        module = sys.modules.get("huggingface_hub.hf_file_system")
+        return module is not None and isinstance(obj, module.HfFileSystem)
+
+    def __subclasscheck__(cls, other) -> bool:
+        return issubclass(other, _real_hub_filesystem())
+
+    def __call__(cls, *args, **kwargs):
+        return _real_hub_filesystem()(*args, **kwargs)
+
+    def __getattr__(cls, name: str):
+        return getattr(_real_hub_filesystem(), name)
+
+
+def _real_hub_filesystem() -> type:
+    from huggingface_hub.hf_file_system import HfFileSystem
+
+    return HfFileSystem
+
+
+class _HubFileSystem(metaclass=_DeferredHubClass):
+    """What `datatrove.io` binds as `HfFileSystem` (see `lazy_hub_filesystem`)."""
+
+
+class _DatatroveIoLoader:
+    """Loads `datatrove.io` with `_HubFileSystem` in huggingface_hub's namespace, removed again afterwards (so every
+    other importer gets huggingface_hub's own lazy attribute)."""
+
+    def __init__(self, loader):
+        self.loader = loader
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module) -> None:
+        import huggingface_hub
+
+        placed = "HfFileSystem" not in vars(huggingface_hub)
+        if placed:
+            huggingface_hub.HfFileSystem = _HubFileSystem
+        try:
+            self.loader.exec_module(module)
+        finally:
+            if placed and vars(huggingface_hub).get("HfFileSystem") is _HubFileSystem:
+                del huggingface_hub.HfFileSystem
+
+
+class _DatatroveIoFinder:
+    """A `sys.meta_path` entry for `datatrove.io` alone; it takes itself off at the first import it sees."""
+
+    def find_spec(self, name: str, path=None, target=None):
+        if name != "datatrove.io":
+            return None
+        with contextlib.suppress(ValueError):
+            sys.meta_path.remove(self)
+        import importlib.util
+
+        try:
+            spec = importlib.util.find_spec(name)
+            import huggingface_hub  # noqa: F401 - cheap: its attributes load lazily
+        except ImportError:
+            return None
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return None
+        spec.loader = _DatatroveIoLoader(spec.loader)
+        return spec
+
+
+def lazy_hub_filesystem() -> bool:
+    """Make the coming import of `datatrove.io` skip loading the Hugging Face Hub client (see the module docstring);
+    False when `datatrove.io` is loaded already or the shims are off."""
+    if not shims_enabled() or "datatrove.io" in sys.modules:
+        return False
+    if not any(isinstance(entry, _DatatroveIoFinder) for entry in sys.meta_path):
+        sys.meta_path.insert(0, _DatatroveIoFinder())
+    return True
+
+
 class _SameProcessManager:
     """What LocalPipelineExecutor.run asks of its multiprocess Manager when workers == 1 and the tasks run one after
     another in this process: a queue of local ranks."""
@@ -120,6 +213,28 @@ def without_manager_process():
         yield
         return
     local.multiprocess = types.SimpleNamespace(Manager=_SameProcessManager, get_context=real.get_context)
+    try:
+        yield
+    finally:
+        local.multiprocess = real
+
+
+@contextlib.contextmanager
+def fork_worker_pool():
+    """Let datatrove's local executor run its workers in `deepmath.fork_pool` (forked once, tasks not pickled) for
+    the duration of one run that uses the `fork` start method with several workers."""
+    import datatrove.executor.local as local
+
+    real = getattr(local, "multiprocess", None)
+    if not shims_enabled() or real is None or not hasattr(real, "get_context"):  # datatrove changed: its own way
+        yield
+        return
+    from deepmath.fork_pool import ForkContext, ForkManager
+
+    def get_context(method: str):
+        return ForkContext() if method == "fork" else real.get_context(method)
+
+    local.multiprocess = types.SimpleNamespace(Manager=ForkManager, get_context=get_context)
     try:
         yield
     finally:

@@ -96,15 +96,19 @@ def run_pipeline(pipeline: list, cfg, logging_dir: str | Path, tasks: int, job_n
         workers = max(1, min(settings.workers, tasks))
         from deepmath.quiet_executor import QuietLocalExecutor
 
+        start_method = _start_method()
         executor = QuietLocalExecutor(
-            pipeline, tasks=tasks, workers=workers, logging_dir=logging_dir, start_method=_start_method()
+            pipeline, tasks=tasks, workers=workers, logging_dir=logging_dir, start_method=start_method
         )
         from deepmath.processes import children_die_with_parent
 
-        with (
-            children_die_with_parent(),
-            compat.without_manager_process() if workers == 1 else contextlib.nullcontext(),
-        ):
+        if workers == 1:
+            pool = compat.without_manager_process()
+        elif start_method == "fork":
+            pool = compat.fork_worker_pool()
+        else:
+            pool = contextlib.nullcontext()
+        with children_die_with_parent(), pool:
             executor.run()
         return True
     if settings.executor == "ray":

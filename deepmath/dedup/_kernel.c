@@ -37,6 +37,13 @@
 #define VECTOR_CLONES
 #endif
 
+/* the per-character loops are kept out of `sketch`: inlined there, their pointers were spilled to the stack */
+#if defined(__GNUC__)
+#define NOINLINE __attribute__((noinline))
+#else
+#define NOINLINE
+#endif
+
 static inline uint64_t fmix64(uint64_t h) {
     h ^= h >> 33;
     h *= 0xFF51AFD7ED558CCDull;
@@ -167,9 +174,9 @@ static Py_ssize_t find_expansion(const Expansions *x, uint32_t code) {
 
 /* out must hold 2 * (length + EXTRA) + 1 items */
 #define CANONICAL(NAME, CHAR)                                                                                   \
-    static void NAME(Canonical *c, const CHAR *text, Py_ssize_t length, const uint32_t *tab,                   \
+    static NOINLINE void NAME(Canonical *c, const CHAR *restrict text, Py_ssize_t length, const uint32_t *restrict tab, \
                      const Expansions *x) {                                                                    \
-        uint32_t *out = c->out;                                                                                \
+        uint32_t *restrict out = c->out;                                                                       \
         Py_ssize_t len = 0;                                                                                    \
         int in_word = 0, prev_cjk = 0, slow = 0;                                                               \
         Py_ssize_t extra = 0;                                                                                  \
@@ -195,6 +202,36 @@ static Py_ssize_t find_expansion(const Expansions *x, uint32_t code) {
 CANONICAL(canonical_1, Py_UCS1)
 CANONICAL(canonical_2, Py_UCS2)
 CANONICAL(canonical_4, Py_UCS4)
+
+/* prefix[i] = sum_{t < i} doc[t] * P^t mod 2^64 (a chain of adds: the products are independent), and each word's end
+ * (its space) in word_end; returns the number of words. A function of its own (not inlined into `sketch`), so that
+ * its few pointers stay in registers: inlined, the compiler spilled them and reloaded two per character. */
+static NOINLINE Py_ssize_t prefix_pass(const uint32_t *restrict doc, Py_ssize_t len, const uint64_t *restrict powers,
+                                       uint64_t *restrict prefix, Py_ssize_t *restrict word_end) {
+    uint64_t running = 0; /* in a register: prefix[i] read back from memory would cost a store-load per step */
+    Py_ssize_t n_w = 0;
+    prefix[0] = 0;
+    for (Py_ssize_t i = 0; i < len; i++) {
+        running += doc[i] * powers[i];
+        prefix[i + 1] = running;
+        word_end[n_w] = i;
+        n_w += doc[i] == SPACE;
+    }
+    return n_w;
+}
+
+/* The hash of each of the n_sh shingles (ngram words from word k on, fewer when the document is shorter): the
+ * span [s, e) hashes to (prefix[e] - prefix[s]) * P^-s = sum_{s <= t < e} doc[t] * P^(t - s), as shingles.py, then
+ * fmix64's top 32 bits. */
+static NOINLINE void shingle_hashes(const uint64_t *restrict prefix, const uint64_t *restrict inverse,
+                                    const Py_ssize_t *restrict word_end, Py_ssize_t n_w, Py_ssize_t ngram,
+                                    Py_ssize_t n_sh, uint32_t *restrict out) {
+    for (Py_ssize_t k = 0; k < n_sh; k++) {
+        const Py_ssize_t last = k + ngram - 1 < n_w ? k + ngram - 1 : n_w - 1;
+        const Py_ssize_t s = k ? word_end[k - 1] + 1 : 0, e = word_end[last];
+        out[k] = (uint32_t)(fmix64((prefix[e] - prefix[s]) * inverse[s]) >> 32);
+    }
+}
 
 PyDoc_STRVAR(sketch_doc,
              "sketch(texts, table, keys, starts, values, ngram, a, b, sigs, hashes, offsets, canon, canon_bounds,\n"
@@ -305,26 +342,13 @@ static PyObject *sketch(PyObject *self, PyObject *args) {
             grow_powers(&powers, &inverse, &powers_cap, &powers_len, len + 1) < 0)
             goto done;
         /* in the same pass, each word's end (its space): the next word starts one after */
-        uint64_t running = 0; /* in a register: prefix[i] read back from memory would cost a store-load per step */
-        Py_ssize_t n_w = 0;
-        prefix[0] = 0;
-        for (Py_ssize_t i = 0; i < len; i++) {
-            running += doc[i] * powers[i];
-            prefix[i + 1] = running;
-            word_end[n_w] = i;
-            n_w += doc[i] == SPACE;
-        }
+        const Py_ssize_t n_w = prefix_pass(doc, len, powers, prefix, word_end);
         words_out[d] = n_w;
         uint32_t *doc_hashes = hash_out + n_hash;
         Py_ssize_t n_sh = 0;
         if (n_w >= ngram) n_sh = n_w - ngram + 1;
         else if (n_w > 0) n_sh = 1;
-        for (Py_ssize_t k = 0; k < n_sh; k++) {
-            const Py_ssize_t last = k + ngram - 1 < n_w ? k + ngram - 1 : n_w - 1;
-            const Py_ssize_t s = k ? word_end[k - 1] + 1 : 0, e = word_end[last];
-            const uint64_t poly = (prefix[e] - prefix[s]) * inverse[s];
-            doc_hashes[k] = (uint32_t)(fmix64(poly) >> 32);
-        }
+        shingle_hashes(prefix, inverse, word_end, n_w, ngram, n_sh, doc_hashes);
         char *sig = (char *)sigs.view.buf + d * num_perm * width;
         if (width == 4)
             minhash_affine32(doc_hashes, n_sh, (const uint32_t *)a.view.buf, (const uint32_t *)b.view.buf, num_perm,

@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import threading
 
 import numpy as np
 
@@ -27,7 +28,7 @@ from deepmath.dedup.shingles import ShingleBatch, _exact_hashes, shingle_batch
 from deepmath.dedup.signatures import Permutations, signatures
 from deepmath.text.chars import SLOW_BIT, code_entry, fold, fold_table
 
-__all__ = ["KERNEL", "estimate_pairs", "shingle_sets", "sketch", "verify_ordered", "warm_up"]
+__all__ = ["KERNEL", "estimate_pairs", "release_scratch", "shingle_sets", "sketch", "verify_ordered", "warm_up"]
 
 logger = logging.getLogger(__name__)
 
@@ -85,9 +86,9 @@ def _sketch_compiled(texts: list[str], ngram: int, perms: Permutations) -> tuple
     a, b = perms.ab
     sigs = np.empty((n_docs, perms.num_perm), dtype=perms.dtype)
     room = chars + _EXTRA * n_docs + 1
-    hashes = np.empty(room, dtype=np.uint32)
+    hashes = _scratch("hashes", room)
     offsets = np.empty(n_docs + 1, dtype=np.int64)
-    canon = np.empty(2 * room, dtype=np.uint32)
+    canon = _scratch("canon", 2 * room)
     canon_bounds = np.empty(n_docs + 1, dtype=np.int64)
     n_words = np.empty(n_docs, dtype=np.int64)
     slow = np.zeros(n_docs, dtype=np.uint8)
@@ -101,6 +102,24 @@ def _sketch_compiled(texts: list[str], ngram: int, perms: Permutations) -> tuple
     if len(slow_docs):
         _splice_slow(batch, sigs, [texts[i] for i in slow_docs.tolist()], slow_docs, ngram, perms)
     return batch, sigs
+
+
+_workspace = threading.local()
+
+
+def _scratch(name: str, size: int) -> np.ndarray:
+    """A uint32 work array of at least `size` items, kept between calls of this thread: a fresh array of this size
+    (megabytes per batch) is fresh memory the kernel must fault in page by page, ~7% of a whole dedup run."""
+    array = getattr(_workspace, name, None)
+    if array is None or len(array) < size:
+        array = np.empty(max(size, 2 * len(array) if array is not None else 0), dtype=np.uint32)
+        setattr(_workspace, name, array)
+    return array[:size]
+
+
+def release_scratch() -> None:
+    """Free this thread's work arrays (the signature step calls it when its shard is done)."""
+    _workspace.__dict__.clear()
 
 
 def _splice_slow(

@@ -35,22 +35,17 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
-import orjson  # datatrove's JsonlWriter needs it too
+import orjson
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
-from datatrove.pipeline.writers import JsonlWriter
 
 from deepmath.dedup.buckets import bucket_pairs, pair_codec, unique_pairs, unique_sorted
 from deepmath.dedup.clusters import choose_kept, connected_clusters, exact_duplicate_pairs
-from deepmath.dedup.kernel import KERNEL, estimate_pairs, shingle_sets, sketch, verify_ordered
+from deepmath.dedup.kernel import KERNEL, estimate_pairs, release_scratch, shingle_sets, sketch, verify_ordered
 from deepmath.dedup.signatures import Permutations, band_keys
 from deepmath.dedup.verify import estimated_jaccard, jaccard_of_sets, sorted_unique
 from deepmath.io.atomic import atomic_write_json
-
-try:  # how datatrove's JsonlWriter serialises dates and numpy scalars (datatrove >= 0.6)
-    from datatrove.pipeline.writers.jsonl import _json_default
-except ImportError:  # pragma: no cover - older datatrove: orjson's own types only
-    _json_default = None
+from deepmath.io.jsonl_shards import JSONL_SHARD_NAME, JsonlShardWriter, json_default
 
 __all__ = [
     "ExactDuplicates",
@@ -81,7 +76,7 @@ def row_line(doc: Document) -> bytes:
     if any(key in metadata for key in DEDUP_FIELDS):
         metadata = {key: value for key, value in metadata.items() if key not in DEDUP_FIELDS}
     data["metadata"] = metadata
-    return orjson.dumps(data, option=orjson.OPT_APPEND_NEWLINE, default=_json_default)
+    return orjson.dumps(data, option=orjson.OPT_APPEND_NEWLINE, default=json_default)
 
 
 def splice_fields(line: bytes, fields: bytes) -> bytes:
@@ -251,6 +246,7 @@ class MinhashSignature(PipelineStep):
                 self.stat_update("documents", value=len(docs))
                 self.stat_update("documents_without_words", value=int(np.count_nonzero(batch.n_words == 0)))
                 self.stat_update("exact_duplicates_in_shard", value=int(np.count_nonzero(first >= 0)))
+        release_scratch()
         n_shingles = np.concatenate(counts) if counts else np.zeros(0, dtype=np.int64)
         offsets = np.concatenate(([0], np.cumsum(n_shingles))).astype(np.int64)
         _save_npy(
@@ -586,31 +582,14 @@ class MinhashClusters(PipelineStep):
 
 
 def kept_writer(output_dir: str | Path, output_format: str = "jsonl", subfolder: str = "data") -> PipelineStep:
-    """`deepmath.io.documents.document_writer`, with a faster adapter for JSONL (same bytes out, see _JsonlWriter)."""
-    from deepmath.io.documents import document_writer
-
-    writer = document_writer(output_dir, output_format, subfolder)
+    """`deepmath.io.documents.document_writer`'s files; for JSONL through `JsonlShardWriter` (the same bytes, and
+    `write_line` for the rows the signature pass serialised), which spares the command the import of datatrove's
+    writers package and the Hugging Face Hub client it pulls in."""
     if output_format != "jsonl":
-        return writer
-    return _JsonlWriter(
-        writer.output_folder, output_filename=writer.output_filename.template, compression=writer.compression
-    )
+        from deepmath.io.documents import document_writer
 
-
-class _JsonlWriter(JsonlWriter):
-    """datatrove's JsonlWriter; its adapter is `dataclasses.asdict` (a deep copy of every document) minus the empty
-    fields, and the dict built here serialises to the same JSON without the copy."""
-
-    def _default_adapter(self, document: Document) -> dict:
-        if document.media or self.expand_metadata:
-            return super()._default_adapter(document)
-        data = {"text": document.text, "id": document.id, "metadata": document.metadata}
-        return {key: value for key, value in data.items() if value}
-
-    def write_line(self, line: bytes, rank: int) -> None:
-        """Write already serialised rows (`row_line`s with their dedup fields, one or more) to this rank's file."""
-        name = self.output_filename.substitute({"rank": str(rank).zfill(5)})
-        self._get_output_file_with_retry(name).write(line)
+        return document_writer(output_dir, output_format, subfolder)
+    return JsonlShardWriter(Path(output_dir) / subfolder, output_filename=JSONL_SHARD_NAME)
 
 
 class MinhashFilter(PipelineStep):

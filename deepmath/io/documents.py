@@ -19,9 +19,18 @@ from deepmath.io.inputs import InputSource, resolve_inputs
 from deepmath.io.limits import NotRegularFile, shorten
 from deepmath.io.rows import iter_rows
 
-__all__ = ["DocumentReader", "document_writer", "iter_documents", "iter_raw_rows", "row_to_document"]
+__all__ = [
+    "JSONL_SHARD_NAME",
+    "DocumentReader",
+    "document_writer",
+    "iter_documents",
+    "iter_raw_rows",
+    "row_to_document",
+]
 
 logger = logging.getLogger(__name__)
+
+JSONL_SHARD_NAME = "${rank}.jsonl.gz"  # the standard writer's JSONL files, one per task
 
 
 def row_to_document(row: dict, fallback_id: str, text_key: str = "text", id_key: str = "id") -> Document | None:
@@ -148,4 +157,4 @@ def document_writer(output_dir: str | Path, output_format: str = "jsonl", subfol
         return ParquetWriter(folder, output_filename="${rank}.parquet")
     from datatrove.pipeline.writers import JsonlWriter
 
-    return JsonlWriter(folder, output_filename="${rank}.jsonl.gz", compression="gzip")
+    return JsonlWriter(folder, output_filename=JSONL_SHARD_NAME, compression="gzip")

@@ -1,13 +1,20 @@
-"""The filter's JSONL writer skips datatrove's deep-copying adapter: it must write the same bytes."""
+"""The filter's JSONL writer (deepmath.io.jsonl_shards, without datatrove's writers package) must write the bytes
+datatrove's JsonlWriter writes."""
 
 from __future__ import annotations
 
+import datetime
 import gzip
 
+import numpy as np
 from datatrove.data import Document
 from datatrove.pipeline.writers import JsonlWriter
 
 from deepmath.dedup.steps import kept_writer
+
+
+class _Day(datetime.date):
+    """A date subclass (as pandas' Timestamp is a datetime one): orjson refuses it."""
 
 
 def _written(writer, docs: list[Document], folder) -> bytes:
@@ -22,11 +29,16 @@ def test_kept_writer_writes_what_datatrove_writes(tmp_path):
         Document(text="é ∑ text\n", id="a", metadata={"url": "u", "nested": {"x": [1, 2.5, None]}, "n": 3}),
         Document(text="no metadata", id="b"),
         Document(text="", id="c", metadata={"empty_text": True}),  # falsy fields are left out by both
+        # what orjson refuses goes through datatrove's own default in both (loaded on first need)
+        Document(
+            text="scores", id="d", metadata={"score": np.float32(0.25), "n": np.int64(3), "day": _Day(2024, 1, 2)}
+        ),
     ]
     ours = _written(kept_writer(tmp_path / "ours"), docs, tmp_path / "ours" / "data")
     reference = JsonlWriter(str(tmp_path / "ref"), output_filename="${rank}.jsonl.gz", compression="gzip")
     assert ours == _written(reference, docs, tmp_path / "ref")
-    assert ours.count(b"\n") == 3 and b'"media"' not in ours
+    assert ours.count(b"\n") == 4 and b'"media"' not in ours
+    assert b'"score":0.25' in ours and b'"day":"2024-01-02"' in ours
 
 
 def test_kept_writer_keeps_parquet(tmp_path):
