@@ -235,18 +235,20 @@ static NOINLINE void shingle_hashes(const uint64_t *restrict prefix, const uint6
 
 PyDoc_STRVAR(sketch_doc,
              "sketch(texts, table, keys, starts, values, ngram, a, b, sigs, hashes, offsets, canon, canon_bounds,\n"
-             "       n_words, slow)\n\n"
+             "       n_words, slow, as_sets=False)\n\n"
              "Normalise, shingle, hash and MinHash every text of the list `texts` (see _kernel.c); fills the output\n"
              "buffers: sigs (docs x num_perm, the dtype of a/b), hashes (uint32, capacity >= characters + 64 x docs),\n"
              "offsets (int64, docs + 1), canon (uint32, capacity >= 2 x that), canon_bounds (int64,\n"
-             "docs + 1), n_words (int64, docs), slow (uint8, docs). Returns (shingles written, canonical length).");
+             "docs + 1), n_words (int64, docs), slow (uint8, docs). With as_sets, each document's hashes are its sorted\n"
+             "set (repeats dropped). Returns (shingles written, canonical length).");
 
 static PyObject *sketch(PyObject *self, PyObject *args) {
     PyObject *texts, *o_table, *o_keys, *o_starts, *o_values, *o_a, *o_b, *o_sigs, *o_hashes, *o_offsets, *o_canon, *o_cb, *o_words, *o_slow;
     Py_ssize_t ngram;
-    if (!PyArg_ParseTuple(args, "O!OOOOnOOOOOOOOO", &PyList_Type, &texts, &o_table, &o_keys, &o_starts, &o_values,
+    int as_sets = 0;
+    if (!PyArg_ParseTuple(args, "O!OOOOnOOOOOOOOO|p", &PyList_Type, &texts, &o_table, &o_keys, &o_starts, &o_values,
                           &ngram, &o_a, &o_b, &o_sigs,
-                          &o_hashes, &o_offsets, &o_canon, &o_cb, &o_words, &o_slow))
+                          &o_hashes, &o_offsets, &o_canon, &o_cb, &o_words, &o_slow, &as_sets))
         return NULL;
     if (ngram < 1) return PyErr_Format(PyExc_ValueError, "ngram must be at least 1, got %zd", ngram);
     Buffer table = {0}, keys = {0}, starts = {0}, values = {0}, a = {0}, b = {0}, sigs = {0}, hashes = {0}, offsets = {0}, canon = {0}, cb = {0},
@@ -254,7 +256,8 @@ static PyObject *sketch(PyObject *self, PyObject *args) {
     PyObject *result = NULL;
     uint64_t *prefix = NULL, *powers = NULL, *inverse = NULL;
     Py_ssize_t *word_end = NULL;
-    Py_ssize_t prefix_cap = 0, powers_cap = 0, powers_len = 0, end_cap = 0;
+    uint32_t *sort_tmp = NULL;
+    Py_ssize_t prefix_cap = 0, powers_cap = 0, powers_len = 0, end_cap = 0, sort_cap = 0;
     const Py_ssize_t n_docs = PyList_GET_SIZE(texts);
 
     if (get_buffer(o_table, &table, 4, 0, "table") < 0 || get_buffer(o_keys, &keys, 4, 0, "keys") < 0 ||
@@ -349,6 +352,10 @@ static PyObject *sketch(PyObject *self, PyObject *args) {
         if (n_w >= ngram) n_sh = n_w - ngram + 1;
         else if (n_w > 0) n_sh = 1;
         shingle_hashes(prefix, inverse, word_end, n_w, ngram, n_sh, doc_hashes);
+        if (as_sets) { /* the document's set, sorted, while its hashes are in cache; its MinHash is the same */
+            if (reserve((void **)&sort_tmp, &sort_cap, 2 * n_sh + 2, sizeof(uint32_t)) < 0) goto done;
+            n_sh = sort_unique(doc_hashes, n_sh, sort_tmp);
+        }
         char *sig = (char *)sigs.view.buf + d * num_perm * width;
         if (width == 4)
             minhash_affine32(doc_hashes, n_sh, (const uint32_t *)a.view.buf, (const uint32_t *)b.view.buf, num_perm,
@@ -367,6 +374,7 @@ done:
     free(powers);
     free(inverse);
     free(word_end);
+    free(sort_tmp);
     release(&table);
     release(&keys);
     release(&starts);

@@ -31,7 +31,7 @@ static void radix_sort(uint32_t *v, Py_ssize_t n, uint32_t *tmp) {
  * Shingle hashes are uniform, so one counting pass over their top bits (about one value per bucket) and an
  * insertion sort of each small bucket sort them; a crowded bucket (many repeats, or a skewed input) is radix
  * sorted, so no input costs more than a radix sort. */
-static Py_ssize_t sort_unique(uint32_t *v, Py_ssize_t n, uint32_t *tmp) {
+Py_ssize_t sort_unique(uint32_t *v, Py_ssize_t n, uint32_t *tmp) {
     if (n < 2) return n;
     if (n <= 48) {
         insertion_sort(v, n);

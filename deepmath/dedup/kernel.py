@@ -67,18 +67,28 @@ def _expansions() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return keys, starts, values
 
 
-def sketch(texts: list[str], ngram: int, perms: Permutations, compiled: bool | None = None):
-    """(ShingleBatch, signatures (docs x num_perm)) of `texts`; `compiled` forces a path (None: the best built)."""
+def sketch(texts: list[str], ngram: int, perms: Permutations, compiled: bool | None = None, sets: bool = False):
+    """(ShingleBatch, signatures (docs x num_perm)) of `texts`; `compiled` forces a path (None: the best built).
+    With `sets`, each document's hashes are its sorted set, repeats dropped (what `shingle_sets` makes of them; the
+    kernel sorts each one right after hashing it, while it is in cache)."""
     use_kernel = _kernel is not None if compiled is None else compiled
     if compiled and _kernel is None:
         raise RuntimeError("the compiled dedup kernel is not built (pip install -e . with a C compiler)")
     if not use_kernel or not texts:
         batch = shingle_batch(texts, ngram)
-        return batch, signatures(batch, perms)
-    return _sketch_compiled(list(texts), ngram, perms)
+        sigs = signatures(batch, perms)
+        return (_as_sets(batch) if sets else batch), sigs
+    return _sketch_compiled(list(texts), ngram, perms, sets)
 
 
-def _sketch_compiled(texts: list[str], ngram: int, perms: Permutations) -> tuple[ShingleBatch, np.ndarray]:
+def _as_sets(batch: ShingleBatch) -> ShingleBatch:
+    batch.hashes, batch.offsets = shingle_sets(batch.hashes, batch.offsets, compiled=False)
+    return batch
+
+
+def _sketch_compiled(
+    texts: list[str], ngram: int, perms: Permutations, sets: bool = False
+) -> tuple[ShingleBatch, np.ndarray]:
     if ngram < 1:
         raise ValueError(f"ngram must be at least 1, got {ngram}")
     n_docs = len(texts)
@@ -93,14 +103,27 @@ def _sketch_compiled(texts: list[str], ngram: int, perms: Permutations) -> tuple
     n_words = np.empty(n_docs, dtype=np.int64)
     slow = np.zeros(n_docs, dtype=np.uint8)
     n_hashes, n_canon = _kernel.sketch(
-        texts, fold_table(), *_expansions(), ngram, a, b, sigs, hashes, offsets, canon, canon_bounds, n_words, slow
+        texts,
+        fold_table(),
+        *_expansions(),
+        ngram,
+        a,
+        b,
+        sigs,
+        hashes,
+        offsets,
+        canon,
+        canon_bounds,
+        n_words,
+        slow,
+        sets,
     )
     hashes = hashes[:n_hashes].copy()
     exact = _exact_hashes(canon[:n_canon], canon_bounds)
     batch = ShingleBatch(hashes=hashes, offsets=offsets, exact=exact, n_words=n_words)
     slow_docs = np.flatnonzero(slow)
     if len(slow_docs):
-        _splice_slow(batch, sigs, [texts[i] for i in slow_docs.tolist()], slow_docs, ngram, perms)
+        _splice_slow(batch, sigs, [texts[i] for i in slow_docs.tolist()], slow_docs, ngram, perms, sets)
     return batch, sigs
 
 
@@ -123,12 +146,20 @@ def release_scratch() -> None:
 
 
 def _splice_slow(
-    batch: ShingleBatch, sigs: np.ndarray, texts: list[str], docs: np.ndarray, ngram: int, perms: Permutations
+    batch: ShingleBatch,
+    sigs: np.ndarray,
+    texts: list[str],
+    docs: np.ndarray,
+    ngram: int,
+    perms: Permutations,
+    sets: bool = False,
 ) -> None:
     """Put the numpy path's results for `docs` (the kernel left them with no shingles) into `batch` and `sigs`."""
     logger.debug("dedup kernel: %d document(s) of %d through the numpy path (slow characters)", len(docs), len(batch))
     slow = shingle_batch(texts, ngram)
     sigs[docs] = signatures(slow, perms)
+    if sets:
+        _as_sets(slow)
     batch.exact[docs] = slow.exact
     batch.n_words[docs] = slow.n_words
     counts = np.diff(slow.offsets)

@@ -41,7 +41,7 @@ from datatrove.pipeline.base import PipelineStep
 
 from deepmath.dedup.buckets import bucket_pairs, pair_codec, unique_pairs, unique_sorted
 from deepmath.dedup.clusters import choose_kept, connected_clusters, exact_duplicate_pairs
-from deepmath.dedup.kernel import KERNEL, estimate_pairs, release_scratch, shingle_sets, sketch, verify_ordered
+from deepmath.dedup.kernel import KERNEL, estimate_pairs, release_scratch, sketch, verify_ordered
 from deepmath.dedup.signatures import Permutations, band_keys
 from deepmath.dedup.verify import estimated_jaccard, jaccard_of_sets, sorted_unique
 from deepmath.io.atomic import atomic_write_json
@@ -211,7 +211,8 @@ class MinhashSignature(PipelineStep):
             with self.track_time():
                 # shingle hashes and signatures of every page (compiled kernel or numpy, see kernel.py); the
                 # pages that are exact copies of an earlier page of this shard keep the empty signature
-                batch, sigs = sketch([d.text for d in docs], self.ngram, self.perms)
+                # with exact verification the hashes come back as each page's sorted set (what is stored below)
+                batch, sigs = sketch([d.text for d in docs], self.ngram, self.perms, sets=shingle_out is not None)
                 first = np.full(len(docs), -1, dtype=np.int64)
                 for i, (h0, h1) in enumerate(batch.exact.tolist() if self.exact else []):
                     if batch.n_words[i] == 0:
@@ -227,12 +228,12 @@ class MinhashSignature(PipelineStep):
                 n_shingles[todo] = np.diff(batch.offsets)[todo]
                 if shingle_out is not None and len(todo):
                     # stored as sorted sets: verification reads them in place, without sorting or caching
-                    wanted = np.zeros(len(docs), dtype=bool)
-                    wanted[todo] = True
-                    chosen = batch.hashes[np.repeat(wanted, np.diff(batch.offsets))]
-                    values, bounds = shingle_sets(chosen, np.concatenate(([0], np.cumsum(n_shingles[todo]))))
-                    shingle_out.write(values)
-                    n_shingles[todo] = np.diff(bounds)
+                    if len(todo) == len(docs):
+                        shingle_out.write(batch.hashes)
+                    else:
+                        wanted = np.zeros(len(docs), dtype=bool)
+                        wanted[todo] = True
+                        shingle_out.write(batch.hashes[np.repeat(wanted, np.diff(batch.offsets))])
                 counts.append(n_shingles)
                 exact.append(batch.exact)
                 words.append(batch.n_words)

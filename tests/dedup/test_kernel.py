@@ -57,6 +57,15 @@ def _assert_same(texts: list[str], ngram: int, perms: Permutations) -> None:
     assert sigs_c.dtype == sigs_n.dtype and np.array_equal(sigs_c, sigs_n)
     for field in ("hashes", "offsets", "exact", "n_words"):
         assert np.array_equal(getattr(compiled, field), getattr(numpy_batch, field)), field
+    # as sets (sorted in the kernel, per page): the same signatures, and the sets shingle_sets makes of the hashes
+    values, bounds = kernel.shingle_sets(numpy_batch.hashes, numpy_batch.offsets, compiled=False)
+    for compiled_path in (True, False):
+        as_sets, sigs = kernel.sketch(texts, ngram, perms, compiled=compiled_path, sets=True)
+        assert np.array_equal(sigs, sigs_n), compiled_path
+        assert np.array_equal(as_sets.hashes, values) and np.array_equal(as_sets.offsets, bounds), compiled_path
+        assert np.array_equal(as_sets.exact, numpy_batch.exact) and np.array_equal(
+            as_sets.n_words, numpy_batch.n_words
+        )
 
 
 @needs_kernel
