@@ -133,8 +133,8 @@ def _dedup_with(cfg: DedupConfig, run: StageRun, jaccard_plot, size_plot) -> Sta
     logger.debug("dedup: shingle hashing + MinHash kernel: %s", KERNEL)
     warm_up()  # the character table, built here once: forked workers inherit it
 
-    def reader():
-        return DocumentReader(cfg.input, text_key=cfg.text_key, id_key=cfg.id_key)
+    def reader(batch_size: int = 0):
+        return DocumentReader(cfg.input, text_key=cfg.text_key, id_key=cfg.id_key, batch_size=batch_size)
 
     signature = MinhashSignature(
         str(work),
@@ -151,7 +151,7 @@ def _dedup_with(cfg: DedupConfig, run: StageRun, jaccard_plot, size_plot) -> Sta
     )
     splits = cfg.splits
     plan = [
-        ("signatures", [reader(), signature], tasks),
+        ("signatures", [reader(signature.batch_size), signature], tasks),
         ("exact", [ExactDuplicates(str(work), tasks, enabled=cfg.exact)], splits),
         ("buckets", [MinhashBuckets(str(work), tasks, params.bands)], splits),
         ("verify", [MinhashVerify(str(work), tasks, cfg.threshold, cfg.verify, cfg.num_perm, cfg.scheme)], splits),

@@ -175,10 +175,19 @@ class MinhashSignature(PipelineStep):
         self.exact = exact
         self.batch_size = batch_size
 
-    def _batches(self, data: Iterable[Document]) -> Iterable[list[Document]]:
+    def _batches(self, data: Iterable[Document | list[Document]]) -> Iterable[list[Document]]:
+        """Lists of documents: as they come from a reader that batches (`DocumentReader(batch_size=...)`), else
+        gathered here."""
         batch: list[Document] = []
-        for doc in data:
-            batch.append(doc)
+        for item in data:
+            if isinstance(item, list):
+                if batch:
+                    yield batch
+                    batch = []
+                if item:
+                    yield item
+                continue
+            batch.append(item)
             if len(batch) >= self.batch_size:
                 yield batch
                 batch = []
@@ -213,13 +222,14 @@ class MinhashSignature(PipelineStep):
                 # pages that are exact copies of an earlier page of this shard keep the empty signature
                 # with exact verification the hashes come back as each page's sorted set (what is stored below)
                 batch, sigs = sketch([d.text for d in docs], self.ngram, self.perms, sets=shingle_out is not None)
-                first = np.full(len(docs), -1, dtype=np.int64)
+                firsts = [-1] * len(docs)  # plain lists: numpy's per-element access costs ~0.1 us a call
+                has_words = batch.n_words.tolist()
                 for i, (h0, h1) in enumerate(batch.exact.tolist() if self.exact else []):
-                    if batch.n_words[i] == 0:
-                        continue
-                    first[i] = seen.setdefault((h0, h1), total + i)
-                    if first[i] == total + i:
-                        first[i] = -1
+                    if has_words[i]:
+                        earlier = seen.setdefault((h0, h1), total + i)
+                        if earlier != total + i:
+                            firsts[i] = earlier
+                first = np.array(firsts, dtype=np.int64)
                 todo = np.flatnonzero((batch.n_words > 0) & (first < 0))
                 sigs[first >= 0] = self.perms.empty_value
                 sig_out.write(sigs)
@@ -239,7 +249,10 @@ class MinhashSignature(PipelineStep):
                 words.append(batch.n_words)
                 local_first.append(first)
                 lengths.append(np.fromiter((len(d.text) for d in docs), dtype=np.int64, count=len(docs)))
-                scores.append(np.array([self._score(d) for d in docs], dtype=np.float64))
+                if self.score_field:
+                    scores.append(np.array([self._score(d) for d in docs], dtype=np.float64))
+                else:
+                    scores.append(np.full(len(docs), np.nan))
                 id_out.write_bytes(b"".join(orjson.dumps(d.id) + b"\n" for d in docs))
                 if rows_out is not None:
                     rows_out.write_bytes(b"".join([row_line(d) for d in docs]))

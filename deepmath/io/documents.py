@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
+from datatrove.utils.stats import MetricStats
 
 from deepmath.io.inputs import InputSource, resolve_inputs
 from deepmath.io.limits import NotRegularFile, shorten
@@ -76,7 +78,11 @@ def _iter_hf(source: InputSource, rank: int, world_size: int) -> Iterator[tuple[
 
 
 class DocumentReader(PipelineStep):
-    """Reads JSONL(.gz)/Parquet/HF inputs, sharded by file across tasks; unreadable files are counted and skipped."""
+    """Reads JSONL(.gz)/Parquet/HF inputs, sharded by file across tasks; unreadable files are counted and skipped.
+
+    With `batch_size`, `run` yields lists of up to that many documents instead of documents, and counts them once
+    per list (documents, `doc_len`): for a step that works on batches (dedup's signatures), datatrove's two
+    per-document stat updates (~3 us each) were a tenth of its time. Same documents, skips and counts either way."""
 
     name = "📖 documents"
     type = "📖 - READER"
@@ -88,6 +94,7 @@ class DocumentReader(PipelineStep):
         id_key: str = "id",
         limit: int = -1,
         strict: bool = False,
+        batch_size: int = 0,
     ):
         super().__init__()
         self.sources = resolve_inputs(inputs)
@@ -95,6 +102,7 @@ class DocumentReader(PipelineStep):
         self.id_key = id_key
         self.limit = limit
         self.strict = strict
+        self.batch_size = batch_size
 
     def _rows(self, rank: int, world_size: int) -> Iterator[tuple[str, dict]]:
         files = [f for s in self.sources if not s.is_hf for f in s.files]
@@ -127,6 +135,9 @@ class DocumentReader(PipelineStep):
             for source in self.sources:
                 for reason, n in source.skipped.items():
                     self.stat_update(f"skipped_{reason}", value=n)
+        if self.batch_size > 0:
+            yield from self._batches(rank, world_size)
+            return
         count = 0
         for fallback_id, row in self._rows(rank, world_size):
             if 0 <= self.limit <= count:
@@ -140,6 +151,48 @@ class DocumentReader(PipelineStep):
                 self.update_doc_stats(doc)
             count += 1
             yield doc
+
+    def _batches(self, rank: int, world_size: int) -> Iterator[list[Document]]:
+        batch: list[Document] = []
+        count = 0
+        started = time.perf_counter()
+        for fallback_id, row in self._rows(rank, world_size):
+            if 0 <= self.limit <= count:
+                break
+            doc = row_to_document(row, fallback_id, self.text_key, self.id_key)
+            if doc is None:
+                self.stat_update("skipped_no_text")
+                continue
+            batch.append(doc)
+            count += 1
+            if len(batch) >= self.batch_size:
+                self._count_batch(batch, started)
+                yield batch
+                batch = []
+                started = time.perf_counter()
+        if batch:
+            self._count_batch(batch, started)
+            yield batch
+
+    def _count_batch(self, docs: list[Document], started: float) -> None:
+        """What `run` counts per document (`documents`, `update_doc_stats`), for a whole list at once."""
+        self.stat_update("documents", value=len(docs))
+        lengths = [len(doc.text) for doc in docs]
+        mean = sum(lengths) / len(lengths)
+        self.stats["doc_len"] += MetricStats(
+            total=sum(lengths),
+            n=len(lengths),
+            mean=mean,
+            min=min(lengths),
+            max=max(lengths),
+            _running_variance=sum((x - mean) ** 2 for x in lengths),
+            unit="doc",
+        )
+        for doc in docs:
+            if token_count := doc.metadata.get("token_count"):
+                self.stat_update("doc_len_tokens", value=token_count, unit="doc")
+        # reading and parsing this list, not what ran downstream between lists
+        self.stats.time_stats.update(time.perf_counter() - started, unit="batch")
 
 
 def iter_documents(inputs: str | list[str], text_key: str = "text", id_key: str = "id", limit: int = -1):

@@ -53,6 +53,33 @@ def test_document_reader_counts_bad_rows_not_the_file(tmp_path):
     assert "skipped_file_unreadable" not in counters
 
 
+@pytest.mark.parametrize("limit", [-1, 600])
+def test_document_reader_in_batches_reads_and_counts_what_it_reads_one_by_one(tmp_path, limit):
+    """`batch_size` changes the shape (lists) and how often counts are taken, not the documents or the counts."""
+    lines = _rows(1000, BAD_ROWS).splitlines()
+    lines[20] = json.dumps({"id": "no-text", "title": "a row without text"}).encode()
+    lines[30] = json.dumps({"id": "t", "text": "with tokens", "token_count": 7}).encode()
+    (tmp_path / "a.jsonl").write_bytes(b"\n".join(lines[:500]) + b"\n")
+    (tmp_path / "b.jsonl").write_bytes(b"\n".join(lines[500:]) + b"\n")
+    one = DocumentReader(str(tmp_path), limit=limit)
+    docs = list(one.run(None, 0, 1))
+    batched = DocumentReader(str(tmp_path), limit=limit, batch_size=64)
+    batches = list(batched.run(None, 0, 1))
+    assert all(isinstance(b, list) and 0 < len(b) <= 64 for b in batches)
+    assert [(d.id, d.text, d.metadata) for b in batches for d in b] == [(d.id, d.text, d.metadata) for d in docs]
+    expected, got = one.stats.stats, batched.stats.stats
+    assert set(expected) == set(got)
+    assert got["documents"].total == expected["documents"].total == len(docs)  # added per list, not per document
+    for key, stat in expected.items():
+        if key == "documents":
+            continue
+        assert (got[key].n, got[key].total, got[key].min, got[key].max) == (stat.n, stat.total, stat.min, stat.max), (
+            key
+        )
+        assert got[key].mean == pytest.approx(stat.mean) and got[key].variance == pytest.approx(stat.variance), key
+    assert expected["skipped_no_text"].total == 1 and expected["doc_len_tokens"].total == 7
+
+
 def test_a_long_line_is_skipped_without_holding_it(tmp_path):
     path = tmp_path / "long.jsonl"
     with open(path, "wb") as handle:
