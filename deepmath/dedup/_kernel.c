@@ -42,6 +42,7 @@
 #define NOINLINE __attribute__((noinline))
 #else
 #define NOINLINE
+#define __builtin_expect(x, y) (x)
 #endif
 
 static inline uint64_t fmix64(uint64_t h) {
@@ -182,6 +183,15 @@ static Py_ssize_t find_expansion(const Expansions *x, uint32_t code) {
         Py_ssize_t extra = 0;                                                                                  \
         for (Py_ssize_t i = 0; i < length; i++) {                                                              \
             const uint32_t entry = tab[text[i]];                                                               \
+            if (__builtin_expect(!((entry & (SLOW_BIT | CJK_BIT)) | prev_cjk), 1)) {                           \
+                /* STEP for the common case (no CJK on either side, no expansion): a non-word entry is          \
+                 * exactly SPACE, so one store of the entry and one add to the length do it */                  \
+                const int word = entry != SPACE;                                                               \
+                out[len] = entry;                                                                              \
+                len += word | in_word;                                                                         \
+                in_word = word;                                                                                \
+                continue;                                                                                      \
+            }                                                                                                  \
             if (entry & SLOW_BIT) {                                                                            \
                 const Py_ssize_t k = find_expansion(x, text[i]);                                               \
                 extra += k < 0 ? 0 : x->starts[k + 1] - x->starts[k] - 1;                                      \
