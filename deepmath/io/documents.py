@@ -35,9 +35,13 @@ logger = logging.getLogger(__name__)
 JSONL_SHARD_NAME = "${rank}.jsonl.gz"  # the standard writer's JSONL files, one per task
 
 
-def row_to_document(row: dict, fallback_id: str, text_key: str = "text", id_key: str = "id") -> Document | None:
-    """A raw row as a Document; other top-level keys join `metadata` (rows without text give None)."""
-    row = dict(row)
+def row_to_document(
+    row: dict, fallback_id: str, text_key: str = "text", id_key: str = "id", owned: bool = False
+) -> Document | None:
+    """A raw row as a Document; other top-level keys join `metadata` (rows without text give None). With `owned`
+    (a row just parsed, used for nothing else) the row itself is taken apart instead of a copy."""
+    if not owned:
+        row = dict(row)
     text = row.pop(text_key, None)
     if not isinstance(text, str):
         return None
@@ -48,8 +52,11 @@ def row_to_document(row: dict, fallback_id: str, text_key: str = "text", id_key:
             metadata = json.loads(metadata)
         except json.JSONDecodeError:
             metadata = {"metadata": metadata}
+    if not isinstance(metadata, dict):  # a number, a list, a string holding one: kept, under its own name
+        metadata = {"metadata": metadata}
     row.pop("media", None)
-    metadata = {**row, **metadata}
+    if row or not owned:
+        metadata = {**row, **metadata}
     return Document(text=text, id=str(doc_id) if doc_id is not None else fallback_id, metadata=metadata)
 
 
@@ -142,7 +149,7 @@ class DocumentReader(PipelineStep):
         for fallback_id, row in self._rows(rank, world_size):
             if 0 <= self.limit <= count:
                 break
-            doc = row_to_document(row, fallback_id, self.text_key, self.id_key)
+            doc = row_to_document(row, fallback_id, self.text_key, self.id_key, owned=True)
             if doc is None:
                 self.stat_update("skipped_no_text")
                 continue
@@ -159,7 +166,7 @@ class DocumentReader(PipelineStep):
         for fallback_id, row in self._rows(rank, world_size):
             if 0 <= self.limit <= count:
                 break
-            doc = row_to_document(row, fallback_id, self.text_key, self.id_key)
+            doc = row_to_document(row, fallback_id, self.text_key, self.id_key, owned=True)
             if doc is None:
                 self.stat_update("skipped_no_text")
                 continue

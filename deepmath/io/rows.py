@@ -29,7 +29,7 @@ __all__ = ["ROW_SKIP_REASONS", "RowSkipped", "iter_rows", "loads_row", "open_bin
 logger = logging.getLogger(__name__)
 
 ROW_SKIP_REASONS = ("invalid_json", "not_object", "line_too_long")
-_SKIP_CHUNK = 1 << 20
+_BLOCK = 1 << 20
 _WARN_PER_FILE = 3
 
 try:  # orjson rejects lone surrogates and invalid UTF-8, which json.loads lets through
@@ -77,20 +77,39 @@ def open_binary(path: str):
 
 
 def _lines(handle, max_line_bytes: int) -> Iterator[bytes | None]:
-    """Lines of a binary stream; None for a line longer than the cap (its bytes are read past, never kept)."""
+    """Lines of a binary stream, without their newline; None for a line longer than the cap (its bytes are read
+    past, never kept). Read in blocks of `_BLOCK` bytes and split there: `readline` on a gzip stream costs ~8 us a
+    line, a third of reading a JSONL.gz file. Memory: one block plus the unfinished line (at most the cap)."""
+    pending: list[bytes] = []  # the start of a line that goes on in the next block(s)
+    pending_bytes = 0
+    skipping = False  # inside a line over the cap: its bytes are dropped up to its newline
     while True:
-        line = handle.readline(max_line_bytes + 1)
-        if not line:
+        block = handle.read(_BLOCK)
+        if not block:
+            if skipping:
+                yield None
+            elif pending_bytes:
+                yield b"".join(pending)
             return
-        if len(line) > max_line_bytes and not line.endswith(b"\n"):
-            del line
-            while True:
-                rest = handle.readline(_SKIP_CHUNK)
-                if not rest or rest.endswith(b"\n"):
-                    break
-            yield None
+        lines = block.split(b"\n")
+        rest = lines.pop()  # after the last newline: unfinished (b"" when the block ends with one)
+        if lines:
+            if skipping:
+                skipping = False
+                lines[0] = None
+            elif pending:
+                pending.append(lines[0])
+                lines[0] = b"".join(pending)
+                pending, pending_bytes = [], 0
+            for line in lines:
+                yield None if line is not None and len(line) > max_line_bytes else line
+        if skipping or not rest:
             continue
-        yield line
+        if pending_bytes + len(rest) > max_line_bytes:
+            pending, pending_bytes, skipping = [], 0, True
+        else:
+            pending.append(rest)
+            pending_bytes += len(rest)
 
 
 def _check_row(row, where: str) -> dict:
@@ -164,22 +183,24 @@ def iter_rows(
                 yield number, row
             return
         for number, line in enumerate(_lines(handle, max_line_bytes)):
-            where = f"{shorten(path)}:{number + 1}"
             if line is None:
+                where = f"{shorten(path)}:{number + 1}"
                 skipped(RowSkipped("line_too_long", f"{where}: line longer than {max_line_bytes:,} bytes"))
-                continue
-            if not line.strip():
                 continue
             try:
                 row = loads_row(line)
             except ValueError as err:  # orjson.JSONDecodeError, json.JSONDecodeError, UnicodeError
+                if not line.strip():
+                    continue
+                where = f"{shorten(path)}:{number + 1}"
                 skipped(RowSkipped("invalid_json", f"{where}: not valid JSON: {shorten(str(err))}"))
                 continue
-            try:
-                _check_row(row, where)
-            except RowSkipped as err:
-                skipped(err)
-                continue
+            if type(row) is not dict:
+                try:
+                    _check_row(row, f"{shorten(path)}:{number + 1}")
+                except RowSkipped as err:
+                    skipped(err)
+                    continue
             yield number, row
 
 

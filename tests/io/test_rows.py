@@ -119,3 +119,46 @@ def test_line_cap_bounds_memory_of_a_newline_free_gzip_bomb(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "['a', 'b'] ['line_too_long']"
+
+
+@pytest.mark.parametrize("block", [1, 3, 7, 64, 1 << 20])
+def test_lines_across_block_boundaries_match_a_plain_split(monkeypatch, block):
+    """Lines are read in blocks: any block size gives the lines a plain split gives, and over-cap lines as None."""
+    import io
+    import random
+
+    from deepmath.io import rows
+
+    monkeypatch.setattr(rows, "_BLOCK", block)
+    rng = random.Random(block)
+    pieces = [bytes(rng.choice(b"ab {}") for _ in range(rng.choice([0, 1, 5, 9, 10, 11, 30]))) for _ in range(300)]
+    for data in (b"\n".join(pieces) + b"\n", b"\n".join(pieces), b"", b"\n\n", b"x" * 25):
+        expected = data.split(b"\n")
+        if expected and expected[-1] == b"":
+            expected.pop()
+        expected = [None if len(line) > 10 else line for line in expected]
+        assert list(rows._lines(io.BytesIO(data), max_line_bytes=10)) == expected
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        {"text": "a", "id": 3, "source": "web", "metadata": {"x": 1}},
+        {"text": "a", "metadata": '{"y": 2}'},
+        {"text": "a", "metadata": "[1, 2]"},  # JSON that is not an object: kept under its own name
+        {"text": "a", "metadata": 5},
+        {"text": "a", "metadata": "not json"},
+        {"id": "no text"},
+    ],
+)
+def test_a_row_taken_apart_in_place_gives_the_document_a_copy_gives(row):
+    from deepmath.io.documents import row_to_document
+
+    original = json.loads(json.dumps(row))
+    copied = row_to_document(row, "file/0")
+    assert row == original, "without `owned` the caller's row is left as it was"
+    owned = row_to_document(json.loads(json.dumps(row)), "file/0", owned=True)
+    assert (owned is None) == (copied is None) == ("text" not in row)
+    if copied is not None:
+        assert (owned.id, owned.text, owned.metadata) == (copied.id, copied.text, copied.metadata)
+        assert isinstance(copied.metadata, dict)
