@@ -6,7 +6,8 @@ guards the private name it touches and falls back to the library's own behaviour
 (`pyproject.toml` pins the same ranges).
 
 - `cache_loguru_lib_dirs`: loguru's exception formatter expands every sysconfig scheme each time datatrove adds a
-  task sink (~3 ms, a few hundred ms per stage of many short tasks); the answer depends only on `sys.path`.
+  task sink (~3 ms, a few hundred ms per stage of many short tasks); the answer depends only on `sys.path`, and is
+  computed once per process with a quarter of loguru's path expansions.
   Offered upstream as "cache ExceptionFormatter._get_lib_dirs" (not merged at the time of writing).
 - `without_manager_process`: datatrove's local executor starts a multiprocess Manager server (~30-50 ms) even for
   one worker running tasks one after another in this process; a plain queue does the same job.
@@ -102,12 +103,26 @@ def cache_loguru_lib_dirs() -> bool:
     def cached() -> list:
         key = tuple(sys.path)
         if key not in cache:
-            cache[key] = lookup()
+            cache[key] = _lib_dirs()
         return list(cache[key])
 
     cached.deepmath_cached = True
     ExceptionFormatter._get_lib_dirs = staticmethod(cached)
     return True
+
+
+def _lib_dirs() -> list[str]:
+    """What loguru 0.7's `_get_lib_dirs` returns (the sysconfig paths of every install scheme that are on
+    `sys.path`, lower-cased, with a trailing separator; in no particular order), with one `sysconfig.get_paths` per
+    scheme instead of one per path name: ~5 ms instead of ~18 ms, once per process (tests/framework compare)."""
+    import sysconfig
+
+    names = ("stdlib", "platstdlib", "platlib", "purelib")
+    paths = set()
+    for scheme in sysconfig.get_scheme_names():
+        found = sysconfig.get_paths(scheme)
+        paths.update(found[name] for name in names if name in found)
+    return [os.path.abspath(path).lower() + os.sep for path in paths if path in sys.path]
 
 
 class _DeferredHubClass(type):

@@ -286,6 +286,20 @@ class MinhashSignature(PipelineStep):
         yield
 
 
+class _ShardDocs(dict):
+    """The arrays of one `docs/R.npz`, each read when first asked for: a step uses two or three of the six, and
+    numpy parses every array's header with `ast.literal_eval` (~0.1 ms each, a few hundred per run)."""
+
+    def __init__(self, path: Path):
+        super().__init__()
+        self.path = path
+
+    def __missing__(self, key: str) -> np.ndarray:
+        with np.load(self.path) as npz:
+            value = self[key] = npz[key]
+        return value
+
+
 class _Shards:
     """Read access to what MinhashSignature wrote, by document number."""
 
@@ -297,10 +311,9 @@ class _Shards:
         self._docs: dict[int, dict] = {}
         self._maps: dict[tuple[str, int], np.ndarray] = {}
 
-    def docs(self, shard: int) -> dict:
+    def docs(self, shard: int) -> _ShardDocs:
         if shard not in self._docs:
-            with np.load(self.work / "docs" / f"{shard:05d}.npz") as npz:
-                self._docs[shard] = {key: npz[key] for key in npz.files}
+            self._docs[shard] = _ShardDocs(self.work / "docs" / f"{shard:05d}.npz")
         return self._docs[shard]
 
     def _map(self, kind: str, shard: int) -> np.ndarray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,6 +103,16 @@ def test_loguru_lib_dirs_computed_once():
     assert getattr(ExceptionFormatter._get_lib_dirs, "deepmath_cached", False)
     compat.cache_loguru_lib_dirs()  # idempotent: not wrapped twice
     assert ExceptionFormatter._get_lib_dirs() == first
+
+
+def test_our_lib_dirs_are_logurus():
+    """The cached answer is computed with fewer path expansions than loguru's: it must be the same folders."""
+    import sysconfig
+
+    names = ["stdlib", "platstdlib", "platlib", "purelib"]  # loguru 0.7's own computation, written out
+    paths = {sysconfig.get_path(name, scheme) for scheme in sysconfig.get_scheme_names() for name in names}
+    expected = [os.path.abspath(path).lower() + os.sep for path in paths if path in sys.path]
+    assert sorted(compat._lib_dirs()) == sorted(expected) and expected
 
 
 def _pid_and_sum(values: list[int]) -> tuple[int, int]:
