@@ -363,7 +363,7 @@ static PyObject *sketch(PyObject *self, PyObject *args) {
         else if (n_w > 0) n_sh = 1;
         shingle_hashes(prefix, inverse, word_end, n_w, ngram, n_sh, doc_hashes);
         if (as_sets) { /* the document's set, sorted, while its hashes are in cache; its MinHash is the same */
-            if (reserve((void **)&sort_tmp, &sort_cap, 2 * n_sh + 2, sizeof(uint32_t)) < 0) goto done;
+            if (reserve((void **)&sort_tmp, &sort_cap, 3 * n_sh + 2, sizeof(uint32_t)) < 0) goto done;
             n_sh = sort_unique(doc_hashes, n_sh, sort_tmp);
         }
         char *sig = (char *)sigs.view.buf + d * num_perm * width;

@@ -46,7 +46,7 @@ static inline int reserve(void **ptr, Py_ssize_t *cap, Py_ssize_t need, size_t i
     return 0;
 }
 
-/* _kernel_sets.c: sort v[0:n] in place and drop repeats (tmp holds 2n + 2 items); returns the distinct count */
+/* _kernel_sets.c: sort v[0:n] in place and drop repeats (tmp holds 3n + 2 items); returns the distinct count */
 Py_ssize_t sort_unique(uint32_t *v, Py_ssize_t n, uint32_t *tmp);
 
 PyObject *kernel_verify(PyObject *self, PyObject *args);

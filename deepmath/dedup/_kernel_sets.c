@@ -27,38 +27,49 @@ static void radix_sort(uint32_t *v, Py_ssize_t n, uint32_t *tmp) {
     }
 }
 
-/* Sort `n` uint32 in place and drop repeats; returns the number of distinct values. `tmp` holds 2n + 2 items.
- * Shingle hashes are uniform, so one counting pass over their top bits (about one value per bucket) and an
- * insertion sort of each small bucket sort them; a crowded bucket (many repeats, or a skewed input) is radix
- * sorted, so no input costs more than a radix sort. */
+/* Sort `n` uint32 in place and drop repeats; returns the number of distinct values. `tmp` holds 3n + 2 items.
+ * Shingle hashes are uniform, so one counting pass over their top bits (about one value per bucket) puts every
+ * value within a few places of where it belongs, and one insertion pass over the whole array finishes the sort
+ * (each value moves at most its bucket's size back) while the repeats are dropped on the way. A crowded bucket
+ * (many repeats, or a skewed input) is radix sorted first, so no input costs more than a radix sort. */
 Py_ssize_t sort_unique(uint32_t *v, Py_ssize_t n, uint32_t *tmp) {
     if (n < 2) return n;
+    uint32_t *out = v;
     if (n <= 48) {
         insertion_sort(v, n);
     } else {
         int bits = 0;
         while (((Py_ssize_t)2 << bits) <= n) bits++; /* 2^bits <= n < 2^(bits+1) */
+        bits++;                                      /* about two buckets a value: most hold none or one */
         const Py_ssize_t buckets = (Py_ssize_t)1 << bits;
         const int shift = 32 - bits;
-        uint32_t *out = tmp, *count = tmp + n;
+        uint32_t *count = tmp + n;
+        out = tmp;
         memset(count, 0, (buckets + 1) * sizeof(uint32_t));
         for (Py_ssize_t i = 0; i < n; i++) count[(v[i] >> shift) + 1]++;
-        for (Py_ssize_t k = 0; k < buckets; k++) count[k + 1] += count[k];
+        uint32_t biggest = 0;
+        for (Py_ssize_t k = 0; k < buckets; k++) {
+            biggest = count[k + 1] > biggest ? count[k + 1] : biggest;
+            count[k + 1] += count[k];
+        }
         for (Py_ssize_t i = 0; i < n; i++) out[count[v[i] >> shift]++] = v[i];
         /* count[k] is now the end of bucket k (and the start of bucket k + 1) */
-        Py_ssize_t begin = 0;
-        for (Py_ssize_t k = 0; k < buckets; k++) {
-            const Py_ssize_t size = (Py_ssize_t)count[k] - begin;
-            if (size > 32) radix_sort(out + begin, size, v + begin); /* v is free scratch now */
-            else if (size > 1) insertion_sort(out + begin, size);
-            begin = count[k];
+        if (biggest > 32) {
+            Py_ssize_t begin = 0;
+            for (Py_ssize_t k = 0; k < buckets; k++) {
+                const Py_ssize_t size = (Py_ssize_t)count[k] - begin;
+                if (size > 32) radix_sort(out + begin, size, v + begin); /* v is free scratch now */
+                begin = count[k];
+            }
         }
-        memcpy(v, out, n * sizeof(uint32_t));
+        insertion_sort(out, n); /* every value is at most 32 places from its place: linear */
     }
+    /* the distinct values, in order, into v */
     Py_ssize_t m = 1;
+    v[0] = out[0];
     for (Py_ssize_t i = 1; i < n; i++) {
-        v[m] = v[i];
-        m += v[i] != v[m - 1];
+        v[m] = out[i];
+        m += out[i] != v[m - 1];
     }
     return m;
 }
@@ -190,7 +201,7 @@ PyObject *kernel_verify(PyObject *self, PyObject *args) {
                 continue;
             }
             uint32_t *set = malloc((count + 1) * sizeof(uint32_t));
-            if (!set || reserve((void **)&tmp, &tmp_cap, 2 * count + 2, sizeof(uint32_t)) < 0) {
+            if (!set || reserve((void **)&tmp, &tmp_cap, 3 * count + 2, sizeof(uint32_t)) < 0) {
                 free(set);
                 if (!PyErr_Occurred()) PyErr_NoMemory();
                 goto done;
@@ -271,7 +282,7 @@ PyObject *kernel_sort_sets(PyObject *self, PyObject *args) {
             goto done;
         }
         const Py_ssize_t count = off[i + 1] - off[i];
-        if (reserve((void **)&tmp, &tmp_cap, 2 * count + 2, sizeof(uint32_t)) < 0) goto done;
+        if (reserve((void **)&tmp, &tmp_cap, 3 * count + 2, sizeof(uint32_t)) < 0) goto done;
         memmove(h + kept, h + off[i], count * sizeof(uint32_t));
         kept += sort_unique(h + kept, count, tmp);
         new_off[i + 1] = kept;

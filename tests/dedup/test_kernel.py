@@ -179,11 +179,20 @@ def test_verification_rejects_out_of_range_nodes():
 
 
 @needs_kernel
-def test_shingle_sets_compiled_equals_numpy():
+@pytest.mark.parametrize("values", ["repeats", "uniform", "mixed"])
+def test_shingle_sets_compiled_equals_numpy(values):
+    """Each page's set, whatever the spread: crowded buckets (repeats, values with equal top bits) take the radix
+    path, uniform hashes the one-pass bucket + insertion path; sizes on both sides of the small-set cut-off."""
     rng = np.random.default_rng(3)
-    counts = rng.integers(0, 300, 40)
+    counts = rng.integers(0, 3000, 40)
     counts[[0, 7]] = 0
-    hashes = rng.integers(0, 1000, int(counts.sum()), dtype=np.uint32)  # many repeats
+    counts[[1, 2, 3]] = [1, 48, 49]
+    total = int(counts.sum())
+    uniform = rng.integers(0, 1 << 32, total, dtype=np.uint32)
+    repeats = rng.integers(0, 1000, total, dtype=np.uint32)  # many repeats, all in the first bucket
+    hashes = {"repeats": repeats, "uniform": uniform, "mixed": np.where(rng.random(total) < 0.3, repeats, uniform)}[
+        values
+    ]
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     values, bounds = kernel.shingle_sets(hashes, offsets, compiled=True)
     want_values, want_bounds = kernel.shingle_sets(hashes, offsets, compiled=False)
