@@ -351,8 +351,8 @@ class _Shards:
         return out
 
     def ids(self, shard: int) -> list[str]:
-        with open(self.work / "ids" / f"{shard:05d}.jsonl", "rb") as handle:
-            return [orjson.loads(line) for line in handle]
+        data = (self.work / "ids" / f"{shard:05d}.jsonl").read_bytes()  # one JSON value a line
+        return orjson.loads(b"[" + data.rstrip(b"\n").replace(b"\n", b",") + b"]") if data else []
 
 
 class ExactDuplicates(PipelineStep):
@@ -603,8 +603,9 @@ class MinhashClusters(PipelineStep):
         store = _Shards(self.work, self.shards)
         for s in np.unique(shard):
             ids = store.ids(int(s))
-            for row in np.flatnonzero(shard == s).tolist():
-                out[row] = ids[position[row]]
+            rows = np.flatnonzero(shard == s).tolist()
+            for row, at in zip(rows, position[rows].tolist()):
+                out[row] = ids[at]
         return out
 
 
@@ -643,7 +644,8 @@ class MinhashFilter(PipelineStep):
             position, size, reason, cluster = (npz[k] for k in ("position", "size", "reason", "cluster"))
         with np.load(work / "docs" / f"{rank:05d}.npz") as npz:
             expected = len(npz["length"])
-        fate = {p: (int(s), int(r), str(c)) for p, s, r, c in zip(position.tolist(), size, reason, cluster)}
+        # built from lists: iterating the arrays themselves makes a numpy scalar of every value
+        fate = dict(zip(position.tolist(), zip(size.tolist(), reason.tolist(), map(str, cluster.tolist()))))
         if self.writer is None:
             yield from self._filter(data, rank, fate, expected)
         elif (work / "rows" / f"{rank:05d}.jsonl").exists():
