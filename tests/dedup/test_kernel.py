@@ -179,6 +179,28 @@ def test_verification_rejects_out_of_range_nodes():
 
 
 @needs_kernel
+def test_set_intersections_of_every_size_and_overlap():
+    """The compiled count compares 8 values at a time and finishes with a merge: sets of 0 to 40 values from a
+    small range (so blocks overlap in every way), each pair checked (threshold above 1: nothing joins)."""
+    rng = np.random.default_rng(11)
+    docs = [np.unique(rng.integers(0, 60, rng.integers(0, 41), dtype=np.uint32)) for _ in range(70)]
+    docs += [
+        np.arange(0, 64, 2, dtype=np.uint32),
+        np.arange(1, 65, 2, dtype=np.uint32),
+        np.arange(64, dtype=np.uint32),
+    ]
+    position = np.arange(len(docs))
+    offsets = [np.concatenate([[0], np.cumsum([len(d) for d in docs])]).astype(np.int64)]
+    pairs = np.array([(a, b) for a in range(len(docs)) for b in range(a + 1, len(docs))], dtype=np.int64)
+    status, jaccard = kernel.verify_ordered(
+        pairs, np.zeros(len(docs), np.int64), position, [np.concatenate(docs)], offsets, 1.01
+    )
+    want_status, want_jaccard = _verify_numpy(pairs, docs, 1.01)
+    assert np.array_equal(status, want_status) and (status == 1).all()
+    assert np.array_equal(jaccard, want_jaccard)
+
+
+@needs_kernel
 @pytest.mark.parametrize("values", ["repeats", "uniform", "mixed"])
 def test_shingle_sets_compiled_equals_numpy(values):
     """Each page's set, whatever the spread: crowded buckets (repeats, values with equal top bits) take the radix

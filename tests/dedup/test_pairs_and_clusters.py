@@ -1,5 +1,7 @@
 """Band buckets -> candidate pairs, Jaccard verification, clusters and keep policies."""
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -27,6 +29,25 @@ def test_large_bucket_gives_star_and_chain():
     chain = {(100 + k - 1, 100 + k) for k in range(1, size)}
     assert got == star | chain
     assert all(a < b for a, b in got)
+
+
+@pytest.mark.parametrize("distinct", [3, 40, 5000])
+def test_buckets_give_the_pairs_of_the_definition(distinct):
+    """Any mix of bucket sizes, ids in any order: all pairs of a small bucket, star and chain over a large one's
+    ids in ascending order, each pair as (smaller, larger)."""
+    rng = np.random.default_rng(distinct)
+    keys = rng.integers(0, distinct, 3000).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    ids = rng.permutation(10_000)[:3000].astype(np.int64)
+    expected = set()
+    for key in np.unique(keys):
+        members = sorted(ids[keys == key].tolist())
+        if len(members) <= ALL_PAIRS_UP_TO:
+            expected |= {(a, b) for i, a in enumerate(members) for b in members[i + 1 :]}
+        else:
+            expected |= {(members[0], m) for m in members[1:]} | set(itertools.pairwise(members))
+    pairs = bucket_pairs(keys, ids)
+    assert pairs_set(pairs) == expected and len(pairs) == len(expected)
+    assert pairs.tolist() == sorted(pairs.tolist())
 
 
 def test_unique_pairs_and_empty():
