@@ -86,6 +86,21 @@ def _start_method() -> str:
     return "fork" if fork_is_safe() else "forkserver"
 
 
+@contextlib.contextmanager
+def _frozen_heap():
+    """`gc.freeze()` for one pipeline: what was alive before it (modules, the config, the stage's state) moves out of
+    the collector's reach until the pipeline ends, so the full collections that the tasks' many small objects set
+    off do not walk it every time (~3% of a dedup run), and forked workers do not copy the pages a collection would
+    write to (the use Python's documentation gives for it). Unfrozen after, so nothing stays out of reach."""
+    import gc
+
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def run_pipeline(pipeline: list, cfg, logging_dir: str | Path, tasks: int, job_name: str = "deepmath") -> bool:
     """Run `pipeline` as `tasks` tasks on the configured executor; False when only a Slurm script was written."""
     settings = _executor_settings(cfg)
@@ -108,7 +123,7 @@ def run_pipeline(pipeline: list, cfg, logging_dir: str | Path, tasks: int, job_n
             pool = compat.fork_worker_pool()
         else:
             pool = contextlib.nullcontext()
-        with children_die_with_parent(), pool:
+        with children_die_with_parent(), pool, _frozen_heap():
             executor.run()
         return True
     if settings.executor == "ray":

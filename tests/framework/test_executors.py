@@ -182,3 +182,32 @@ def test_plot_worker_job_collected_after_close_is_drawn_here(fork_allowed):
     pid, total = job.result()
     assert total == 7
     assert pid == os.getpid()
+
+
+class _FreezeCount(PipelineStep):
+    """Records how many objects the collector had set aside while the task ran."""
+
+    name = "freeze"
+
+    def __init__(self, folder: str):
+        super().__init__()
+        self.folder = folder
+
+    def run(self, data=None, rank: int = 0, world_size: int = 1):
+        import gc
+
+        Path(self.folder, f"{rank}.frozen").write_text(str(gc.get_freeze_count()))
+        return
+        yield
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_heap_is_frozen_for_a_pipeline_and_only_then(tmp_path, workers):
+    import gc
+
+    out = tmp_path / "frozen"
+    out.mkdir()
+    assert gc.get_freeze_count() == 0
+    assert executors.run_pipeline([_FreezeCount(str(out))], _Settings(workers=workers), tmp_path / "logs", tasks=2)
+    assert all(int(p.read_text()) > 0 for p in out.glob("*.frozen")) and len(list(out.glob("*.frozen"))) == 2
+    assert gc.get_freeze_count() == 0, "unfrozen after the pipeline"
