@@ -202,8 +202,10 @@ class _FreezeCount(PipelineStep):
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_the_heap_is_frozen_for_a_pipeline_and_only_then(tmp_path, workers):
+def test_the_heap_is_frozen_for_a_pipeline_and_only_then(tmp_path, workers, monkeypatch):
     import gc
+
+    monkeypatch.setattr(executors, "_start_method", lambda: "fork")  # whatever threads other tests left
 
     out = tmp_path / "frozen"
     out.mkdir()
