@@ -20,9 +20,12 @@ recall-heavy bands with datasketch's optimiser (16 x 8: 99.4% at 0.85) and verif
 before anything is removed. `first` means first in reading order (task by task; the input file order when each task
 reads one file, the default for up to 64 files).
 
-Speed: shingle hashing, MinHash and verification run in a small C extension (`_kernel.c`, built by `pip install`,
-optional: without a compiler the numpy path gives the same signatures, slower); stats.json says which ran
-(`kernel: compiled|numpy`). Memory, measured (bench/README.md; peak RSS of one process, one worker, so the main
+Speed: shingle hashing, each page's sorted shingle set, MinHash and verification (set intersections 8 values at a
+time where the CPU has AVX2) run in a small C extension (`_kernel.c`, built by `pip install`, optional: without a
+compiler the numpy path gives the same signatures, slower); stats.json says which ran (`kernel: compiled|numpy`).
+The signature pass takes its input in lists of 256 pages (`DocumentReader(batch_size=...)`); with several workers
+the tasks run in `deepmath.fork_pool` (workers forked once). bench/README.md has the figures against rensa,
+datasketch and datatrove. Memory, measured (bench/README.md; peak RSS of one process, one worker, so the main
 process also ran the single-task steps): see MEMORY_NOTE. A sharded task (signatures, filter) holds only its
 shard's arrays (steps.py); `--splits N` divides the single-task steps' keys and pairs by N. The input is read and
 parsed once: the signature pass stores each page's output JSON in `_work/rows/` and the filter adds the dedup
@@ -52,8 +55,8 @@ __all__ = ["MEMORY_NOTE", "run_dedup"]
 # measured with bench/dedup.py (peak RSS of the whole command, one process holds one shard or split at a time)
 MEMORY_NOTE = (
     "Measured with bench/dedup.py on planted web text, one worker (the main process then also runs the single-task "
-    "buckets, verify and clusters steps over the whole corpus): 144 MB at 19k pages, 701 MB at 176k pages, i.e. "
-    "~80 MB plus ~3.5 GB per million pages; by our accounting (not measured step by step) about two thirds of the "
+    "buckets, verify and clusters steps over the whole corpus): 139 MB at 19k pages, 672 MB at 176k pages, i.e. "
+    "~75 MB plus ~3.4 GB per million pages (two workers: 115 MB and 653 MB); by our accounting (not measured step by step) about two thirds of the "
     "growth are file-backed pages of the memory-mapped shingle sets (~2 KB a page) and signatures (512 B a page), "
     "which the kernel can drop; `--splits N` divides the buckets and verify steps' keys and pairs by N."
 )
