@@ -129,8 +129,9 @@ class DocumentReader(PipelineStep):
                 logger.warning("skipping the rest of unreadable input file %s: %s", shorten(path), shorten(str(err)))
                 self.stat_update("skipped_file_unreadable")
         for source in self.sources:
-            if source.is_hf:
-                yield from _iter_hf(source, rank, world_size)
+            if source.is_hf:  # a copy: the rows are taken apart in place (`owned`), and these are the library's
+                for fallback_id, row in _iter_hf(source, rank, world_size):
+                    yield fallback_id, dict(row)
 
     def _row_skipped(self, reason: str) -> None:
         self.stat_update(f"skipped_{reason}")
