@@ -135,8 +135,9 @@ class ForkPool:
         self._stop(graceful=True)
 
     def _stop(self, graceful: bool = False) -> None:
-        """Close the pipes (a worker waiting for a task then returns) and reap the workers; a worker still running
-        (after an error elsewhere, or after 10 s of a graceful stop) is terminated."""
+        """Close the pipes and reap the workers. After a graceful end every worker was sent None and returns; a worker
+        still running (after an error elsewhere, or 10 s after a graceful end) is terminated: a closed pipe alone
+        would not end its wait, since workers forked later hold copies of the earlier workers' task pipes."""
         for _, task_send, result_recv in self._workers:
             task_send.close()
             result_recv.close()
