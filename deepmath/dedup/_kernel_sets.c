@@ -120,7 +120,10 @@ __attribute__((target("avx2,popcnt"))) static Py_ssize_t avx2_count(const uint32
 static Py_ssize_t common_count(const uint32_t *a, Py_ssize_t na, const uint32_t *b, Py_ssize_t nb) {
 #ifdef HAVE_AVX2_COUNT
     static int avx2 = -1;
-    if (avx2 < 0) avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
+    if (avx2 < 0) {
+        __builtin_cpu_init(); /* idempotent; needed before the checks outside a constructor's guarantee */
+        avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
+    }
     if (avx2) return avx2_count(a, na, b, nb);
 #endif
     return merge_count(a, na, b, nb, 0, 0);
