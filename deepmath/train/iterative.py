@@ -77,26 +77,17 @@ def _run_samples(cfg: IterativeRLRecipe, policy: str, r: int, out: Path) -> dict
     from deepmath.stats import StageStats
 
     def body(run):
-        from deepmath.evaluate.run import generate_completions
         from deepmath.problems import build_messages, write_jsonl
         from deepmath.tasks.multistep import check_steps, prefix_correct
         from deepmath.train.prepare import training_problems
+        from deepmath.train.sampling import sample_completions
 
         probe = _grpo_config(cfg, policy, "unused", run.output)  # the GRPO recipe's data fields, its split
         train, _, data = training_problems(probe, run.output)
         rng = random.Random(f"{cfg.seed}-round-{r}")
         questions = rng.sample(train, min(cfg.sample_questions, len(train)))
         prompts = [build_messages(q["question"], probe.prompt_template, probe.system_prompt) for q in questions]
-        completions = generate_completions(
-            policy,
-            prompts,
-            cfg.sample_k,
-            cfg.sample_temperature,
-            cfg.sample_top_p,
-            cfg.sample_max_new_tokens,
-            cfg.sample_batch_problems,
-            cfg.seed + r,
-        )
+        completions = sample_completions(cfg, policy, prompts, cfg.seed + r)
         rows, empty = [], 0
         for question, texts in zip(questions, completions):
             for text in texts:

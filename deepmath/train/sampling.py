@@ -23,7 +23,7 @@ from pathlib import Path
 from deepmath.cards import Card, write_card
 from deepmath.problems import DataError, read_jsonl, write_jsonl
 
-__all__ = ["dpo_pairs", "policy_samples", "rft_kept", "write_set"]
+__all__ = ["dpo_pairs", "policy_samples", "rft_kept", "sample_completions", "write_set"]
 
 logger = logging.getLogger(__name__)
 
@@ -47,16 +47,7 @@ def policy_samples(cfg, policy: str, train: list[dict], bridge, out: Path) -> tu
     questions = _questions(cfg, train)
     prompts = [build_messages(q["question"], cfg.prompt_template, cfg.system_prompt) for q in questions]
     logger.info("sampling %d completions for each of %d questions from %s", cfg.sample_k, len(prompts), policy)
-    completions = _generate(
-        policy,
-        prompts,
-        cfg.sample_k,
-        cfg.sample_temperature,
-        cfg.sample_top_p,
-        cfg.sample_max_new_tokens,
-        cfg.sample_batch_problems,
-        cfg.seed,
-    )
+    completions = sample_completions(cfg, policy, prompts, cfg.seed)
     graded = grade_completions(questions, completions, bridge, timeout=cfg.reward_timeout)
     rows = []
     for question, texts, result in zip(questions, completions, graded):
@@ -99,6 +90,21 @@ def policy_samples(cfg, policy: str, train: list[dict], bridge, out: Path) -> tu
     write_jsonl(path, rows)  # last: its presence means the samples are complete
     logger.info("policy samples: %s", counts)
     return rows, counts
+
+
+def sample_completions(cfg, policy: str, prompts: list, seed: int) -> list[list[str]]:
+    """`cfg.sample_k` completions of each prompt from `policy`, with the config's `sample_*` settings (RFT, Online RFT,
+    DPO and iterative RL share them)."""
+    return _generate(
+        policy,
+        prompts,
+        cfg.sample_k,
+        cfg.sample_temperature,
+        cfg.sample_top_p,
+        cfg.sample_max_new_tokens,
+        cfg.sample_batch_problems,
+        seed,
+    )
 
 
 def _generate(*args) -> list[list[str]]:
