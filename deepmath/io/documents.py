@@ -146,33 +146,30 @@ class DocumentReader(PipelineStep):
         if self.batch_size > 0:
             yield from self._batches(rank, world_size)
             return
+        for doc in self._documents(rank, world_size):
+            with self.track_time():
+                self.stat_update("documents")
+                self.update_doc_stats(doc)
+            yield doc
+
+    def _documents(self, rank: int, world_size: int) -> Iterator[Document]:
+        """This task's documents, up to `limit`; rows without text counted as `skipped_no_text`."""
         count = 0
         for fallback_id, row in self._rows(rank, world_size):
             if 0 <= self.limit <= count:
-                break
+                return
             doc = row_to_document(row, fallback_id, self.text_key, self.id_key, owned=True)
             if doc is None:
                 self.stat_update("skipped_no_text")
                 continue
-            with self.track_time():
-                self.stat_update("documents")
-                self.update_doc_stats(doc)
             count += 1
             yield doc
 
     def _batches(self, rank: int, world_size: int) -> Iterator[list[Document]]:
         batch: list[Document] = []
-        count = 0
         started = time.perf_counter()
-        for fallback_id, row in self._rows(rank, world_size):
-            if 0 <= self.limit <= count:
-                break
-            doc = row_to_document(row, fallback_id, self.text_key, self.id_key, owned=True)
-            if doc is None:
-                self.stat_update("skipped_no_text")
-                continue
+        for doc in self._documents(rank, world_size):
             batch.append(doc)
-            count += 1
             if len(batch) >= self.batch_size:
                 self._count_batch(batch, started)
                 yield batch
