@@ -6,34 +6,17 @@ import os
 import sys
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
-from datatrove.pipeline.base import PipelineStep
 
 from deepmath import compat, executors
 from deepmath.plot_worker import PlotWorker
+from tests.framework.record_step import RecordPerTask
 
 
 @dataclass
 class _Settings:
     workers: int = 2
-
-
-class _WritePid(PipelineStep):
-    """Writes which process ran each task, so the test can see the tasks ran in pool workers."""
-
-    name = "pid"
-
-    def __init__(self, folder: str):
-        super().__init__()
-        self.folder = folder
-
-    def run(self, data=None, rank: int = 0, world_size: int = 1):
-        Path(self.folder, f"{rank}.pid").write_text(str(os.getpid()))
-        self.stat_update("ran")
-        return
-        yield
 
 
 def _foreign_threads() -> list[threading.Thread]:
@@ -64,7 +47,7 @@ def test_fork_only_without_foreign_threads():
 def test_pool_pipeline_runs_every_task_in_workers(tmp_path):
     out = tmp_path / "pids"
     out.mkdir()
-    assert executors.run_pipeline([_WritePid(str(out))], _Settings(), tmp_path / "logs", tasks=4)
+    assert executors.run_pipeline([RecordPerTask(str(out))], _Settings(), tmp_path / "logs", tasks=4)
     pids = {p.read_text() for p in out.glob("*.pid")}
     assert len(list(out.glob("*.pid"))) == 4
     assert str(os.getpid()) not in pids, "workers > 1 runs tasks in pool processes"
@@ -82,14 +65,14 @@ def test_single_worker_runs_in_process_without_a_manager_process(tmp_path, monke
     monkeypatch.setattr(multiprocess, "Manager", no_manager)
     out = tmp_path / "pids"
     out.mkdir()
-    assert executors.run_pipeline([_WritePid(str(out))], _Settings(workers=1), tmp_path / "logs", tasks=3)
+    assert executors.run_pipeline([RecordPerTask(str(out))], _Settings(workers=1), tmp_path / "logs", tasks=3)
     assert {p.read_text() for p in out.glob("*.pid")} == {str(os.getpid())}
     assert len(list(out.glob("*.pid"))) == 3
     assert local.multiprocess is multiprocess, "datatrove's module is restored after the run"
     # a second run resumes: every task is complete, nothing runs again
     for p in out.glob("*.pid"):
         p.unlink()
-    assert executors.run_pipeline([_WritePid(str(out))], _Settings(workers=1), tmp_path / "logs", tasks=3)
+    assert executors.run_pipeline([RecordPerTask(str(out))], _Settings(workers=1), tmp_path / "logs", tasks=3)
     assert not list(out.glob("*.pid"))
 
 
@@ -184,23 +167,6 @@ def test_plot_worker_job_collected_after_close_is_drawn_here(fork_allowed):
     assert pid == os.getpid()
 
 
-class _FreezeCount(PipelineStep):
-    """Records how many objects the collector had set aside while the task ran."""
-
-    name = "freeze"
-
-    def __init__(self, folder: str):
-        super().__init__()
-        self.folder = folder
-
-    def run(self, data=None, rank: int = 0, world_size: int = 1):
-        import gc
-
-        Path(self.folder, f"{rank}.frozen").write_text(str(gc.get_freeze_count()))
-        return
-        yield
-
-
 @pytest.mark.parametrize("workers", [1, 2])
 def test_the_heap_is_frozen_for_a_pipeline_and_only_then(tmp_path, workers, monkeypatch):
     import gc
@@ -210,6 +176,11 @@ def test_the_heap_is_frozen_for_a_pipeline_and_only_then(tmp_path, workers, monk
     out = tmp_path / "frozen"
     out.mkdir()
     assert gc.get_freeze_count() == 0
-    assert executors.run_pipeline([_FreezeCount(str(out))], _Settings(workers=workers), tmp_path / "logs", tasks=2)
+    assert executors.run_pipeline(
+        [RecordPerTask(str(out), gc.get_freeze_count, "frozen")],
+        _Settings(workers=workers),
+        tmp_path / "logs",
+        tasks=2,
+    )
     assert all(int(p.read_text()) > 0 for p in out.glob("*.frozen")) and len(list(out.glob("*.frozen"))) == 2
     assert gc.get_freeze_count() == 0, "unfrozen after the pipeline"

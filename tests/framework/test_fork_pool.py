@@ -9,10 +9,10 @@ import threading
 from pathlib import Path
 
 import pytest
-from datatrove.pipeline.base import PipelineStep
 
 from deepmath import compat, executors
 from deepmath.fork_pool import ForkManager, ForkPool, WorkerDied
+from tests.framework.record_step import RecordPerTask
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="the fork start method needs os.fork")
 
@@ -100,27 +100,11 @@ def test_the_manager_stand_ins_are_shared_not_copied():
     assert {rank for _, rank in results} <= {0, 1}
 
 
-class _CountDocs(PipelineStep):
-    """Counts on its own stats and records the local rank, as datatrove steps do."""
-
-    name = "count"
-
-    def __init__(self, folder: str):
-        super().__init__()
-        self.folder = folder
-
-    def run(self, data=None, rank: int = 0, world_size: int = 1):
-        self.stat_update("ran")
-        Path(self.folder, f"{rank}.pid").write_text(f"{os.getpid()}")
-        return
-        yield
-
-
 def _run(tmp_path: Path, name: str, workers: int) -> tuple[list, set[str]]:
     out = tmp_path / name
     out.mkdir()
     settings = type("Settings", (), {"workers": workers})()
-    assert executors.run_pipeline([_CountDocs(str(out))], settings, tmp_path / f"logs-{name}", tasks=6)
+    assert executors.run_pipeline([RecordPerTask(str(out))], settings, tmp_path / f"logs-{name}", tasks=6)
     stats = executors.merged_step_stats(tmp_path / f"logs-{name}")
     return stats, {p.read_text() for p in out.glob("*.pid")}
 
