@@ -77,12 +77,12 @@ def sketch(texts: list[str], ngram: int, perms: Permutations, compiled: bool | N
     if not use_kernel or not texts:
         batch = shingle_batch(texts, ngram)
         sigs = signatures(batch, perms)
-        return (_as_sets(batch) if sets else batch), sigs
+        return (_as_sets(batch, compiled=False) if sets else batch), sigs
     return _sketch_compiled(list(texts), ngram, perms, sets)
 
 
-def _as_sets(batch: ShingleBatch) -> ShingleBatch:
-    batch.hashes, batch.offsets = shingle_sets(batch.hashes, batch.offsets, compiled=False)
+def _as_sets(batch: ShingleBatch, compiled: bool | None = None) -> ShingleBatch:
+    batch.hashes, batch.offsets = shingle_sets(batch.hashes, batch.offsets, compiled=compiled)
     return batch
 
 
@@ -159,7 +159,7 @@ def _splice_slow(
     slow = shingle_batch(texts, ngram)
     sigs[docs] = signatures(slow, perms)
     if sets:
-        _as_sets(slow)
+        _as_sets(slow)  # the kernel's sort (`sort_sets`) when it is built, as for every other page
     batch.exact[docs] = slow.exact
     batch.n_words[docs] = slow.n_words
     counts = np.diff(slow.offsets)
