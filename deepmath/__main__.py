@@ -1,7 +1,5 @@
 """`python -m deepmath` is the `deepmath` command."""
 
-import sys
+from deepmath.cli import run
 
-from deepmath.cli import main
-
-sys.exit(main())
+run()

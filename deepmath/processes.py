@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import functools
 import os
 import signal
 import sys
@@ -28,12 +29,22 @@ _active = 0
 _hook_installed = False
 
 
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    """The C library, loaded once (a forked child inherits it): `find_library` runs `ldconfig -p` in a subprocess,
+    ~5 ms in every pool worker, so glibc's usual name is tried first."""
+    try:
+        return ctypes.CDLL("libc.so.6", use_errno=True)
+    except OSError:
+        return ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+
+
 def die_with_parent() -> bool:
     """Ask the kernel to SIGKILL this process when its parent dies; False where that is not possible."""
     if sys.platform != "linux":
         return False
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc = _libc()
         if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
             return False
     except (OSError, AttributeError):
@@ -56,6 +67,9 @@ def children_die_with_parent():
     if not _hook_installed and hasattr(os, "register_at_fork"):
         os.register_at_fork(after_in_child=_after_fork_in_child)
         _hook_installed = True
+    if sys.platform == "linux":
+        with contextlib.suppress(OSError, TypeError):
+            _libc()  # here, once, not in every child
     _active += 1
     try:
         yield

@@ -17,7 +17,6 @@ The extension (`_kernel_sets.c`) also sorts each page's shingle set (`shingle_se
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import threading
@@ -26,7 +25,7 @@ import numpy as np
 
 from deepmath.dedup.shingles import ShingleBatch, _exact_hashes, shingle_batch
 from deepmath.dedup.signatures import Permutations, signatures
-from deepmath.text.chars import SLOW_BIT, code_entry, fold, fold_table
+from deepmath.text.chars import bmp_expansions, fold_table
 
 __all__ = ["KERNEL", "estimate_pairs", "release_scratch", "shingle_sets", "sketch", "verify_ordered", "warm_up"]
 
@@ -47,24 +46,17 @@ _EXTRA = 64  # characters the expansions of one document may add in the kernel (
 
 
 def warm_up() -> None:
-    """Build the shared character table now (~0.1 s), e.g. before forking workers that would each build it."""
+    """Build the shared character table now (~30 ms), e.g. before forking workers that would each build it."""
     fold_table()
     if _kernel is not None:
         _expansions()
 
 
-@functools.cache
 def _expansions() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The BMP characters whose fold is several characters with a word character among them (their table entry is
     the slow flag), as sorted code points, and the table entries of their folds' characters (CSR: starts, values),
     exactly what shingles._expand_slow splices in."""
-    keys = np.flatnonzero(fold_table()[:0x10000] & SLOW_BIT).astype(np.uint32)
-    keys = keys[(keys < 0xD800) | (keys >= 0xE000)]
-    folds = [[code_entry(ch) for ch in fold(chr(code))] for code in keys.tolist()]
-    starts = np.zeros(len(keys) + 1, dtype=np.int64)
-    np.cumsum([len(f) for f in folds], out=starts[1:])
-    values = np.array([e for f in folds for e in f], dtype=np.uint32)
-    return keys, starts, values
+    return bmp_expansions()
 
 
 def sketch(texts: list[str], ngram: int, perms: Permutations, compiled: bool | None = None, sets: bool = False):

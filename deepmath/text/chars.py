@@ -30,6 +30,7 @@ __all__ = [
     "SLOW_BIT",
     "SPACE",
     "WORD",
+    "bmp_expansions",
     "bmp_tables",
     "char_class",
     "class_array",
@@ -81,7 +82,7 @@ def fold_code(ch: str) -> int:
 
 def fold_table() -> np.ndarray:
     """Per code point: `fold_code`, with code points outside the BMP marked slow (filled in when first seen).
-    Built once per process (~30 ms, see `bmp_tables`; 4.4 MB); callers may write resolved entries back into it."""
+    Built once per process (~15 ms, see `bmp_tables`; 4.4 MB); callers may write resolved entries back into it."""
     return bmp_tables()[0]
 
 
@@ -90,34 +91,70 @@ def bmp_tables() -> tuple[np.ndarray, np.ndarray]:
     """`fold_table()` and, per BMP code point, its one-character fold or itself (the tokenizer's normalised text
     keeps characters whose fold has several characters and no word character, e.g. "…").
 
-    Built from two whole-string calls instead of 2 x 65k per-character ones (~30 ms instead of ~100 ms: every
-    corpus command pays it once): the BMP characters joined by NUL are normalised and case-folded at once (NUL is
-    a starter that composes with nothing, so each character folds exactly as it does alone), and classes come from
-    one category lookup per code point. `tests/text` checks the result against `fold_code` for every code point."""
-    # NUL separates; surrogates never occur. The joined string is made from its UTF-32 bytes (code, 0, code, 0...)
-    code_array = np.concatenate((np.arange(1, 0xD800), np.arange(0xE000, 0x10000)))
-    joined = np.zeros((len(code_array), 2), dtype=np.uint32)
-    joined[:, 0] = code_array
-    folds = unicodedata.normalize("NFKC", joined.tobytes()[:-4].decode("utf-32-le")).casefold().split("\0")
-    if len(folds) != len(code_array):  # pragma: no cover - would mean a fold produced NUL; fall back to one by one
-        folds = [fold(chr(c)) for c in code_array.tolist()]
-    classes = _bmp_classes()
+    Every corpus command pays this once, so it is built without a Python object per code point (~15 ms; one
+    `fold_code` call each took ~100 ms, a list of 63k folded strings ~60 ms): see `_bmp_folds`. `tests/text`
+    checks the result against `fold_code` for every code point."""
+    codes, starts, ends, chars, classes = _bmp_folds()
     table = np.full(0x110000, SPACE | SLOW_BIT, dtype=np.uint32)
     table[0] = SPACE
     pieces = np.arange(0x10000, dtype=np.uint32)
-    single = np.fromiter(map(len, folds), dtype=np.int64, count=len(folds)) == 1
-    # one-character folds, all at once: their code points, classes and table entries
-    points = np.frombuffer("".join(itertools.compress(folds, single.tolist())).encode("utf-32-le"), np.uint32)
-    kinds = classes[np.minimum(points, 0xFFFF)]
-    for i in np.flatnonzero(points > 0xFFFF).tolist():  # a BMP character folding outside the BMP (a handful)
-        kinds[i] = char_class(chr(points[i]))
-    entries = np.where(kinds & WORD != 0, points | np.where(kinds & CJK != 0, CJK_BIT, np.uint32(0)), SPACE)
-    table[code_array[single]] = entries
-    pieces[code_array[single]] = points
+    single = ends - starts == 1
+    # one-character folds: the character's own entry
+    table[codes[single]] = _entries(chars, classes)[starts[single]]
+    pieces[codes[single]] = chars[starts[single]]
     # several characters: a word break unless a word character is among them (then resolved per character)
-    for code, folded in zip(code_array[~single].tolist(), itertools.compress(folds, (~single).tolist())):
-        table[code] = SPACE | SLOW_BIT if any(char_class(c) & WORD for c in folded) else SPACE
+    several = ~single
+    table[codes[several]] = np.where(_word_count(starts, ends, classes)[several] > 0, SPACE | SLOW_BIT, SPACE)
     return table, pieces
+
+
+@functools.cache
+def bmp_expansions() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The BMP characters whose fold is several characters with a word character among them (their `fold_table`
+    entry is the slow flag), as sorted code points, and the table entries (`code_entry`) of their folds' characters
+    in CSR form (starts, values): what a kernel splices in for each of them."""
+    codes, starts, ends, chars, classes = _bmp_folds()
+    slow = (ends - starts != 1) & (_word_count(starts, ends, classes) > 0)
+    lengths = (ends - starts)[slow]
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    picked = np.repeat(starts[slow] - offsets[:-1], lengths) + np.arange(offsets[-1])
+    return codes[slow].astype(np.uint32), offsets, _entries(chars, classes)[picked]
+
+
+@functools.cache
+def _bmp_folds() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Every BMP character's fold at once: (code points, start and end of each one's fold in `chars`, `chars`
+    (uint32 code points of all folds, NUL-separated), `char_class` of each of `chars`).
+
+    The characters joined by NUL are normalised and case-folded in two whole-string calls (NUL is a starter that
+    composes with nothing, so each character folds exactly as it does alone) and read back as UTF-32."""
+    codes = np.concatenate((np.arange(1, 0xD800), np.arange(0xE000, 0x10000))).astype(np.uint32)  # no surrogates
+    joined = np.zeros((len(codes), 2), dtype=np.uint32)
+    joined[:, 0] = codes
+    folded = unicodedata.normalize("NFKC", joined.tobytes()[:-4].decode("utf-32-le")).casefold()
+    chars = np.frombuffer(folded.encode("utf-32-le"), dtype=np.uint32)
+    breaks = np.flatnonzero(chars == 0)
+    if len(breaks) != len(codes) - 1:  # pragma: no cover - would mean a fold produced NUL
+        raise RuntimeError("a character's NFKC case fold contains NUL; the joined fold cannot be split")
+    starts = np.concatenate(([0], breaks + 1))
+    ends = np.concatenate((breaks, [len(chars)]))
+    classes = _bmp_classes()[np.minimum(chars, 0xFFFF)]
+    for i in np.flatnonzero(chars > 0xFFFF).tolist():  # a BMP character folding outside the BMP (a handful)
+        classes[i] = char_class(chr(chars[i]))
+    return codes, starts, ends, chars, classes
+
+
+def _entries(chars: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """`code_entry` of each of `chars` (already folded characters) from their classes."""
+    cjk = np.where(classes & CJK != 0, CJK_BIT, np.uint32(0))
+    return np.where(classes & WORD != 0, chars | cjk, np.uint32(SPACE)).astype(np.uint32)
+
+
+def _word_count(starts: np.ndarray, ends: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """How many word characters each fold [start, end) holds."""
+    running = np.concatenate(([0], np.cumsum(classes & WORD != 0)))
+    return running[ends] - running[starts]
 
 
 def _bmp_classes() -> np.ndarray:

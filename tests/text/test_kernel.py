@@ -95,3 +95,17 @@ def test_the_vectorised_tables_equal_the_per_character_definitions():
     classes = class_table()
     sample = codes + random.Random(0).sample(range(0x10000, 0x110000), 20000)
     assert [c for c in sample if classes[c] != char_class(chr(c))] == []
+
+
+def test_the_expansions_equal_the_per_character_folds():
+    """`bmp_expansions` (vectorised) lists exactly the BMP code points whose table entry is slow, each with the
+    `code_entry` of every character of its fold: what the compiled kernel splices in for them."""
+    from deepmath.text.chars import SLOW_BIT, bmp_expansions, code_entry, fold, fold_table
+
+    keys, starts, values = bmp_expansions()
+    table = fold_table()
+    slow = [c for c in range(0x10000) if not 0xD800 <= c < 0xE000 and table[c] & SLOW_BIT]
+    assert keys.tolist() == slow
+    assert len(slow) > 100  # "ﬁ", "½", "™"... a real list, not an empty one
+    got = [values[starts[i] : starts[i + 1]].tolist() for i in range(len(keys))]
+    assert got == [[code_entry(ch) for ch in fold(chr(code))] for code in slow]
