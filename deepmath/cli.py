@@ -284,6 +284,7 @@ def run() -> None:
 
 def _exit_now(code) -> None:
     import atexit
+    import contextlib
     import os
     import threading
 
@@ -293,10 +294,8 @@ def _exit_now(code) -> None:
         sys.exit(code)
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
-        try:
+        with contextlib.suppress(OSError, ValueError, AttributeError):  # closed, a broken pipe, or None
             stream.flush()
-        except (OSError, ValueError):  # a closed stream or pipe: nothing left to deliver
-            pass
     os._exit(code)
 
 
