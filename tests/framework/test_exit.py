@@ -49,8 +49,6 @@ def test_a_running_non_daemon_thread_is_waited_for(tmp_path: Path):
 
 
 def test_python_dash_m_is_the_same_command():
-    done = subprocess.run(
-        [sys.executable, "-m", "deepmath", "--version"], capture_output=True, text=True, timeout=120
-    )
+    done = subprocess.run([sys.executable, "-m", "deepmath", "--version"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == __import__("deepmath").__version__
