@@ -29,7 +29,9 @@ datasketch and datatrove. Memory, measured (bench/README.md; peak RSS of one pro
 process also ran the single-task steps): see MEMORY_NOTE. A sharded task (signatures, filter) holds only its
 shard's arrays (steps.py); `--splits N` divides the single-task steps' keys and pairs by N. The input is read and
 parsed once: the signature pass stores each page's output JSON in `_work/rows/` and the filter adds the dedup
-fields to those bytes (Parquet output reads the input again).
+fields to those bytes (Parquet output reads the input again). A JSONL line that already is its document's JSON (only
+`text`, `id` and a last `metadata` object: `io.documents.plain_line`) is stored as it was read, so an output line
+keeps its input's key order and escapes; other rows are written as the standard writer writes them.
 """
 
 from __future__ import annotations
@@ -136,8 +138,8 @@ def _dedup_with(cfg: DedupConfig, run: StageRun, jaccard_plot, size_plot) -> Sta
     logger.debug("dedup: shingle hashing + MinHash kernel: %s", KERNEL)
     warm_up()  # the character table, built here once: forked workers inherit it
 
-    def reader(batch_size: int = 0):
-        return DocumentReader(cfg.input, text_key=cfg.text_key, id_key=cfg.id_key, batch_size=batch_size)
+    def reader(batch_size: int = 0, lines: bool = False):
+        return DocumentReader(cfg.input, text_key=cfg.text_key, id_key=cfg.id_key, batch_size=batch_size, lines=lines)
 
     signature = MinhashSignature(
         str(work),
@@ -154,7 +156,7 @@ def _dedup_with(cfg: DedupConfig, run: StageRun, jaccard_plot, size_plot) -> Sta
     )
     splits = cfg.splits
     plan = [
-        ("signatures", [reader(signature.batch_size), signature], tasks),
+        ("signatures", [reader(signature.batch_size, lines=signature.keep_rows), signature], tasks),
         ("exact", [ExactDuplicates(str(work), tasks, enabled=cfg.exact)], splits),
         ("buckets", [MinhashBuckets(str(work), tasks, params.bands)], splits),
         ("verify", [MinhashVerify(str(work), tasks, cfg.threshold, cfg.verify, cfg.num_perm, cfg.scheme)], splits),

@@ -23,6 +23,7 @@ from deepmath.io.rows import iter_rows
 
 __all__ = [
     "JSONL_SHARD_NAME",
+    "DocumentLines",
     "DocumentReader",
     "document_writer",
     "iter_documents",
@@ -60,10 +61,41 @@ def row_to_document(
     return Document(text=text, id=str(doc_id) if doc_id is not None else fallback_id, metadata=metadata)
 
 
-def iter_raw_rows(path: str, on_skip=None, strict: bool = False) -> Iterator[tuple[int, dict]]:
+def iter_raw_rows(path: str, on_skip=None, strict: bool = False, lines: bool = False) -> Iterator[tuple]:
     """(row number, row dict) of a JSONL, JSON array or Parquet file; a bad row calls `on_skip(reason)` and
-    reading goes on with the next row (see `deepmath.io.rows`)."""
-    yield from iter_rows(path, on_skip=on_skip, strict=strict)
+    reading goes on with the next row (see `deepmath.io.rows`). With `lines`, (number, row, JSONL line or None)."""
+    yield from iter_rows(path, on_skip=on_skip, strict=strict, lines=lines)
+
+
+class DocumentLines(list):
+    """A list of documents with `lines`: for each, its input line when that line already is the document's JSON
+    with `metadata` last (`plain_line`), else None. What `DocumentReader(batch_size=..., lines=True)` yields."""
+
+    __slots__ = ("lines",)
+
+    def __init__(self, docs=(), lines=()):
+        super().__init__(docs)
+        self.lines = list(lines)
+
+
+def plain_line(row: dict, line: bytes | None) -> bytes | None:
+    """`line` (the JSONL line `row` was parsed from) when it already is the JSON of the Document the row becomes,
+    under the standard keys: `text` and `id` (non-empty strings) and at most a `metadata` object as its last key,
+    so that fields can be added to the metadata in the bytes (as dedup's filter does) without writing the row
+    again; a row without metadata gets an empty one (`,"metadata":{}` before the closing brace). None otherwise
+    (other keys, a numeric id, metadata elsewhere or not an object, whitespace between the closing braces)."""
+    if line is None or len(row) > 3:
+        return None
+    text, doc_id = row.get("text"), row.get("id")
+    if type(text) is not str or type(doc_id) is not str or not text or not doc_id:
+        return None
+    line = line.rstrip()
+    if len(row) == 2:
+        return line[:-1] + b',"metadata":{}}' if line.endswith(b"}") else None
+    metadata = row.get("metadata")
+    if type(metadata) is not dict or next(reversed(row)) != "metadata":
+        return None
+    return line if line.endswith(b"}}" if metadata else b"{}}") else None
 
 
 def _iter_hf(source: InputSource, rank: int, world_size: int) -> Iterator[tuple[str, dict]]:
@@ -102,6 +134,7 @@ class DocumentReader(PipelineStep):
         limit: int = -1,
         strict: bool = False,
         batch_size: int = 0,
+        lines: bool = False,
     ):
         super().__init__()
         self.sources = resolve_inputs(inputs)
@@ -110,14 +143,16 @@ class DocumentReader(PipelineStep):
         self.limit = limit
         self.strict = strict
         self.batch_size = batch_size
+        # the input lines ride along only under the standard keys (`plain_line`)
+        self.lines = lines and batch_size > 0 and text_key == "text" and id_key == "id"
 
-    def _rows(self, rank: int, world_size: int) -> Iterator[tuple[str, dict]]:
+    def _rows(self, rank: int, world_size: int) -> Iterator[tuple[str, dict, bytes | None]]:
         files = [f for s in self.sources if not s.is_hf for f in s.files]
         for path in files[rank::world_size]:
             name = Path(path).name
             try:
-                for number, row in iter_raw_rows(path, self._row_skipped, self.strict):
-                    yield f"{name}/{number}", row
+                for number, row, line in iter_raw_rows(path, self._row_skipped, self.strict, lines=True):
+                    yield f"{name}/{number}", row, line
             except NotRegularFile as err:
                 if self.strict:
                     raise
@@ -131,7 +166,7 @@ class DocumentReader(PipelineStep):
         for source in self.sources:
             if source.is_hf:  # a copy: the rows are taken apart in place (`owned`), and these are the library's
                 for fallback_id, row in _iter_hf(source, rank, world_size):
-                    yield fallback_id, dict(row)
+                    yield fallback_id, dict(row), None
 
     def _row_skipped(self, reason: str) -> None:
         self.stat_update(f"skipped_{reason}")
@@ -146,38 +181,45 @@ class DocumentReader(PipelineStep):
         if self.batch_size > 0:
             yield from self._batches(rank, world_size)
             return
-        for doc in self._documents(rank, world_size):
+        for doc, _ in self._documents(rank, world_size):
             with self.track_time():
                 self.stat_update("documents")
                 self.update_doc_stats(doc)
             yield doc
 
-    def _documents(self, rank: int, world_size: int) -> Iterator[Document]:
-        """This task's documents, up to `limit`; rows without text counted as `skipped_no_text`."""
+    def _documents(self, rank: int, world_size: int) -> Iterator[tuple[Document, bytes | None]]:
+        """This task's documents, up to `limit`, each with its `plain_line` (with `lines`; else None); rows without
+        text counted as `skipped_no_text`."""
         count = 0
-        for fallback_id, row in self._rows(rank, world_size):
+        lines = self.lines
+        for fallback_id, row, line in self._rows(rank, world_size):
             if 0 <= self.limit <= count:
                 return
+            plain = plain_line(row, line) if lines else None  # before the row is taken apart
             doc = row_to_document(row, fallback_id, self.text_key, self.id_key, owned=True)
             if doc is None:
                 self.stat_update("skipped_no_text")
                 continue
             count += 1
-            yield doc
+            yield doc, plain
 
     def _batches(self, rank: int, world_size: int) -> Iterator[list[Document]]:
         batch: list[Document] = []
+        lines: list[bytes | None] = []
         started = time.perf_counter()
-        for doc in self._documents(rank, world_size):
+        for doc, line in self._documents(rank, world_size):
             batch.append(doc)
+            lines.append(line)
             if len(batch) >= self.batch_size:
-                self._count_batch(batch, started)
-                yield batch
-                batch = []
+                yield self._batch(batch, lines, started)
+                batch, lines = [], []
                 started = time.perf_counter()
         if batch:
-            self._count_batch(batch, started)
-            yield batch
+            yield self._batch(batch, lines, started)
+
+    def _batch(self, docs: list[Document], lines: list, started: float) -> list[Document]:
+        self._count_batch(docs, started)
+        return DocumentLines(docs, lines) if self.lines else docs
 
     def _count_batch(self, docs: list[Document], started: float) -> None:
         """What `run` counts per document (`documents`, `update_doc_stats`), for a whole list at once."""

@@ -124,8 +124,10 @@ def iter_rows(
     max_line_bytes: int = MAX_LINE_BYTES,
     strict: bool = False,
     warn: bool = True,
-) -> Iterator[tuple[int, dict]]:
-    """(0-based row number, row) of a JSONL(.gz/.zst), JSON array or Parquet file.
+    lines: bool = False,
+) -> Iterator[tuple]:
+    """(0-based row number, row) of a JSONL(.gz/.zst), JSON array or Parquet file; with `lines`, (number, row,
+    line): a JSONL row's line as read (bytes, no newline), None for the rows of other formats.
 
     Bad rows call `on_skip(reason)` and are left out (a warning names the first few per file); `strict=True` raises
     RowSkipped instead; `warn=False` keeps them off the log (a cache whose last line a kill cut short). Errors of
@@ -156,7 +158,7 @@ def iter_rows(
             batches = pq.ParquetFile(path).iter_batches(batch_size=1024)
             for batch in batches:
                 for row in batch.to_pylist():
-                    yield index, row
+                    yield (index, row, None) if lines else (index, row)
                     index += 1
         except (OSError, ValueError) as err:  # pyarrow's ArrowInvalid is a ValueError
             raise ValueError(f"{shorten(path)}: not a readable Parquet file: {shorten(str(err))}") from err
@@ -180,7 +182,7 @@ def iter_rows(
                 except RowSkipped as err:
                     skipped(err)
                     continue
-                yield number, row
+                yield (number, row, None) if lines else (number, row)
             return
         for number, line in enumerate(_lines(handle, max_line_bytes)):
             if line is None:
@@ -201,7 +203,7 @@ def iter_rows(
                 except RowSkipped as err:
                     skipped(err)
                     continue
-            yield number, row
+            yield (number, row, line) if lines else (number, row)
 
 
 def read_rows(path: str | os.PathLike, on_skip: Callable[[str], None] | None = None) -> Iterator[dict]:

@@ -63,3 +63,30 @@ def test_spliced_rows_are_what_the_writer_writes(tmp_path):
             doc.metadata.pop(key, None)  # an earlier run's fields are replaced, not kept
         doc.metadata.update(dedup_cluster_id='k"1', dedup_cluster_size=3, duplicate_of='k"1', dedup_reason="near")
     assert spliced == _written(kept_writer(tmp_path), docs, tmp_path / "data")
+
+
+def test_input_lines_reused_as_rows_splice_to_the_same_json():
+    """The signature pass keeps a plain input line (`plain_line`) instead of serialising the document again; spliced,
+    it must give the same JSON as the serialised row, and a row with an earlier run's dedup fields is serialised
+    (those fields are dropped, not kept)."""
+    import json
+
+    from deepmath.dedup.steps import row_line, row_lines, splice_fields
+    from deepmath.io.documents import plain_line, row_to_document
+
+    lines = [
+        b'{"id": "a", "text": "t \\u00e9 \\"q\\""}',
+        b'{"text":"t","id":"b","metadata":{"url":"u","n":{"x":[]}}}',
+        b'{"text":"t","id":"c","metadata":{}}',
+        b'{"text":"t","id":"d","metadata":{"dedup_cluster_id":"old","keep":1}}',
+        b'{"text":"t","id":7}',
+    ]
+    rows = [json.loads(line) for line in lines]
+    plain = [plain_line(row, line) for row, line in zip(rows, lines)]
+    docs = [row_to_document(row, "fallback") for row in rows]
+    got = row_lines(docs, plain)
+    fields = b'"dedup_cluster_id":"k","dedup_cluster_size":2'
+    for doc, line in zip(docs, got):
+        assert json.loads(splice_fields(line, fields)) == json.loads(splice_fields(row_line(doc), fields))
+    assert got[:3] == [line + b"\n" for line in plain[:3]]  # the input's own bytes
+    assert got[3] == row_line(docs[3]) and b'"old"' not in got[3] and plain[4] is None

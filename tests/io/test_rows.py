@@ -162,3 +162,54 @@ def test_a_row_taken_apart_in_place_gives_the_document_a_copy_gives(row):
     if copied is not None:
         assert (owned.id, owned.text, owned.metadata) == (copied.id, copied.text, copied.metadata)
         assert isinstance(copied.metadata, dict)
+
+
+# (line, plain?): a line is "plain" when it is already the JSON of the Document it becomes, metadata last
+PLAIN_CASES = [
+    (b'{"text": "t \\u00e9", "id": "a"}', True),  # no metadata: an empty one is added
+    (b'{"id":"a","text":"t"}  \r', True),  # trailing whitespace, other key order
+    (b'{"text":"t","id":"a","metadata":{"url":"u","n":{"x":[1,{}]}}}', True),
+    (b'{"text":"t","id":"a","metadata":{}}', True),
+    (b'{"text":"t","id":"a","metadata":{ }}', False),  # whitespace in an empty metadata
+    (b'{"text":"t","id":"a","metadata":{"u":1} }', False),  # whitespace between the closing braces
+    (b'{"metadata":{"u":1},"text":"t","id":"a"}', False),  # metadata not last
+    (b'{"text":"t","id":"a","metadata":"{\\"u\\": 1}"}', False),  # metadata as a JSON string
+    (b'{"text":"t","id":7}', False),  # a numeric id becomes "7"
+    (b'{"text":"t","id":""}', False),
+    (b'{"text":"","id":"a"}', False),
+    (b'{"text":"t","id":"a","url":"u"}', False),  # another top-level key moves into metadata
+    (b'{"text":"t","id":"a","media":[]}', False),
+]
+
+
+@pytest.mark.parametrize("line, plain", PLAIN_CASES)
+def test_a_plain_line_is_the_json_of_its_document(line, plain):
+    from deepmath.io.documents import plain_line, row_to_document
+
+    row = json.loads(line)
+    got = plain_line(row, line)
+    assert (got is not None) == plain
+    if got is not None:
+        doc = row_to_document(row, "fallback")
+        assert json.loads(got) == {"text": doc.text, "id": doc.id, "metadata": doc.metadata}
+        assert got.endswith(b"}}")
+
+
+def test_document_reader_lines_ride_along_with_their_documents(tmp_path):
+    """With `lines`, each list carries one entry per document, the plain line or None; skipped rows (bad JSON, no
+    text) are left out of both."""
+    rows = [line for line, _ in PLAIN_CASES] + [b"{not json", b'{"id": "x", "title": "no text"}']
+    (tmp_path / "a.jsonl").write_bytes(b"\n".join(rows * 3) + b"\n")
+    batches = list(DocumentReader(str(tmp_path / "a.jsonl"), batch_size=4, lines=True).run(None, 0, 1))
+    docs = [doc for batch in batches for doc in batch]
+    lines = [line for batch in batches for line in batch.lines]
+    assert all(len(batch.lines) == len(batch) for batch in batches)
+    expected = [plain for _, plain in PLAIN_CASES] * 3
+    assert [line is not None for line in lines] == expected
+    for doc, line in zip(docs, lines):
+        if line is not None:
+            assert json.loads(line)["id"] == doc.id and json.loads(line)["text"] == doc.text
+    # off unless asked for, and off under other key names (the line would keep them)
+    assert not hasattr(next(DocumentReader(str(tmp_path), batch_size=4).run(None, 0, 1)), "lines")
+    renamed = DocumentReader(str(tmp_path), batch_size=4, lines=True, id_key="title")
+    assert not hasattr(next(renamed.run(None, 0, 1)), "lines")
