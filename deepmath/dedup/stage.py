@@ -103,7 +103,7 @@ def _dedup(cfg: DedupConfig, run: StageRun) -> StageResult:
 
 
 def _dedup_with(cfg: DedupConfig, run: StageRun, jaccard_plot, size_plot) -> StageResult:
-    from deepmath.dedup.kernel import KERNEL, warm_up
+    from deepmath.dedup.kernel import KERNEL, release_scratch, warm_up
     from deepmath.dedup.signatures import candidate_probability, lsh_params
     from deepmath.dedup.steps import (
         ExactDuplicates,
@@ -186,6 +186,7 @@ def _dedup_with(cfg: DedupConfig, run: StageRun, jaccard_plot, size_plot) -> Sta
     # uncompressed) only by the filter; signatures, bands and clusters stay
     shutil.rmtree(work / "shingles", ignore_errors=True)
     shutil.rmtree(work / "rows", ignore_errors=True)
+    release_scratch()  # the signature tasks run in this process too with one worker; forked workers have exited
     return result
 
 

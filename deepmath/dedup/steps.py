@@ -41,7 +41,7 @@ from datatrove.pipeline.base import PipelineStep
 
 from deepmath.dedup.buckets import bucket_pairs, pair_codec, unique_pairs, unique_sorted
 from deepmath.dedup.clusters import choose_kept, connected_clusters, exact_duplicate_pairs
-from deepmath.dedup.kernel import KERNEL, estimate_pairs, release_scratch, sketch, verify_ordered
+from deepmath.dedup.kernel import KERNEL, estimate_pairs, sketch, verify_ordered
 from deepmath.dedup.signatures import Permutations, band_keys
 from deepmath.dedup.verify import estimated_jaccard, jaccard_of_sets, sorted_unique
 from deepmath.io.atomic import atomic_write_json
@@ -279,7 +279,6 @@ class MinhashSignature(PipelineStep):
                 self.stat_update("documents", value=len(docs))
                 self.stat_update("documents_without_words", value=int(np.count_nonzero(batch.n_words == 0)))
                 self.stat_update("exact_duplicates_in_shard", value=int(np.count_nonzero(first >= 0)))
-        release_scratch()
         n_shingles = np.concatenate(counts) if counts else np.zeros(0, dtype=np.int64)
         offsets = np.concatenate(([0], np.cumsum(n_shingles))).astype(np.int64)
         _save_npy(
