@@ -9,6 +9,8 @@ it, and the chain keeps them (each true pair also gets a chance in every other b
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 __all__ = ["ALL_PAIRS_UP_TO", "bucket_pairs", "unique_pairs"]
@@ -73,13 +75,20 @@ def bucket_pairs(keys: np.ndarray, ids: np.ndarray, unique: bool = True) -> np.n
     order = np.argsort(keys)
     keys, ids = keys[order], np.asarray(ids, dtype=np.int64)[order]
     starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
-    sizes = np.diff(np.append(starts, len(keys)))
+    pairs = _run_pairs(ids, starts)
+    return unique_pairs(pairs) if unique else pairs
+
+
+def _run_pairs(ids: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """The pairs of the runs of `ids` that begin at `starts` (all pairs of a small run, star and chain of a large
+    one); `ids` is reordered in place inside large runs."""
+    sizes = np.diff(np.append(starts, len(ids)))
     starts, sizes = starts[sizes > 1], sizes[sizes > 1]
     pieces = [np.zeros((0, 2), dtype=np.int64)]
     small = sizes <= ALL_PAIRS_UP_TO
     for size in np.flatnonzero(np.bincount(sizes[small])):  # not np.unique: its first call imports numpy.ma (~7 ms)
         first = starts[sizes == size][:, None]
-        left, right = np.triu_indices(int(size), 1)
+        left, right = _triangle(int(size))
         a, b = ids[first + left].ravel(), ids[first + right].ravel()
         pieces.append(np.stack([np.minimum(a, b), np.maximum(a, b)], axis=1))
     if (~small).any():
@@ -94,5 +103,10 @@ def bucket_pairs(keys: np.ndarray, ids: np.ndarray, unique: bool = True) -> np.n
         member = big_starts[run] + within + 1
         pieces.append(np.stack([ids[big_starts[run]], ids[member]], axis=1))  # star
         pieces.append(np.stack([ids[member - 1], ids[member]], axis=1))  # chain
-    pairs = np.concatenate(pieces)
-    return unique_pairs(pairs) if unique else pairs
+    return np.concatenate(pieces)
+
+
+@functools.lru_cache(maxsize=ALL_PAIRS_UP_TO + 1)
+def _triangle(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """np.triu_indices(size, 1), made once per size (~30 us a call, a dozen calls per band)."""
+    return np.triu_indices(size, 1)
