@@ -598,6 +598,7 @@ class MinhashClusters(PipelineStep):
             reason = np.where(winner == np.arange(len(nodes)), KEPT, np.where(same_text, EXACT, NEAR)).astype(np.uint8)
             kept_ids = self._ids(nodes[winner])
         shard, position = shard_of(nodes)
+        cluster = np.array(kept_ids, dtype=str) if len(kept_ids) else np.zeros(0, dtype="<U1")  # once, not per shard
         for s in range(self.shards):
             rows = shard == s
             _save_npz(
@@ -605,7 +606,7 @@ class MinhashClusters(PipelineStep):
                 position=position[rows],
                 size=sizes[rows],
                 reason=reason[rows],
-                cluster=np.array(kept_ids, dtype=str)[rows] if len(kept_ids) else np.zeros(0, dtype="<U1"),
+                cluster=cluster[rows],
             )
         cluster_sizes = np.bincount(labels) if len(labels) else np.zeros(0, np.int64)
         histogram = {int(k): int(v) for k, v in zip(*np.unique(cluster_sizes, return_counts=True))}
