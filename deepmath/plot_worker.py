@@ -1,4 +1,4 @@
-"""Draw a stage's plots in a side process that imports matplotlib while the stage works.
+"""Draw a stage's plots in a side process that imports the plotting library while the stage works.
 
 Importing matplotlib and drawing a first figure cost ~0.5 s of one core; for a fast stage (dedup of 20k pages takes
 a few seconds) that is a tenth of its wall time, spent after the real work is done. `PlotWorker` forks when a stage
@@ -43,12 +43,12 @@ def _warm_up() -> None:
     FigureCanvasAgg(fig).print_png(io.BytesIO())
 
 
-def _serve(conn) -> None:
+def _serve(conn, warm_up: Callable[[], Any] | None) -> None:
     from deepmath.processes import die_with_parent
 
     die_with_parent()  # a `kill -9` of the stage must not leave this process behind
     with contextlib.suppress(Exception):  # a failed warm-up only means the real draw pays the import
-        _warm_up()
+        (warm_up or _warm_up)()
     while True:
         try:
             message = conn.recv()
@@ -94,14 +94,15 @@ class PlotJob:
 class PlotWorker:
     """A forked side process for drawing: `submit(f, *args)` queues `f(*args)` there (or runs it here)."""
 
-    def __init__(self, enabled: bool = True):
+    def __init__(self, enabled: bool = True, warm_up: Callable[[], Any] | None = None):
+        """`warm_up` runs first in the side process (default: matplotlib's import and a first figure)."""
         self._conn = None
         self._process = None
         self._queue: collections.deque[PlotJob] = collections.deque()
         if enabled and fork_is_safe():
             context = multiprocessing.get_context("fork")
             parent, child = context.Pipe()
-            self._process = context.Process(target=_serve, args=(child,), name="deepmath-plots", daemon=True)
+            self._process = context.Process(target=_serve, args=(child, warm_up), name="deepmath-plots", daemon=True)
             self._process.start()
             child.close()
             self._conn = parent

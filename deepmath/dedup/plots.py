@@ -18,7 +18,7 @@ import numpy as np
 
 from deepmath.io.atomic import atomic_write_bytes
 
-__all__ = ["candidate_jaccard_plot", "cluster_size_plot", "png_bytes"]
+__all__ = ["candidate_jaccard_plot", "cluster_size_plot", "png_bytes", "warm_up"]
 
 _SIZE = (600, 350)
 _BOX = (78, 34, 582, 290)  # left, top, right, bottom of the axes
@@ -84,6 +84,12 @@ class _Chart:
     def save(self, output: Path, name: str) -> str:
         atomic_write_bytes(Path(output) / "plots" / name, png_bytes(self.image))
         return f"plots/{name}"
+
+
+def warm_up() -> None:
+    """What a first chart pays once: Pillow's import and its fonts (`PlotWorker(warm_up=...)` runs it early)."""
+    chart = _Chart("warm-up", "x", "y")
+    png_bytes(chart.image.resize((8, 4)))
 
 
 @functools.cache

@@ -97,12 +97,12 @@ def _check_layout(work: Path, layout: dict) -> None:
 
 def _dedup(cfg: DedupConfig, run: StageRun) -> StageResult:
     # the card's two plots are drawn with Pillow (plots.py): matplotlib's import alone cost ~0.7 s of CPU
-    from deepmath.dedup.plots import candidate_jaccard_plot, cluster_size_plot
+    from deepmath.dedup.plots import candidate_jaccard_plot, cluster_size_plot, warm_up
 
-    return _dedup_with(cfg, run, candidate_jaccard_plot, cluster_size_plot)
+    return _dedup_with(cfg, run, candidate_jaccard_plot, cluster_size_plot, warm_up)
 
 
-def _dedup_with(cfg: DedupConfig, run: StageRun, jaccard_plot, size_plot) -> StageResult:
+def _dedup_with(cfg: DedupConfig, run: StageRun, jaccard_plot, size_plot, warm_plots) -> StageResult:
     from deepmath.dedup.kernel import KERNEL, release_scratch, warm_up
     from deepmath.dedup.signatures import candidate_probability, lsh_params
     from deepmath.dedup.steps import (
@@ -115,6 +115,7 @@ def _dedup_with(cfg: DedupConfig, run: StageRun, jaccard_plot, size_plot) -> Sta
         kept_writer,
     )
     from deepmath.io.documents import DocumentReader
+    from deepmath.plot_worker import PlotWorker
 
     sources = resolve_inputs(cfg.input)
     files = [f for s in sources for f in s.files]
@@ -169,18 +170,28 @@ def _dedup_with(cfg: DedupConfig, run: StageRun, jaccard_plot, size_plot) -> Sta
     else:
         filter_steps = [reader(), MinhashFilter(str(work), exclusion), kept_writer(run.output, cfg.output_format)]
     plan.append(("filter", filter_steps, tasks))
-    drawing = {}
-    for name, steps, n_tasks in plan:
-        start = time.perf_counter()
-        if not run_pipeline(steps, cfg, run.logs(name), n_tasks, job_name=f"dedup-{name}"):
-            return StageResult(None, complete=False, message=f"{name} submitted; re-run when it has finished")
-        logger.debug("dedup: %s (%d task(s)) done in %.1fs", name, n_tasks, time.perf_counter() - start)
-        if name == "verify":
-            jaccard = _candidate_jaccard(work)
-            drawing[name] = jaccard_plot(run.output, jaccard, cfg.threshold, cfg.verify, params.bands, params.rows)
-        elif name == "clusters":
-            drawing[name] = size_plot(run.output, _cluster_summary(work)["cluster_sizes"])
-    plots = [drawing[name] for name in ("clusters", "verify")]
+    drawing, drawer = {}, None
+    try:
+        for name, steps, n_tasks in plan:
+            start = time.perf_counter()
+            if not run_pipeline(steps, cfg, run.logs(name), n_tasks, job_name=f"dedup-{name}"):
+                return StageResult(None, complete=False, message=f"{name} submitted; re-run when it has finished")
+            logger.debug("dedup: %s (%d task(s)) done in %.1fs", name, n_tasks, time.perf_counter() - start)
+            if name == "signatures":
+                # the plots are drawn in a side process forked now: its Pillow import and the first chart run on
+                # the core the single-task steps leave idle (it is not alive while the signature workers fork)
+                drawer = PlotWorker(enabled=cfg.executor == "local" and cfg.workers > 1, warm_up=warm_plots)
+            elif name == "verify":
+                jaccard = _candidate_jaccard(work)
+                drawing[name] = drawer.submit(
+                    jaccard_plot, run.output, jaccard, cfg.threshold, cfg.verify, params.bands, params.rows
+                )
+            elif name == "clusters":
+                drawing[name] = drawer.submit(size_plot, run.output, _cluster_summary(work)["cluster_sizes"])
+        plots = [drawing[name].result() for name in ("clusters", "verify")]
+    finally:
+        if drawer is not None:
+            drawer.close()
     result = _result(cfg, run, params, tasks, candidate_probability, plots)
     # the shingle hashes (4 bytes per shingle) are only needed to verify pairs, the serialised rows (the input's size,
     # uncompressed) only by the filter; signatures, bands and clusters stay

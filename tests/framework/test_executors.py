@@ -124,6 +124,25 @@ def test_plot_worker_draws_in_a_side_process(fork_allowed):
     assert total == 10
 
 
+_WARMED: list[int] = []
+
+
+def _warm_up_here() -> None:
+    _WARMED.append(os.getpid())
+
+
+def _warmed() -> list[int]:
+    return list(_WARMED)
+
+
+def test_plot_worker_runs_the_given_warm_up_in_the_side_process(fork_allowed):
+    """A stage that draws with another library (dedup: Pillow) warms that one up, not matplotlib."""
+    with PlotWorker(warm_up=_warm_up_here) as worker:
+        warmed = worker.draw(_warmed)
+    assert len(warmed) == 1 and warmed[0] != os.getpid()
+    assert _WARMED == []  # this process ran no warm-up
+
+
 def test_plot_worker_raises_the_drawing_error_here(fork_allowed):
     with PlotWorker() as worker:
         job = worker.submit(_fail, "bad axis")
