@@ -19,6 +19,7 @@ import collections
 import contextlib
 import logging
 import multiprocessing
+import pickle
 from collections.abc import Callable
 from typing import Any
 
@@ -116,6 +117,8 @@ class PlotWorker:
         if self._conn is not None:
             try:
                 self._conn.send((function, args))
+            except (pickle.PicklingError, AttributeError, TypeError) as err:  # nothing was sent: drawn here
+                logger.debug("plot job cannot be sent (%s); drawing in this process", err)
             except (OSError, ValueError) as err:
                 logger.debug("plot process gone (%s); drawing in this process", err)
                 self._fall_back()

@@ -24,7 +24,8 @@ Speed: shingle hashing, each page's sorted shingle set, MinHash and verification
 time where the CPU has AVX2) run in a small C extension (`_kernel.c`, built by `pip install`, optional: without a
 compiler the numpy path gives the same signatures, slower); stats.json says which ran (`kernel: compiled|numpy`).
 The signature pass takes its input in lists of 256 pages (`DocumentReader(batch_size=...)`); with several workers
-the tasks run in `deepmath.fork_pool` (workers forked once). bench/README.md has the figures against rensa,
+the tasks run in `deepmath.fork_pool` (workers forked once; the filter runs on the signature pass's workers) and
+the card's plots are drawn in a `PlotWorker` forked after the signature pass. bench/README.md has the figures against rensa,
 datasketch and datatrove. Memory, measured (bench/README.md; peak RSS of one process, one worker, so the main
 process also ran the single-task steps): see MEMORY_NOTE. A sharded task (signatures, filter) holds only its
 shard's arrays (steps.py); `--splits N` divides the single-task steps' keys and pairs by N. The input is read and
@@ -36,6 +37,7 @@ keeps its input's key order and escapes; other rows are written as the standard 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import shutil
@@ -114,6 +116,7 @@ def _dedup_with(cfg: DedupConfig, run: StageRun, jaccard_plot, size_plot, warm_p
         MinhashVerify,
         kept_writer,
     )
+    from deepmath.fork_pool import shared_workers
     from deepmath.io.documents import DocumentReader
     from deepmath.plot_worker import PlotWorker
 
@@ -171,7 +174,8 @@ def _dedup_with(cfg: DedupConfig, run: StageRun, jaccard_plot, size_plot, warm_p
         filter_steps = [reader(), MinhashFilter(str(work), exclusion), kept_writer(run.output, cfg.output_format)]
     plan.append(("filter", filter_steps, tasks))
     drawing, drawer = {}, None
-    try:
+    # the filter's tasks run on the signature pass's workers (forked once; see fork_pool.shared_workers)
+    with shared_workers(), contextlib.ExitStack() as cleanup:
         for name, steps, n_tasks in plan:
             start = time.perf_counter()
             if not run_pipeline(steps, cfg, run.logs(name), n_tasks, job_name=f"dedup-{name}"):
@@ -181,6 +185,7 @@ def _dedup_with(cfg: DedupConfig, run: StageRun, jaccard_plot, size_plot, warm_p
                 # the plots are drawn in a side process forked now: its Pillow import and the first chart run on
                 # the core the single-task steps leave idle (it is not alive while the signature workers fork)
                 drawer = PlotWorker(enabled=cfg.executor == "local" and cfg.workers > 1, warm_up=warm_plots)
+                cleanup.callback(drawer.close)
             elif name == "verify":
                 jaccard = _candidate_jaccard(work)
                 drawing[name] = drawer.submit(
@@ -189,9 +194,6 @@ def _dedup_with(cfg: DedupConfig, run: StageRun, jaccard_plot, size_plot, warm_p
             elif name == "clusters":
                 drawing[name] = drawer.submit(size_plot, run.output, _cluster_summary(work)["cluster_sizes"])
         plots = [drawing[name].result() for name in ("clusters", "verify")]
-    finally:
-        if drawer is not None:
-            drawer.close()
     result = _result(cfg, run, params, tasks, candidate_probability, plots)
     # the shingle hashes (4 bytes per shingle) are only needed to verify pairs, the serialised rows (the input's size,
     # uncompressed) only by the filter; signatures, bands and clusters stay

@@ -143,6 +143,22 @@ def test_plot_worker_runs_the_given_warm_up_in_the_side_process(fork_allowed):
     assert _WARMED == []  # this process ran no warm-up
 
 
+def test_plot_worker_draws_what_cannot_be_sent_here(fork_allowed):
+    """A function that cannot be pickled (a closure) is drawn in this process, and the side process goes on."""
+    offset = 5
+
+    def local(values: list[int]) -> tuple[int, int]:
+        return os.getpid(), sum(values) + offset
+
+    with PlotWorker() as worker:
+        before = worker.submit(_pid_and_sum, [1])
+        here = worker.submit(local, [1, 2])
+        after = worker.submit(_pid_and_sum, [3])
+        assert here.result() == (os.getpid(), 8)
+        assert before.result()[0] == after.result()[0] != os.getpid()
+        assert after.result()[1] == 3
+
+
 def test_plot_worker_raises_the_drawing_error_here(fork_allowed):
     with PlotWorker() as worker:
         job = worker.submit(_fail, "bad axis")

@@ -131,3 +131,79 @@ def test_without_shims_datatrove_uses_its_own_pool(tmp_path, monkeypatch):
     stats, pids = _run(tmp_path, "own", workers=2)
     assert sum(step["counters"].get("ran", 0) for step in stats) == 6
     assert str(os.getpid()) not in pids
+
+
+def _pid_of(item: int) -> tuple[int, int]:
+    return item, os.getpid()
+
+
+def _pid_plus(item: int, offset: int) -> tuple[int, int]:
+    return item + offset, os.getpid()
+
+
+def test_shared_workers_run_every_pipeline_of_the_block_on_the_same_processes():
+    """Forked once: the second and third pipelines (new funcs, sent pickled) run on the first one's workers."""
+    from deepmath.fork_pool import ForkContext, shared_workers
+
+    with shared_workers():
+        with ForkContext().Pool(2) as pool:
+            first = list(pool.imap_unordered(_pid_of, range(6)))
+        with ForkContext().Pool(2) as pool:
+            second = list(pool.imap_unordered(functools.partial(_pid_plus, offset=100), range(5)))
+        with ForkContext().Pool(2) as pool:
+            third = list(pool.imap_unordered(_pid_of, range(1)))  # fewer items than workers
+        workers = [process for process, _, _ in pool._workers]
+        assert all(process.is_alive() for process in workers)
+    assert sorted(item for item, _ in second) == list(range(100, 105))
+    assert {pid for _, pid in second} | {pid for _, pid in third} <= {pid for _, pid in first}
+    assert os.getpid() not in {pid for _, pid in first}
+    assert not any(process.is_alive() for process in workers), "the block's end stops them"
+
+
+def test_shared_workers_share_the_manager_stand_ins_they_inherited():
+    """datatrove's task counter and lock reach later pipelines by name (inherited shared memory, not copies)."""
+    from deepmath.fork_pool import ForkContext, shared_workers
+
+    manager = ForkManager()
+    with shared_workers():
+        totals = []
+        for size in (5, 3):
+            counter, lock, ranks = manager.Value("i", 0), manager.Lock(), manager.Queue()
+            task = functools.partial(_shared_count, counter=counter, lock=lock, ranks=ranks)
+            with ForkContext().Pool(2) as pool:
+                assert {rank for _, rank in pool.imap_unordered(task, range(size))} <= {0, 1}
+            totals.append(counter.value)
+    assert totals == [5, 3], "one counter for the block, reset for each pipeline, counted by the workers"
+
+
+def test_shared_workers_give_an_unpicklable_pipeline_workers_of_its_own():
+    from deepmath.fork_pool import ForkContext, shared_workers
+
+    held = threading.Lock()  # a lock cannot be pickled: this func cannot reach running workers
+    with shared_workers():
+        with ForkContext().Pool(2) as pool:
+            first = {pid for _, pid in pool.imap_unordered(_pid_of, range(4))}
+        with ForkContext().Pool(2) as pool:
+            own = list(pool.imap_unordered(functools.partial(_holding, held=held), range(4)))
+    assert sorted(item for item, _ in own) == list(range(4))
+    assert not {pid for _, pid in own} & first
+
+
+def _holding(item: int, held) -> tuple[int, int]:
+    return item, os.getpid()
+
+
+def test_shared_workers_killed_between_pipelines_are_forked_again():
+    from deepmath.fork_pool import ForkContext, shared_workers
+
+    with shared_workers():
+        with ForkContext().Pool(2) as pool:
+            first = {pid for _, pid in pool.imap_unordered(_pid_of, range(4))}
+        for pid in first:
+            os.kill(pid, signal.SIGKILL)
+        for process, _, _ in pool._workers:
+            process.join(5)
+        with ForkContext().Pool(2) as pool:
+            again = list(pool.imap_unordered(_pid_of, range(4)))
+    assert sorted(item for item, _ in again) == list(range(4))
+    assert not {pid for _, pid in again} & first
