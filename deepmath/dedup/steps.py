@@ -675,10 +675,14 @@ class MinhashFilter(PipelineStep):
             yield from self._filter(data, rank, fate, expected)
         elif (work / "rows" / f"{rank:05d}.jsonl").exists():
             self._write_rows(rank, fate, expected)
-        else:  # the rows are deleted when a run finishes: a finished run's filter redone reads the input again
+        else:  # the rows are deleted once filtered: a filter redone reads the input again
             with self.writer:
                 for doc in self._filter(self.reader.run(None, rank, world_size), rank, fate, expected):
                     self.writer.write(doc, rank)
+        # this shard's serialised rows and shingle sets are no longer needed (verify is over): removed here, in
+        # the task, rather than all at once by the stage at its end (~8 ms at 20k pages, in one process)
+        for leftover in (work / "rows" / f"{rank:05d}.jsonl", work / "shingles" / f"{rank:05d}.u32"):
+            leftover.unlink(missing_ok=True)
 
     def _filter(self, data: DocumentsPipeline, rank: int, fate: dict, expected: int) -> DocumentsPipeline:
         writer = self.exclusion_writer

@@ -285,3 +285,17 @@ def test_empty_input(tmp_path):
     stats = run_dedup(DedupConfig(input=[str(tmp_path / "empty.jsonl")], output=str(tmp_path / "out")))
     assert stats["rows_in"] == stats["rows_out"] == 0 and stats["clusters"] == 0
     assert (tmp_path / "out" / "_SUCCESS").exists()
+
+
+def test_each_filter_task_removes_its_shards_rows_and_shingles(planted, dedup_run, tmp_path, monkeypatch):
+    """The filter's tasks delete the scratch of their own shard as they finish (not the stage, all at once, at its
+    end): with the stage's final sweep turned off, nothing is left in `_work/rows` or `_work/shingles`, and the
+    output is the same."""
+    import deepmath.dedup.stage as stage
+
+    _, tmp, out, _ = dedup_run
+    monkeypatch.setattr(stage.shutil, "rmtree", lambda *args, **kwargs: None)
+    again = tmp_path / "out"
+    assert main(["dedup", str(tmp / "in"), "--output", str(again), "--write-removed", "--workers", "2"]) == 0
+    assert list((again / "_work" / "rows").iterdir()) == [] and list((again / "_work" / "shingles").iterdir()) == []
+    assert read_rows(again / "data") == read_rows(out / "data")
