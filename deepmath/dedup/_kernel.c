@@ -407,6 +407,7 @@ static PyMethodDef methods[] = {
     {"verify", kernel_verify, METH_VARARGS, kernel_verify_doc},
     {"sort_sets", kernel_sort_sets, METH_VARARGS, kernel_sort_sets_doc},
     {"estimate", kernel_estimate, METH_VARARGS, kernel_estimate_doc},
+    {"bucket_pairs", kernel_bucket_pairs, METH_VARARGS, kernel_bucket_pairs_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -411,3 +411,107 @@ done:
     release(&out);
     return result;
 }
+
+/* ---- LSH buckets: the candidate pairs of one band (buckets.bucket_pairs, compiled) ---- */
+
+typedef struct {
+    uint64_t key;
+    int64_t id;
+} KeyId;
+
+/* stable LSD radix sort of v[0:n] by key, 11 bits a pass (6 passes cover 64 bits); a pass whose digit is the same
+ * for every item is skipped. The result is in v or in tmp: returned. */
+static KeyId *radix_by_key(KeyId *v, Py_ssize_t n, KeyId *tmp) {
+    KeyId *src = v, *dst = tmp;
+    for (int shift = 0; shift < 64; shift += 11) {
+        Py_ssize_t count[2049] = {0};
+        for (Py_ssize_t i = 0; i < n; i++) count[((src[i].key >> shift) & 0x7FF) + 1]++;
+        int one_digit = 0;
+        for (int k = 0; k < 2048; k++) {
+            if (count[k + 1] == n) one_digit = 1;
+            count[k + 1] += count[k];
+        }
+        if (one_digit) continue;
+        for (Py_ssize_t i = 0; i < n; i++) dst[count[(src[i].key >> shift) & 0x7FF]++] = src[i];
+        KeyId *swap = src;
+        src = dst;
+        dst = swap;
+    }
+    return src;
+}
+
+static int compare_ids(const void *a, const void *b) {
+    const int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int emit(int64_t **out, Py_ssize_t *cap, Py_ssize_t *len, int64_t a, int64_t b) {
+    if (reserve((void **)out, cap, *len + 2, sizeof(int64_t)) < 0) return -1;
+    (*out)[(*len)++] = a < b ? a : b;
+    (*out)[(*len)++] = a < b ? b : a;
+    return 0;
+}
+
+const char kernel_bucket_pairs_doc[] =
+    "bucket_pairs(keys, ids, all_pairs_up_to) -> bytes\n\n"
+    "The pairs of `ids` (int64, distinct) whose `keys` (uint64) are equal, as (smaller, larger) int64 pairs packed\n"
+    "in bytes: every pair of a bucket of at most all_pairs_up_to documents, else the bucket's ids in order as a\n"
+    "star (the first with each) and a chain (each with the one before). Pairs may repeat; not sorted.";
+
+PyObject *kernel_bucket_pairs(PyObject *self, PyObject *args) {
+    PyObject *o_keys, *o_ids;
+    Py_ssize_t up_to;
+    if (!PyArg_ParseTuple(args, "OOn", &o_keys, &o_ids, &up_to)) return NULL;
+    Buffer keys = {0}, ids = {0};
+    KeyId *items = NULL, *tmp = NULL;
+    int64_t *out = NULL, *run = NULL;
+    Py_ssize_t out_cap = 0, out_len = 0, run_cap = 0;
+    PyObject *result = NULL;
+    if (get_buffer(o_keys, &keys, 8, 0, "keys") < 0 || get_buffer(o_ids, &ids, 8, 0, "ids") < 0) goto done;
+    const Py_ssize_t n = keys.view.len / 8;
+    if (ids.view.len != keys.view.len) {
+        PyErr_SetString(PyExc_ValueError, "bucket_pairs: one id per key");
+        goto done;
+    }
+    items = malloc((n + 1) * sizeof(KeyId));
+    tmp = malloc((n + 1) * sizeof(KeyId));
+    if (!items || !tmp) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    const uint64_t *k = keys.view.buf;
+    const int64_t *d = ids.view.buf;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        items[i].key = k[i];
+        items[i].id = d[i];
+    }
+    const KeyId *sorted = radix_by_key(items, n, tmp);
+    for (Py_ssize_t start = 0, end; start < n; start = end) {
+        end = start + 1;
+        while (end < n && sorted[end].key == sorted[start].key) end++;
+        const Py_ssize_t size = end - start;
+        if (size < 2) continue;
+        if (size <= up_to) {
+            for (Py_ssize_t a = start; a < end; a++)
+                for (Py_ssize_t b = a + 1; b < end; b++)
+                    if (emit(&out, &out_cap, &out_len, sorted[a].id, sorted[b].id) < 0) goto done;
+            continue;
+        }
+        if (reserve((void **)&run, &run_cap, size, sizeof(int64_t)) < 0) goto done;
+        for (Py_ssize_t a = 0; a < size; a++) run[a] = sorted[start + a].id;
+        qsort(run, (size_t)size, sizeof(int64_t), compare_ids);
+        for (Py_ssize_t a = 1; a < size; a++)
+            if (emit(&out, &out_cap, &out_len, run[0], run[a]) < 0 ||
+                (a > 1 && emit(&out, &out_cap, &out_len, run[a - 1], run[a]) < 0))
+                goto done;
+    }
+    result = PyBytes_FromStringAndSize((const char *)out, out_len * (Py_ssize_t)sizeof(int64_t));
+done:
+    free(items);
+    free(tmp);
+    free(out);
+    free(run);
+    release(&keys);
+    release(&ids);
+    return result;
+}

@@ -5,6 +5,9 @@ A bucket of k documents gives all k(k-1)/2 pairs when k is small (at most `ALL_P
 member with the first) plus a chain (every member with the one before it): 2(k-1) pairs instead of k^2. datatrove
 emits only the star; because we verify every pair, a star around a false candidate would lose the true pairs behind
 it, and the chain keeps them (each true pair also gets a chance in every other band).
+
+With the compiled kernel built, a band's pairs come from `kernel.compiled_bucket_pairs` (a radix sort and one pass
+over the runs, the same pairs); the numpy code below is the other path and the definition the tests hold both to.
 """
 
 from __future__ import annotations
@@ -65,18 +68,27 @@ def pair_codec(numbers: np.ndarray):
     return pack, unpack
 
 
-def bucket_pairs(keys: np.ndarray, ids: np.ndarray, unique: bool = True) -> np.ndarray:
+def bucket_pairs(keys: np.ndarray, ids: np.ndarray, unique: bool = True, compiled: bool = True) -> np.ndarray:
     """(n, 2) int64 pairs (a < b) of `ids` whose `keys` are equal; ids must be distinct. With `unique=False` a pair
-    may appear twice (a star and a chain pair coincide), for callers that deduplicate many bands at once."""
+    may appear twice (a star and a chain pair coincide) and the order is the compiled kernel's (when built; else
+    numpy's, as with `compiled=False`), for callers that deduplicate many bands at once."""
     if len(keys) < 2:
         return np.zeros((0, 2), dtype=np.int64)
+    from deepmath.dedup.kernel import compiled_bucket_pairs
+
+    pairs = compiled_bucket_pairs(keys, ids, ALL_PAIRS_UP_TO) if compiled else None
+    if pairs is None:
+        pairs = _numpy_bucket_pairs(keys, ids)
+    return unique_pairs(pairs) if unique else pairs
+
+
+def _numpy_bucket_pairs(keys: np.ndarray, ids: np.ndarray) -> np.ndarray:
     # an unstable sort of the keys alone (~5x a two-key lexsort): inside a small bucket every pair is taken, so the
     # order there does not matter (each pair is put as (smaller, larger)); only large buckets are ordered by id
     order = np.argsort(keys)
     keys, ids = keys[order], np.asarray(ids, dtype=np.int64)[order]
     starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
-    pairs = _run_pairs(ids, starts)
-    return unique_pairs(pairs) if unique else pairs
+    return _run_pairs(ids, starts)
 
 
 def _run_pairs(ids: np.ndarray, starts: np.ndarray) -> np.ndarray:

@@ -11,7 +11,8 @@
 - numpy (`shingle_batch` + `signatures`): used when the extension is missing (no C compiler at install time) or
   `DEEPMATH_DEDUP_KERNEL=numpy` is set (for comparisons; tests check both paths agree).
 The extension (`_kernel_sets.c`) also sorts each page's shingle set (`shingle_sets`), verifies candidate pairs
-(`verify_ordered`) and compares signatures (`estimate_pairs`) for MinhashVerify, in place over memory-mapped files.
+(`verify_ordered`) and compares signatures (`estimate_pairs`) for MinhashVerify, in place over memory-mapped files,
+and finds each band's buckets (`compiled_bucket_pairs`, behind `buckets.bucket_pairs`).
 `KERNEL` says which path runs ("compiled" or "numpy"); the dedup stage logs it at DEBUG and writes it to stats.json.
 """
 
@@ -27,7 +28,16 @@ from deepmath.dedup.shingles import ShingleBatch, _exact_hashes, shingle_batch
 from deepmath.dedup.signatures import Permutations, signatures
 from deepmath.text.chars import bmp_expansions, fold_table
 
-__all__ = ["KERNEL", "estimate_pairs", "release_scratch", "shingle_sets", "sketch", "verify_ordered", "warm_up"]
+__all__ = [
+    "KERNEL",
+    "compiled_bucket_pairs",
+    "estimate_pairs",
+    "release_scratch",
+    "shingle_sets",
+    "sketch",
+    "verify_ordered",
+    "warm_up",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -211,6 +221,18 @@ def shingle_sets(hashes: np.ndarray, offsets: np.ndarray, compiled: bool | None 
     out = np.zeros_like(offsets)
     np.cumsum(np.bincount(doc[keep], minlength=len(offsets) - 1), out=out[1:])
     return values[keep], out
+
+
+def compiled_bucket_pairs(keys: np.ndarray, ids: np.ndarray, all_pairs_up_to: int) -> np.ndarray | None:
+    """`buckets.bucket_pairs(keys, ids, unique=False)` in the compiled kernel (a radix sort of the keys and one
+    pass over their runs: ~4x numpy's dozen calls per band); the same pairs, in another order, as a read-only
+    (n, 2) int64 array. None without the kernel."""
+    if _kernel is None:
+        return None
+    raw = _kernel.bucket_pairs(
+        np.ascontiguousarray(keys, dtype=np.uint64), np.ascontiguousarray(ids, dtype=np.int64), int(all_pairs_up_to)
+    )
+    return np.frombuffer(raw, dtype=np.int64).reshape(-1, 2)
 
 
 def estimate_pairs(left: tuple, right: tuple, signatures: list[np.ndarray], num_perm: int) -> np.ndarray:

@@ -20,8 +20,8 @@ recall-heavy bands with datasketch's optimiser (16 x 8: 99.4% at 0.85) and verif
 before anything is removed. `first` means first in reading order (task by task; the input file order when each task
 reads one file, the default for up to 64 files).
 
-Speed: shingle hashing, each page's sorted shingle set, MinHash and verification (set intersections 8 values at a
-time where the CPU has AVX2) run in a small C extension (`_kernel.c`, built by `pip install`, optional: without a
+Speed: shingle hashing, each page's sorted shingle set, MinHash, band buckets and verification (set intersections 8
+values at a time where the CPU has AVX2) run in a small C extension (`_kernel.c`, built by `pip install`, optional: without a
 compiler the numpy path gives the same signatures, slower); stats.json says which ran (`kernel: compiled|numpy`).
 The signature pass takes its input in lists of 256 pages (`DocumentReader(batch_size=...)`); with several workers
 the tasks run in `deepmath.fork_pool` (workers forked once; the filter runs on the signature pass's workers) and

@@ -239,3 +239,12 @@ def test_estimates_equal_numpy(dtype):
     assert got.dtype == want.dtype and np.array_equal(got, want)
     with pytest.raises(ValueError, match="out of range"):
         kernel.estimate_pairs((np.array([1]), np.array([0])), (np.array([0]), np.array([0])), shards, 64)
+
+
+@needs_kernel
+def test_bucket_pairs_kernel_refuses_mismatched_buffers():
+    with pytest.raises(ValueError, match="one id per key"):
+        kernel._kernel.bucket_pairs(np.zeros(3, np.uint64), np.zeros(2, np.int64), 12)
+    with pytest.raises(ValueError, match="keys: expected items of 8 bytes"):
+        kernel._kernel.bucket_pairs(np.zeros(3, np.uint32), np.zeros(3, np.int64), 12)
+    assert kernel._kernel.bucket_pairs(np.zeros(0, np.uint64), np.zeros(0, np.int64), 12) == b""

@@ -14,29 +14,42 @@ def pairs_set(pairs):
     return {tuple(p) for p in pairs.tolist()}
 
 
-def test_small_buckets_give_all_pairs():
+# the compiled kernel's buckets (when built) and numpy's must give the same pairs
+PATHS = pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "numpy"])
+
+
+@PATHS
+def test_small_buckets_give_all_pairs(compiled):
     keys = np.array([5, 9, 5, 5, 7, 9], dtype=np.uint64)
     ids = np.array([10, 11, 12, 13, 14, 15])
-    assert pairs_set(bucket_pairs(keys, ids)) == {(10, 12), (10, 13), (12, 13), (11, 15)}
+    assert pairs_set(bucket_pairs(keys, ids, compiled=compiled)) == {(10, 12), (10, 13), (12, 13), (11, 15)}
 
 
-def test_large_bucket_gives_star_and_chain():
+@PATHS
+def test_large_bucket_gives_star_and_chain(compiled):
     size = ALL_PAIRS_UP_TO + 8
     keys = np.zeros(size, dtype=np.uint64)
     ids = np.arange(100, 100 + size)[::-1].copy()  # order of arrival does not matter
-    got = pairs_set(bucket_pairs(keys, ids))
+    got = pairs_set(bucket_pairs(keys, ids, compiled=compiled))
     star = {(100, 100 + k) for k in range(1, size)}
     chain = {(100 + k - 1, 100 + k) for k in range(1, size)}
     assert got == star | chain
     assert all(a < b for a, b in got)
 
 
+@PATHS
 @pytest.mark.parametrize("distinct", [3, 40, 5000])
-def test_buckets_give_the_pairs_of_the_definition(distinct):
+@pytest.mark.parametrize("spread", ["mixed", "top bits", "low bits"])
+def test_buckets_give_the_pairs_of_the_definition(distinct, spread, compiled):
     """Any mix of bucket sizes, ids in any order: all pairs of a small bucket, star and chain over a large one's
-    ids in ascending order, each pair as (smaller, larger)."""
+    ids in ascending order, each pair as (smaller, larger). Keys that differ in every bit, or only in the top or
+    the low bits (the compiled radix sort skips the passes where all keys agree)."""
     rng = np.random.default_rng(distinct)
-    keys = rng.integers(0, distinct, 3000).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    keys = rng.integers(0, distinct, 3000).astype(np.uint64)
+    if spread == "mixed":
+        keys *= np.uint64(0x9E3779B97F4A7C15)
+    elif spread == "top bits":
+        keys <<= np.uint64(51)
     ids = rng.permutation(10_000)[:3000].astype(np.int64)
     expected = set()
     for key in np.unique(keys):
@@ -45,9 +58,11 @@ def test_buckets_give_the_pairs_of_the_definition(distinct):
             expected |= {(a, b) for i, a in enumerate(members) for b in members[i + 1 :]}
         else:
             expected |= {(members[0], m) for m in members[1:]} | set(itertools.pairwise(members))
-    pairs = bucket_pairs(keys, ids)
+    pairs = bucket_pairs(keys, ids, compiled=compiled)
     assert pairs_set(pairs) == expected and len(pairs) == len(expected)
     assert pairs.tolist() == sorted(pairs.tolist())
+    raw = bucket_pairs(keys, ids, unique=False, compiled=compiled)
+    assert pairs_set(raw) == expected and (raw[:, 0] < raw[:, 1]).all()
 
 
 def test_unique_pairs_and_empty():
