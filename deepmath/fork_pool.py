@@ -52,19 +52,22 @@ _scope: _Scope | None = None
 
 @contextlib.contextmanager
 def shared_workers():
-    """Pipelines run in this block share their forked workers (see the module docstring); they are stopped when it
-    ends. Nested blocks are the outer one."""
+    """Pipelines run in this block share their forked workers (see the module docstring). When it ends they are
+    told to stop and end on their own, not waited for (reaped when another process starts, or at exit); after an
+    error they are stopped and reaped here. Nested blocks are the outer one."""
     global _scope
     if _scope is not None:
         yield
         return
     _scope = _Scope()
+    failed = True
     try:
         yield
+        failed = False
     finally:
         scope, _scope = _scope, None
         if scope.pool is not None:
-            scope.pool._stop(graceful=True)
+            scope.pool._stop(graceful=True, wait=failed)
 
 
 class WorkerDied(RuntimeError):
@@ -215,17 +218,18 @@ class ForkPool:
             self._workers.append((process, task_send, result_recv))
         return list(self._workers)
 
-    def _stop(self, graceful: bool = False) -> None:
+    def _stop(self, graceful: bool = False, wait: bool = True) -> None:
         """Close the pipes and reap the workers. After a graceful end every worker is sent None and returns; a worker
         still running (after an error elsewhere, or 10 s after a graceful end) is terminated: a closed pipe alone
-        would not end its wait, since workers forked later hold copies of the earlier workers' task pipes."""
+        would not end its wait, since workers forked later hold copies of the earlier workers' task pipes. A
+        graceful stop without `wait` leaves the returning workers to multiprocessing's reaping."""
         for _, task_send, result_recv in self._workers:
             if graceful:
                 with contextlib.suppress(OSError, ValueError):
                     task_send.send(None)
             task_send.close()
             result_recv.close()
-        for process, _, _ in self._workers:
+        for process, _, _ in self._workers if wait or not graceful else ():
             process.join(10 if graceful else 0)
             if process.is_alive():
                 process.terminate()

@@ -156,12 +156,16 @@ class PlotWorker:
         for job in pending:
             job._run_here()
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
+        """Stop the side process; without `wait` it is only told to (it ends on its own, and is reaped when another
+        process starts or at exit: a stage need not wait the few milliseconds a process takes to go)."""
         if self._conn is not None:
             with contextlib.suppress(OSError, ValueError):
                 self._conn.send(None)
             self._conn.close()
             self._conn = None
+        if self._process is not None and not wait:
+            self._process = None
         if self._process is not None:
             self._process.join(timeout=5)
             if self._process.is_alive():

@@ -185,7 +185,7 @@ def _dedup_with(cfg: DedupConfig, run: StageRun, jaccard_plot, size_plot, warm_p
                 # the plots are drawn in a side process forked now: its Pillow import and the first chart run on
                 # the core the single-task steps leave idle (it is not alive while the signature workers fork)
                 drawer = PlotWorker(enabled=cfg.executor == "local" and cfg.workers > 1, warm_up=warm_plots)
-                cleanup.callback(drawer.close)
+                cleanup.callback(drawer.close, wait=False)
             elif name == "verify":
                 jaccard = _candidate_jaccard(work)
                 drawing[name] = drawer.submit(

@@ -193,6 +193,16 @@ def test_plot_worker_closed_early_leaves_no_process(fork_allowed):
     assert not process.is_alive()
 
 
+def test_plot_worker_closed_without_waiting_ends_on_its_own(fork_allowed):
+    worker = PlotWorker()
+    process = worker._process
+    assert worker.draw(_pid_and_sum, [1])[1] == 1
+    worker.close(wait=False)
+    assert worker._process is None and not worker.in_side_process
+    process.join(5)
+    assert process.exitcode == 0, "told to stop, it returned by itself"
+
+
 def test_plot_worker_job_collected_after_close_is_drawn_here(fork_allowed):
     worker = PlotWorker()
     job = worker.submit(_pid_and_sum, [7])
