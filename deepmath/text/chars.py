@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import itertools
 import unicodedata
+from pathlib import Path
 
 import numpy as np
 
@@ -91,11 +92,21 @@ def bmp_tables() -> tuple[np.ndarray, np.ndarray]:
     """`fold_table()` and, per BMP code point, its one-character fold or itself (the tokenizer's normalised text
     keeps characters whose fold has several characters and no word character, e.g. "…").
 
-    Every corpus command pays this once, so it is built without a Python object per code point (~15 ms; one
-    `fold_code` call each took ~100 ms, a list of 63k folded strings ~60 ms): see `_bmp_folds`. `tests/text`
-    checks the result against `fold_code` for every code point."""
+    Every corpus command pays this once: read from `unicode_tables.npz` (~4 ms) when it was made for this Python's
+    Unicode version, else computed (~25 ms) without a Python object per code point (one `fold_code` call each took
+    ~100 ms, a list of 63k folded strings ~60 ms): see `_bmp_folds`. `tests/text` checks both against `fold_code`
+    for every code point."""
+    shipped = _shipped_tables()
+    bmp, pieces = (shipped["table"], shipped["pieces"]) if shipped else _computed_bmp_tables()
+    table = np.full(0x110000, SPACE | SLOW_BIT, dtype=np.uint32)  # outside the BMP: resolved when first seen
+    table[: len(bmp)] = bmp
+    return table, pieces.copy()
+
+
+def _computed_bmp_tables() -> tuple[np.ndarray, np.ndarray]:
+    """The BMP part of `fold_table()` and the pieces, from this Python's `unicodedata`."""
     codes, starts, ends, chars, classes = _bmp_folds()
-    table = np.full(0x110000, SPACE | SLOW_BIT, dtype=np.uint32)
+    table = np.full(0x10000, SPACE | SLOW_BIT, dtype=np.uint32)  # surrogates keep the slow flag
     table[0] = SPACE
     pieces = np.arange(0x10000, dtype=np.uint32)
     single = ends - starts == 1
@@ -113,6 +124,13 @@ def bmp_expansions() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The BMP characters whose fold is several characters with a word character among them (their `fold_table`
     entry is the slow flag), as sorted code points, and the table entries (`code_entry`) of their folds' characters
     in CSR form (starts, values): what a kernel splices in for each of them."""
+    shipped = _shipped_tables()
+    if shipped:
+        return shipped["keys"].copy(), shipped["starts"].copy(), shipped["values"].copy()
+    return _computed_expansions()
+
+
+def _computed_expansions() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     codes, starts, ends, chars, classes = _bmp_folds()
     slow = (ends - starts != 1) & (_word_count(starts, ends, classes) > 0)
     lengths = (ends - starts)[slow]
@@ -120,6 +138,39 @@ def bmp_expansions() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     np.cumsum(lengths, out=offsets[1:])
     picked = np.repeat(starts[slow] - offsets[:-1], lengths) + np.arange(offsets[-1])
     return codes[slow].astype(np.uint32), offsets, _entries(chars, classes)[picked]
+
+
+SHIPPED_TABLES = Path(__file__).with_name("unicode_tables.npz")
+
+
+@functools.cache
+def _shipped_tables() -> dict | None:
+    """What `_computed_bmp_tables` and `_computed_expansions` give, stored for one Unicode version (the one of the
+    Python that wrote them, with `write_shipped_tables()`); None for another version or an unreadable file."""
+    try:
+        with np.load(SHIPPED_TABLES) as npz:
+            if str(npz["unicode"]) != unicodedata.unidata_version:
+                return None
+            return {key: npz[key] for key in ("table", "pieces", "keys", "starts", "values")}
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+def write_shipped_tables(path: Path = SHIPPED_TABLES) -> Path:
+    """Store this Python's tables (compressed, ~170 KB) where `bmp_tables` looks for them."""
+    table, pieces = _computed_bmp_tables()
+    keys, starts, values = _computed_expansions()
+    with open(path, "wb") as handle:
+        np.savez_compressed(
+            handle,
+            unicode=np.array(unicodedata.unidata_version),
+            table=table,
+            pieces=pieces,
+            keys=keys,
+            starts=starts,
+            values=values,
+        )
+    return path
 
 
 @functools.cache

@@ -109,3 +109,54 @@ def test_the_expansions_equal_the_per_character_folds():
     assert len(slow) > 100  # "ﬁ", "½", "™"... a real list, not an empty one
     got = [values[starts[i] : starts[i + 1]].tolist() for i in range(len(keys))]
     assert got == [[code_entry(ch) for ch in fold(chr(code))] for code in slow]
+
+
+def test_the_shipped_tables_are_the_computed_ones():
+    """`unicode_tables.npz` (read at start-up instead of computing) holds exactly what this Python's unicodedata
+    gives, when it was written for this Unicode version; for another version it is not used."""
+    import unicodedata
+
+    import numpy as np
+
+    from deepmath.text import chars
+
+    shipped = chars._shipped_tables()
+    with np.load(chars.SHIPPED_TABLES) as npz:
+        written_for = str(npz["unicode"])
+    if written_for != unicodedata.unidata_version:
+        assert shipped is None
+        return
+    table, pieces = chars._computed_bmp_tables()
+    keys, starts, values = chars._computed_expansions()
+    for name, computed in (
+        ("table", table),
+        ("pieces", pieces),
+        ("keys", keys),
+        ("starts", starts),
+        ("values", values),
+    ):
+        assert shipped[name].dtype == computed.dtype and np.array_equal(shipped[name], computed), name
+    full, _ = chars.bmp_tables()
+    assert len(full) == 0x110000 and np.array_equal(full[:0x10000], table) and (full[0x10000:] == full[0x10000]).all()
+
+
+def test_tables_for_another_unicode_version_are_computed_instead(tmp_path, monkeypatch):
+    import numpy as np
+
+    from deepmath.text import chars
+
+    other = tmp_path / "tables.npz"
+    chars.write_shipped_tables(other)
+    with np.load(other) as npz:
+        arrays = {key: npz[key] for key in npz.files}
+    arrays["unicode"] = np.array("1.0.0")
+    np.savez(other, **arrays)
+    monkeypatch.setattr(chars, "SHIPPED_TABLES", other)
+    chars._shipped_tables.cache_clear()
+    try:
+        assert chars._shipped_tables() is None
+        monkeypatch.setattr(chars, "SHIPPED_TABLES", tmp_path / "missing.npz")
+        chars._shipped_tables.cache_clear()
+        assert chars._shipped_tables() is None
+    finally:
+        chars._shipped_tables.cache_clear()
