@@ -226,8 +226,8 @@ def shingle_sets(hashes: np.ndarray, offsets: np.ndarray, compiled: bool | None 
 def compiled_bucket_pairs(keys: np.ndarray, ids: np.ndarray, all_pairs_up_to: int) -> np.ndarray | None:
     """`buckets.bucket_pairs(keys, ids, unique=False)` in the compiled kernel (a radix sort of the keys and one
     pass over their runs: ~4x numpy's dozen calls per band); the same pairs, in another order, as a read-only
-    (n, 2) int64 array. None without the kernel."""
-    if _kernel is None:
+    (n, 2) int64 array. None without the kernel (or with one built before it had this function)."""
+    if getattr(_kernel, "bucket_pairs", None) is None:
         return None
     raw = _kernel.bucket_pairs(
         np.ascontiguousarray(keys, dtype=np.uint64), np.ascontiguousarray(ids, dtype=np.int64), int(all_pairs_up_to)
