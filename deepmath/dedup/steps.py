@@ -27,9 +27,11 @@ and renamed, so a killed task leaves nothing half-written and re-running resumes
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import io
 import logging
+import mmap
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -233,7 +235,7 @@ class MinhashSignature(PipelineStep):
         shingle_out = _RawWriter(work / "shingles" / f"{name}.u32") if self.store_shingles else None
         rows_out = _RawWriter(work / "rows" / f"{name}.jsonl") if self.keep_rows else None
         seen: dict[tuple[int, int], int] = {}
-        keys, exact, lengths, scores, words, local_first, counts = [], [], [], [], [], [], []
+        keys, exact, lengths, scores, words, local_first, counts, row_bytes = [], [], [], [], [], [], [], []
         total = 0
         for docs in self._batches(data or []):
             with self.track_time():
@@ -274,7 +276,9 @@ class MinhashSignature(PipelineStep):
                     scores.append(np.full(len(docs), np.nan))
                 id_out.write_bytes(b"".join(orjson.dumps(d.id) + b"\n" for d in docs))
                 if rows_out is not None:
-                    rows_out.write_bytes(b"".join(row_lines(docs, getattr(docs, "lines", None))))
+                    lines = row_lines(docs, getattr(docs, "lines", None))
+                    row_bytes.append(np.fromiter(map(len, lines), dtype=np.int64, count=len(lines)))
+                    rows_out.write_bytes(b"".join(lines))
                 total += len(docs)
                 self.stat_update("documents", value=len(docs))
                 self.stat_update("documents_without_words", value=int(np.count_nonzero(batch.n_words == 0)))
@@ -293,6 +297,8 @@ class MinhashSignature(PipelineStep):
             words=np.concatenate(words) if words else np.zeros(0, np.int64),
             local_first=np.concatenate(local_first) if local_first else np.zeros(0, np.int64),
             offsets=offsets,
+            # where each serialised row ends in rows/R.jsonl: the filter reads the kept ones only
+            row_ends=np.cumsum(np.concatenate([np.zeros(1, np.int64), *row_bytes])),
         )
         id_out.commit()
         sig_out.commit()
@@ -725,48 +731,58 @@ class MinhashFilter(PipelineStep):
             )
 
     def _write_rows(self, rank: int, fate: dict, expected: int) -> None:
+        """The kept rows (and, with an exclusion writer, the removed ones) of rows/R.jsonl, read where `row_ends`
+        says each one is: a removed row is not even read (two thirds of the planted bench's pages)."""
         work = Path(self.work)
-        kept, dropped = 0, {reason: 0 for reason in REASONS.values()}
-        seen = 0
+        rows_path = work / "rows" / f"{rank:05d}.jsonl"
+        with np.load(work / "docs" / f"{rank:05d}.npz") as npz:
+            ends = npz["row_ends"].tolist() if "row_ends" in npz.files else None
+        id_lines = (work / "ids" / f"{rank:05d}.jsonl").read_bytes().split(b"\n")[:-1]  # each id's JSON
+        size = rows_path.stat().st_size
+        if ends is None:  # rows written before row_ends existed: found by reading the file once
+            lengths = [len(line) + 1 for line in rows_path.read_bytes().split(b"\n")[:-1]]
+            ends = np.cumsum([0, *lengths]).tolist()
+        if len(ends) - 1 != expected or len(id_lines) != expected or ends[-1] != size:
+            raise RuntimeError(
+                f"shard {rank}: {len(ends) - 1} rows and {len(id_lines)} ids for {expected} documents; "
+                "re-run with --overwrite"
+            )
+        gone = sorted(index for index, found in fate.items() if found[1] != KEPT)
+        keep = np.ones(expected, dtype=bool)
+        keep[gone] = False
+        dropped = collections.Counter(REASONS[fate[index][1]] for index in gone)
         writer, exclusion = self.writer, self.exclusion_writer
         with (
-            open(work / "rows" / f"{rank:05d}.jsonl", "rb") as rows,
-            open(work / "ids" / f"{rank:05d}.jsonl", "rb") as ids,
+            open(rows_path, "rb") as handle,
+            mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) if size else contextlib.nullcontext(b"") as rows,
             writer,
             exclusion if exclusion is not None else contextlib.nullcontext(),
         ):
-            out, removed = [], []  # written in blocks: one write_line call per row cost ~2 us
-            for index, (line, id_line) in enumerate(zip(rows, ids)):
-                seen = index + 1
+            out = []  # written in blocks: one write_line call per row cost ~2 us
+            for index in np.flatnonzero(keep).tolist():
                 found = fate.get(index)
                 if found is None:
-                    out.append(splice_fields(line, b'"dedup_cluster_id":%s,"dedup_cluster_size":1' % id_line[:-1]))
-                    kept += 1
+                    fields = b'"dedup_cluster_id":%s,"dedup_cluster_size":1' % id_lines[index]
                 else:
-                    cluster = orjson.dumps(found[2])
-                    fields = b'"dedup_cluster_id":%s,"dedup_cluster_size":%d' % (cluster, found[0])
-                    if found[1] == KEPT:
-                        out.append(splice_fields(line, fields))
-                        kept += 1
-                    else:
-                        reason = REASONS[found[1]]
-                        dropped[reason] += 1
-                        if exclusion is not None:
-                            extra = b',"duplicate_of":%s,"dedup_reason":"%s"' % (cluster, reason.encode())
-                            removed.append(splice_fields(line, fields + extra))
+                    fields = b'"dedup_cluster_id":%s,"dedup_cluster_size":%d' % (orjson.dumps(found[2]), found[0])
+                out.append(splice_fields(rows[ends[index] : ends[index + 1]], fields))
                 if len(out) >= 1024:
                     writer.write_line(b"".join(out), rank)
                     out = []
-                if len(removed) >= 1024:
-                    exclusion.write_line(b"".join(removed), rank)
-                    removed = []
             if out:
                 writer.write_line(b"".join(out), rank)
-            if removed:
-                exclusion.write_line(b"".join(removed), rank)
-        self.stat_update("kept", value=kept)
+                out = []
+            for index in gone if exclusion is not None else ():
+                size, reason, cluster = fate[index][0], REASONS[fate[index][1]], orjson.dumps(fate[index][2])
+                fields = b'"dedup_cluster_id":%s,"dedup_cluster_size":%d' % (cluster, size)
+                extra = b',"duplicate_of":%s,"dedup_reason":"%s"' % (cluster, reason.encode())
+                out.append(splice_fields(rows[ends[index] : ends[index + 1]], fields + extra))
+                if len(out) >= 1024:
+                    exclusion.write_line(b"".join(out), rank)
+                    out = []
+            if out:
+                exclusion.write_line(b"".join(out), rank)
+        self.stat_update("kept", value=expected - len(gone))
         for reason, count in dropped.items():
             if count:
                 self.stat_update(f"dropped_{reason}_duplicate", value=count)
-        if seen != expected:
-            raise RuntimeError(f"shard {rank}: {seen} rows kept for {expected} documents; re-run with --overwrite")

@@ -7,6 +7,7 @@ import datetime
 import gzip
 
 import numpy as np
+import pytest
 from datatrove.data import Document
 from datatrove.pipeline.writers import JsonlWriter
 
@@ -90,3 +91,62 @@ def test_input_lines_reused_as_rows_splice_to_the_same_json():
         assert json.loads(splice_fields(line, fields)) == json.loads(splice_fields(row_line(doc), fields))
     assert got[:3] == [line + b"\n" for line in plain[:3]]  # the input's own bytes
     assert got[3] == row_line(docs[3]) and b'"old"' not in got[3] and plain[4] is None
+
+
+def _filter_work(tmp_path, with_row_ends: bool):
+    """A `_work` folder as the signature pass leaves it for one shard of four rows."""
+    from deepmath.dedup.steps import row_line
+
+    docs = [Document(text=f"page {i}", id=f"d{i}", metadata={"i": i}) for i in range(4)]
+    lines = [row_line(doc) for doc in docs]
+    work = tmp_path / "_work"
+    for folder in ("rows", "ids", "docs"):
+        (work / folder).mkdir(parents=True)
+    (work / "rows" / "00000.jsonl").write_bytes(b"".join(lines))
+    (work / "ids" / "00000.jsonl").write_bytes(b"".join(b'"%s"\n' % doc.id.encode() for doc in docs))
+    arrays = {"length": np.array([len(doc.text) for doc in docs])}
+    if with_row_ends:
+        arrays["row_ends"] = np.cumsum([0] + [len(line) for line in lines])
+    np.savez(work / "docs" / "00000.npz", **arrays)
+    return work
+
+
+@pytest.mark.parametrize("with_row_ends", [True, False])
+def test_the_filter_reads_only_the_rows_it_keeps_and_writes_them_in_order(tmp_path, with_row_ends):
+    """Kept rows (singletons and cluster winners) get their dedup fields, removed ones go to the exclusion writer,
+    both in input order; rows written before `row_ends` existed are found by reading the file once."""
+    import json
+
+    from deepmath.dedup.steps import EXACT, KEPT, NEAR, MinhashFilter
+
+    work = _filter_work(tmp_path, with_row_ends)
+    fate = {0: (3, KEPT, "d0"), 2: (3, NEAR, "d0"), 3: (3, EXACT, "d0")}  # document 1 is in no cluster
+    step = MinhashFilter(str(work), kept_writer(tmp_path, subfolder="removed"), writer=kept_writer(tmp_path))
+    step._write_rows(0, fate, 4)
+    kept = [
+        json.loads(line) for line in gzip.decompress((tmp_path / "data" / "00000.jsonl.gz").read_bytes()).splitlines()
+    ]
+    removed = [
+        json.loads(line)
+        for line in gzip.decompress((tmp_path / "removed" / "00000.jsonl.gz").read_bytes()).splitlines()
+    ]
+    assert [(r["id"], r["metadata"]["dedup_cluster_id"], r["metadata"]["dedup_cluster_size"]) for r in kept] == [
+        ("d0", "d0", 3),
+        ("d1", "d1", 1),
+    ]
+    assert [(r["id"], r["metadata"]["dedup_reason"], r["metadata"]["i"]) for r in removed] == [
+        ("d2", "near", 2),
+        ("d3", "exact", 3),
+    ]
+    assert step.stats["kept"].total == 2 and step.stats["dropped_near_duplicate"].total == 1
+
+
+def test_the_filter_refuses_rows_that_do_not_match_their_documents(tmp_path):
+    from deepmath.dedup.steps import MinhashFilter
+
+    work = _filter_work(tmp_path, with_row_ends=True)
+    with open(work / "rows" / "00000.jsonl", "ab") as handle:
+        handle.write(b'{"text":"appended"}\n')
+    step = MinhashFilter(str(work), None, writer=kept_writer(tmp_path))
+    with pytest.raises(RuntimeError, match="re-run with --overwrite"):
+        step._write_rows(0, {}, 4)
