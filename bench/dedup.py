@@ -9,7 +9,9 @@ the same 8 gzipped JSONL files, and writes the kept pages as gzipped JSONL throu
 `--repeat` rounds each run every method once, in the same order, so a load change on a shared machine hits all of
 them; the table gives medians and the median of the per-round ratios to rensa's documented loop.
 - `deepmath dedup`: the whole command, timed from the launcher (Python start-up, imports, six pipelines, plots and
-  card included), with each --workers value.
+  card included), with each --workers value. Its bytecode caches are written first (`compileall`, what a regular
+  install or a first run does): where PYTHONDONTWRITEBYTECODE is set every command would otherwise compile
+  deepmath's modules from source, ~20-40 ms that users do not pay.
 - rensa's documented loop: `RMinHash(num_perm=128, seed=42).update(text.split())`, `RMinHashLSH(threshold=0.8,
   num_perm=128, num_bands=16)`, query, a candidate counts when `is_similar`, else insert. Also on word 5-grams
   (the shingles deepmath and the datasketch loop compare). rensa's batch API: `RMinHashDeduplicator(threshold=0.8,
@@ -350,8 +352,18 @@ def main(argv: list[str] | None = None) -> None:
         _bench(args, work, launcher)
 
 
+def _compile_bytecode() -> None:
+    """deepmath's bytecode caches, as `pip install` (regular) or the first import writes them (see the docstring)."""
+    import compileall
+
+    import deepmath
+
+    compileall.compile_dir(Path(deepmath.__file__).parent, quiet=1)
+
+
 def _bench(args, work: Path, launcher) -> None:
     start = time.perf_counter()
+    _compile_bytecode()
     docs, truth = _corpus(work, args.pages, args.seed)
     unique = len(truth.unique)
     print(
