@@ -16,6 +16,8 @@ import functools
 
 import numpy as np
 
+from deepmath.dedup.kernel import compiled_bucket_pairs
+
 __all__ = ["ALL_PAIRS_UP_TO", "bucket_pairs", "unique_pairs"]
 
 ALL_PAIRS_UP_TO = 12
@@ -74,8 +76,6 @@ def bucket_pairs(keys: np.ndarray, ids: np.ndarray, unique: bool = True, compile
     numpy's, as with `compiled=False`), for callers that deduplicate many bands at once."""
     if len(keys) < 2:
         return np.zeros((0, 2), dtype=np.int64)
-    from deepmath.dedup.kernel import compiled_bucket_pairs
-
     pairs = compiled_bucket_pairs(keys, ids, ALL_PAIRS_UP_TO) if compiled else None
     if pairs is None:
         pairs = _numpy_bucket_pairs(keys, ids)

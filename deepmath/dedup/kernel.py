@@ -56,7 +56,8 @@ _EXTRA = 64  # characters the expansions of one document may add in the kernel (
 
 
 def warm_up() -> None:
-    """Build the shared character table now (~30 ms), e.g. before forking workers that would each build it."""
+    """Build the shared character table now (~5 ms from the shipped tables, ~30 ms computed), e.g. before forking
+    workers that would each build it."""
     fold_table()
     if _kernel is not None:
         _expansions()

@@ -21,18 +21,18 @@ before anything is removed. `first` means first in reading order (task by task; 
 reads one file, the default for up to 64 files).
 
 Speed: shingle hashing, each page's sorted shingle set, MinHash, band buckets and verification (set intersections 8
-values at a time where the CPU has AVX2) run in a small C extension (`_kernel.c`, built by `pip install`, optional: without a
-compiler the numpy path gives the same signatures, slower); stats.json says which ran (`kernel: compiled|numpy`).
-The signature pass takes its input in lists of 256 pages (`DocumentReader(batch_size=...)`); with several workers
-the tasks run in `deepmath.fork_pool` (workers forked once; the filter runs on the signature pass's workers) and
-the card's plots are drawn in a `PlotWorker` forked after the signature pass. bench/README.md has the figures against rensa,
-datasketch and datatrove. Memory, measured (bench/README.md; peak RSS of one process, one worker, so the main
-process also ran the single-task steps): see MEMORY_NOTE. A sharded task (signatures, filter) holds only its
-shard's arrays (steps.py); `--splits N` divides the single-task steps' keys and pairs by N. The input is read and
-parsed once: the signature pass stores each page's output JSON in `_work/rows/` and the filter adds the dedup
-fields to those bytes (Parquet output reads the input again). A JSONL line that already is its document's JSON (only
-`text`, `id` and a last `metadata` object: `io.documents.plain_line`) is stored as it was read, so an output line
-keeps its input's key order and escapes; other rows are written as the standard writer writes them.
+values at a time where the CPU has AVX2) run in a small C extension (`_kernel.c`, built by `pip install`, optional:
+without a compiler the numpy path gives the same signatures, slower); stats.json says which ran (`kernel:
+compiled|numpy`). The signature pass takes its input in lists of 256 pages (`DocumentReader(batch_size=...)`); with
+several workers the tasks run in `deepmath.fork_pool` (workers forked once; the filter runs on the signature pass's
+workers) and the card's plots are drawn in a `PlotWorker` forked after the signature pass. bench/README.md has the
+figures against rensa, datasketch and datatrove. Memory, measured (bench/README.md; peak RSS of one process, one
+worker, so the main process also ran the single-task steps): see MEMORY_NOTE. A sharded task (signatures, filter)
+holds only its shard's arrays (steps.py); `--splits N` divides the single-task steps' keys and pairs by N. The input
+is read and parsed once: the signature pass stores each page's output JSON in `_work/rows/` and the filter adds the
+dedup fields to those bytes (Parquet output reads the input again). A JSONL line that already is its document's JSON
+(only `text`, `id` and a last `metadata` object: `io.documents.plain_line`) is stored as it was read, so an output
+line keeps its input's key order and escapes; other rows are written as the standard writer writes them.
 """
 
 from __future__ import annotations
@@ -199,7 +199,7 @@ def _dedup_with(cfg: DedupConfig, run: StageRun, jaccard_plot, size_plot, warm_p
     # uncompressed) only by the filter; signatures, bands and clusters stay
     shutil.rmtree(work / "shingles", ignore_errors=True)
     shutil.rmtree(work / "rows", ignore_errors=True)
-    release_scratch()  # the signature tasks run in this process too with one worker; forked workers have exited
+    release_scratch()  # this process's work arrays: with one worker it ran the signature tasks itself
     return result
 
 
