@@ -60,14 +60,7 @@ def warm_up() -> None:
     workers that would each build it."""
     fold_table()
     if _kernel is not None:
-        _expansions()
-
-
-def _expansions() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The BMP characters whose fold is several characters with a word character among them (their table entry is
-    the slow flag), as sorted code points, and the table entries of their folds' characters (CSR: starts, values),
-    exactly what shingles._expand_slow splices in."""
-    return bmp_expansions()
+        bmp_expansions()  # what the kernel splices in for a fold of several characters (shingles._expand_slow's)
 
 
 def sketch(texts: list[str], ngram: int, perms: Permutations, compiled: bool | None = None, sets: bool = False):
@@ -108,7 +101,7 @@ def _sketch_compiled(
     n_hashes, n_canon = _kernel.sketch(
         texts,
         fold_table(),
-        *_expansions(),
+        *bmp_expansions(),
         ngram,
         a,
         b,

@@ -96,8 +96,8 @@ def row_lines(docs: list[Document], plain: list[bytes | None] | None = None) -> 
 
 
 def splice_fields(line: bytes, fields: bytes) -> bytes:
-    """`line` (a `row_line`, ending in `}}` and a newline) with `fields` (`"key":value,...`) appended to its
-    metadata."""
+    """`line` (a `row_line`, or a plain input line from `row_lines`: either ends in `}}` and a newline, metadata
+    last) with `fields` (`"key":value,...`) appended to its metadata."""
     body = line[:-3]
     return body + (fields if body.endswith(b"{") else b"," + fields) + b"}}\n"
 
