@@ -408,6 +408,7 @@ static PyMethodDef methods[] = {
     {"sort_sets", kernel_sort_sets, METH_VARARGS, kernel_sort_sets_doc},
     {"estimate", kernel_estimate, METH_VARARGS, kernel_estimate_doc},
     {"bucket_pairs", kernel_bucket_pairs, METH_VARARGS, kernel_bucket_pairs_doc},
+    {"components", kernel_components, METH_VARARGS, kernel_components_doc},
     {NULL, NULL, 0, NULL},
 };
 
@@ -416,4 +417,7 @@ static struct PyModuleDef module = {
     methods,
 };
 
-PyMODINIT_FUNC PyInit__kernel(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__kernel(void) {
+    kernel_sets_init();
+    return PyModule_Create(&module);
+}

@@ -31,28 +31,38 @@ static inline void release(Buffer *buf) {
     buf->held = 0;
 }
 
-/* Grow a scratch array to hold at least `need` items (keeps its contents). */
-static inline int reserve(void **ptr, Py_ssize_t *cap, Py_ssize_t need, size_t itemsize) {
+/* Grow a scratch array to hold at least `need` items (keeps its contents); -1 when out of memory, without setting
+ * a Python error (for loops that run without the GIL). */
+static inline int grow(void **ptr, Py_ssize_t *cap, Py_ssize_t need, size_t itemsize) {
     if (need <= *cap) return 0;
     Py_ssize_t size = *cap ? *cap : 1024;
     while (size < need) size *= 2;
     void *grown = realloc(*ptr, (size_t)size * itemsize);
-    if (!grown) {
+    if (!grown) return -1;
+    *ptr = grown;
+    *cap = size;
+    return 0;
+}
+
+/* grow(), raising MemoryError when it fails (the GIL held). */
+static inline int reserve(void **ptr, Py_ssize_t *cap, Py_ssize_t need, size_t itemsize) {
+    if (grow(ptr, cap, need, itemsize) < 0) {
         PyErr_NoMemory();
         return -1;
     }
-    *ptr = grown;
-    *cap = size;
     return 0;
 }
 
 /* _kernel_sets.c: sort v[0:n] in place and drop repeats (tmp holds 3n + 2 items); returns the distinct count */
 Py_ssize_t sort_unique(uint32_t *v, Py_ssize_t n, uint32_t *tmp);
 
+void kernel_sets_init(void);
 PyObject *kernel_verify(PyObject *self, PyObject *args);
+PyObject *kernel_components(PyObject *self, PyObject *args);
 PyObject *kernel_sort_sets(PyObject *self, PyObject *args);
 PyObject *kernel_estimate(PyObject *self, PyObject *args);
 PyObject *kernel_bucket_pairs(PyObject *self, PyObject *args);
-extern const char kernel_verify_doc[], kernel_sort_sets_doc[], kernel_estimate_doc[], kernel_bucket_pairs_doc[];
+extern const char kernel_verify_doc[], kernel_sort_sets_doc[], kernel_estimate_doc[], kernel_bucket_pairs_doc[],
+    kernel_components_doc[];
 
 #endif

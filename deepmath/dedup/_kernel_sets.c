@@ -117,14 +117,18 @@ __attribute__((target("avx2,popcnt"))) static Py_ssize_t avx2_count(const uint32
 #endif
 #endif
 
+static int use_avx2 = 0; /* set once by kernel_sets_init, at import: read by threads verifying at once */
+
+void kernel_sets_init(void) {
+#ifdef HAVE_AVX2_COUNT
+    __builtin_cpu_init(); /* idempotent; needed before the checks outside a constructor's guarantee */
+    use_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
+#endif
+}
+
 static Py_ssize_t common_count(const uint32_t *a, Py_ssize_t na, const uint32_t *b, Py_ssize_t nb) {
 #ifdef HAVE_AVX2_COUNT
-    static int avx2 = -1;
-    if (avx2 < 0) {
-        __builtin_cpu_init(); /* idempotent; needed before the checks outside a constructor's guarantee */
-        avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
-    }
-    if (avx2) return avx2_count(a, na, b, nb);
+    if (use_avx2) return avx2_count(a, na, b, nb);
 #endif
     return merge_count(a, na, b, nb, 0, 0);
 }
@@ -216,6 +220,11 @@ PyObject *kernel_verify(PyObject *self, PyObject *args) {
             PyErr_Format(PyExc_ValueError, "verify: pair %zd names a node out of range", i);
             goto done;
         }
+    }
+    int nomem = 0;
+    /* no Python object is touched from here on: other threads may verify other components meanwhile */
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n_pairs && !nomem; i++) {
         const Py_ssize_t ra = find_root(parent, l[i]), rb = find_root(parent, r[i]);
         status_out[i] = 0;
         jac_out[i] = 0.0f;
@@ -245,16 +254,17 @@ PyObject *kernel_verify(PyObject *self, PyObject *args) {
                 continue;
             }
             uint32_t *set = malloc((count + 1) * sizeof(uint32_t));
-            if (!set || reserve((void **)&tmp, &tmp_cap, 3 * count + 2, sizeof(uint32_t)) < 0) {
+            if (!set || grow((void **)&tmp, &tmp_cap, 3 * count + 2, sizeof(uint32_t)) < 0) {
                 free(set);
-                if (!PyErr_Occurred()) PyErr_NoMemory();
-                goto done;
+                nomem = 1;
+                break;
             }
-            memcpy(set, (const uint32_t *)maps[node_shard[n]].view.buf + o[p], count * sizeof(uint32_t));
+            memcpy(set, stored, count * sizeof(uint32_t));
             set_len[n] = sort_unique(set, count, tmp);
             sets[n] = set;
             cached += (count + 1) * sizeof(uint32_t);
         }
+        if (nomem) break;
         const Py_ssize_t na = set_len[l[i]], nb = set_len[r[i]];
         double j;
         if (na == 0 || nb == 0) {
@@ -269,6 +279,11 @@ PyObject *kernel_verify(PyObject *self, PyObject *args) {
             parent[ra] = rb;
             status_out[i] = 2;
         }
+    }
+    Py_END_ALLOW_THREADS
+    if (nomem) {
+        PyErr_NoMemory();
+        goto done;
     }
     result = Py_NewRef(Py_None);
 done:
@@ -381,25 +396,29 @@ PyObject *kernel_estimate(PyObject *self, PyObject *args) {
     float *o = out.view.buf;
     for (Py_ssize_t i = 0; i < n; i++) {
         const int64_t shards[2] = {s_a[i], s_b[i]}, rows[2] = {p_a[i], p_b[i]};
-        const char *row[2];
         for (int side = 0; side < 2; side++) {
             if (shards[side] < 0 || shards[side] >= n_shards || rows[side] < 0 ||
                 (rows[side] + 1) * num_perm * width > maps[shards[side]].view.len) {
                 PyErr_Format(PyExc_ValueError, "estimate: pair %zd names a signature out of range", i);
                 goto done;
             }
-            row[side] = (const char *)maps[shards[side]].view.buf + rows[side] * num_perm * width;
         }
+    }
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const char *x_row = (const char *)maps[s_a[i]].view.buf + p_a[i] * num_perm * width;
+        const char *y_row = (const char *)maps[s_b[i]].view.buf + p_b[i] * num_perm * width;
         Py_ssize_t equal = 0;
         if (width == 4) {
-            const uint32_t *x = (const uint32_t *)row[0], *y = (const uint32_t *)row[1];
+            const uint32_t *x = (const uint32_t *)x_row, *y = (const uint32_t *)y_row;
             for (Py_ssize_t k = 0; k < num_perm; k++) equal += x[k] == y[k];
         } else {
-            const uint64_t *x = (const uint64_t *)row[0], *y = (const uint64_t *)row[1];
+            const uint64_t *x = (const uint64_t *)x_row, *y = (const uint64_t *)y_row;
             for (Py_ssize_t k = 0; k < num_perm; k++) equal += x[k] == y[k];
         }
         o[i] = (float)((double)equal / (double)num_perm); /* = numpy's float64 mean, cast to float32 */
     }
+    Py_END_ALLOW_THREADS
     result = Py_NewRef(Py_None);
 done:
     for (Py_ssize_t s = 0; maps && s < n_shards; s++) release(&maps[s]);
@@ -446,7 +465,7 @@ static int compare_ids(const void *a, const void *b) {
 }
 
 static int emit(int64_t **out, Py_ssize_t *cap, Py_ssize_t *len, int64_t a, int64_t b) {
-    if (reserve((void **)out, cap, *len + 2, sizeof(int64_t)) < 0) return -1;
+    if (grow((void **)out, cap, *len + 2, sizeof(int64_t)) < 0) return -1; /* runs without the GIL */
     (*out)[(*len)++] = a < b ? a : b;
     (*out)[(*len)++] = a < b ? b : a;
     return 0;
@@ -481,29 +500,38 @@ PyObject *kernel_bucket_pairs(PyObject *self, PyObject *args) {
     }
     const uint64_t *k = keys.view.buf;
     const int64_t *d = ids.view.buf;
+    int nomem = 0;
+    Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t i = 0; i < n; i++) {
         items[i].key = k[i];
         items[i].id = d[i];
     }
     const KeyId *sorted = radix_by_key(items, n, tmp);
-    for (Py_ssize_t start = 0, end; start < n; start = end) {
+    for (Py_ssize_t start = 0, end; start < n && !nomem; start = end) {
         end = start + 1;
         while (end < n && sorted[end].key == sorted[start].key) end++;
         const Py_ssize_t size = end - start;
         if (size < 2) continue;
         if (size <= up_to) {
-            for (Py_ssize_t a = start; a < end; a++)
-                for (Py_ssize_t b = a + 1; b < end; b++)
-                    if (emit(&out, &out_cap, &out_len, sorted[a].id, sorted[b].id) < 0) goto done;
+            for (Py_ssize_t a = start; a < end && !nomem; a++)
+                for (Py_ssize_t b = a + 1; b < end && !nomem; b++)
+                    nomem = emit(&out, &out_cap, &out_len, sorted[a].id, sorted[b].id) < 0;
             continue;
         }
-        if (reserve((void **)&run, &run_cap, size, sizeof(int64_t)) < 0) goto done;
+        if (grow((void **)&run, &run_cap, size, sizeof(int64_t)) < 0) {
+            nomem = 1;
+            break;
+        }
         for (Py_ssize_t a = 0; a < size; a++) run[a] = sorted[start + a].id;
         qsort(run, (size_t)size, sizeof(int64_t), compare_ids);
-        for (Py_ssize_t a = 1; a < size; a++)
-            if (emit(&out, &out_cap, &out_len, run[0], run[a]) < 0 ||
-                (a > 1 && emit(&out, &out_cap, &out_len, run[a - 1], run[a]) < 0))
-                goto done;
+        for (Py_ssize_t a = 1; a < size && !nomem; a++)
+            nomem = emit(&out, &out_cap, &out_len, run[0], run[a]) < 0 ||
+                    (a > 1 && emit(&out, &out_cap, &out_len, run[a - 1], run[a]) < 0);
+    }
+    Py_END_ALLOW_THREADS
+    if (nomem) {
+        PyErr_NoMemory();
+        goto done;
     }
     result = PyBytes_FromStringAndSize((const char *)out, out_len * (Py_ssize_t)sizeof(int64_t));
 done:
@@ -513,5 +541,54 @@ done:
     free(run);
     release(&keys);
     release(&ids);
+    return result;
+}
+
+/* ---- connected components of the candidate graph: how verification is split across threads ---- */
+
+const char kernel_components_doc[] =
+    "components(left, right, labels)\n\n"
+    "Fill labels (int64, one per node) with the smallest node of each node's connected component in the graph of\n"
+    "edges (left[i], right[i]) (int64 node indices in [0, len(labels))).";
+
+PyObject *kernel_components(PyObject *self, PyObject *args) {
+    PyObject *o_left, *o_right, *o_labels;
+    if (!PyArg_ParseTuple(args, "OOO", &o_left, &o_right, &o_labels)) return NULL;
+    Buffer left = {0}, right = {0}, labels = {0};
+    PyObject *result = NULL;
+    if (get_buffer(o_left, &left, 8, 0, "left") < 0 || get_buffer(o_right, &right, 8, 0, "right") < 0 ||
+        get_buffer(o_labels, &labels, 8, 1, "labels") < 0)
+        goto done;
+    if (left.view.len != right.view.len) {
+        PyErr_SetString(PyExc_ValueError, "components: one right end per left end");
+        goto done;
+    }
+    const Py_ssize_t n_edges = left.view.len / 8, n_nodes = labels.view.len / 8;
+    const int64_t *l = left.view.buf, *r = right.view.buf;
+    int64_t *parent = labels.view.buf;
+    for (Py_ssize_t i = 0; i < n_edges; i++) {
+        if (l[i] < 0 || l[i] >= n_nodes || r[i] < 0 || r[i] >= n_nodes) {
+            PyErr_Format(PyExc_ValueError, "components: edge %zd names a node out of range", i);
+            goto done;
+        }
+    }
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t n = 0; n < n_nodes; n++) parent[n] = n;
+    /* a root is always its component's smallest node (the larger root is linked under the smaller), so every
+     * link points to a smaller node and one pass in node order resolves them all */
+    for (Py_ssize_t i = 0; i < n_edges; i++) {
+        int64_t a = l[i], b = r[i];
+        while (parent[a] != a) a = parent[a] = parent[parent[a]];
+        while (parent[b] != b) b = parent[b] = parent[parent[b]];
+        if (a < b) parent[b] = a;
+        else if (b < a) parent[a] = b;
+    }
+    for (Py_ssize_t n = 0; n < n_nodes; n++) parent[n] = parent[parent[n]];
+    Py_END_ALLOW_THREADS
+    result = Py_NewRef(Py_None);
+done:
+    release(&left);
+    release(&right);
+    release(&labels);
     return result;
 }

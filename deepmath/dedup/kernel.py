@@ -18,6 +18,7 @@ and finds each band's buckets (`compiled_bucket_pairs`, behind `buckets.bucket_p
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import threading
@@ -31,7 +32,9 @@ from deepmath.text.chars import bmp_expansions, fold_table
 __all__ = [
     "KERNEL",
     "compiled_bucket_pairs",
+    "component_groups",
     "estimate_pairs",
+    "in_threads",
     "release_scratch",
     "shingle_sets",
     "sketch",
@@ -166,6 +169,49 @@ def _splice_slow(
     batch.offsets = batch.offsets + np.cumsum(added)
 
 
+# below this many pairs a second thread costs more than it saves (~0.1 ms to start one)
+_MIN_PAIRS_PER_THREAD = 4096
+
+
+def in_threads(jobs: list) -> None:
+    """Run the callables `jobs` at once: the first in this thread, the others in threads of their own (the kernel
+    functions they call release the GIL); the first exception raised is raised here, after all have ended."""
+    errors: list[BaseException] = []
+
+    def guarded(job) -> None:
+        try:
+            job()
+        except BaseException as err:  # re-raised in the calling thread below
+            errors.append(err)
+
+    threads = [threading.Thread(target=guarded, args=(job,), daemon=True) for job in jobs[1:]]
+    for thread in threads:
+        thread.start()
+    if jobs:
+        guarded(jobs[0])
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+
+
+def component_groups(pairs: np.ndarray, n_nodes: int, groups: int) -> list[np.ndarray]:
+    """The pair indices (ascending) of `groups` sets of whole connected components of the graph of `pairs`, with
+    about as many pairs each: verifying each set on its own gives what verifying all pairs in order gives, since
+    whether a pair is checked depends only on the accepted pairs of its own component. Compiled kernel only."""
+    labels = np.empty(n_nodes, dtype=np.int64)
+    _kernel.components(
+        np.ascontiguousarray(pairs[:, 0], dtype=np.int64), np.ascontiguousarray(pairs[:, 1], dtype=np.int64), labels
+    )
+    component = labels[pairs[:, 0]]
+    # components in label order, cut where the running pair count crosses each 1/groups of the total: a component
+    # larger than a share makes its group larger (verification within a component is sequential)
+    sizes = np.bincount(component, minlength=n_nodes)
+    before = np.cumsum(sizes) - sizes
+    group_of = np.minimum(before * groups // max(1, len(pairs)), groups - 1)[component]
+    return [index for g in range(groups) if len(index := np.flatnonzero(group_of == g))]
+
+
 def verify_ordered(
     pairs: np.ndarray,
     shard: np.ndarray,
@@ -174,27 +220,55 @@ def verify_ordered(
     offsets: list[np.ndarray],
     threshold: float,
     cache_bytes: int = 1 << 28,
+    threads: int = 1,
 ) -> tuple[np.ndarray, np.ndarray]:
     """MinhashVerify's exact check in the compiled kernel: `pairs` (n, 2) of node indices in checking order, node k
     being document `position[k]` of shard `shard[k]` whose shingle hashes are `shingles[s][offsets[s][p]:
     offsets[s][p + 1]]`. A pair already connected by accepted pairs is skipped. Returns (status, jaccard) per pair:
-    status 0 skipped, 1 checked and below `threshold`, 2 accepted; jaccard is set where status > 0."""
+    status 0 skipped, 1 checked and below `threshold`, 2 accepted; jaccard is set where status > 0. With `threads`
+    > 1, groups of whole connected components (`component_groups`) are verified at once, one thread each: the same
+    result."""
     if _kernel is None:
         raise RuntimeError("the compiled dedup kernel is not built")
     status = np.zeros(len(pairs), dtype=np.uint8)
     jaccard = np.zeros(len(pairs), dtype=np.float32)
-    _kernel.verify(
-        np.ascontiguousarray(pairs[:, 0], dtype=np.int64),
-        np.ascontiguousarray(pairs[:, 1], dtype=np.int64),
+    common = (
         np.ascontiguousarray(shard, dtype=np.int64),
         np.ascontiguousarray(position, dtype=np.int64),
         [np.ascontiguousarray(m, dtype=np.uint32) for m in shingles],
         [np.ascontiguousarray(o, dtype=np.int64) for o in offsets],
         float(threshold),
-        int(cache_bytes),
-        jaccard,
-        status,
     )
+    groups = min(int(threads), len(pairs) // _MIN_PAIRS_PER_THREAD)
+    if groups < 2:
+        _kernel.verify(
+            np.ascontiguousarray(pairs[:, 0], dtype=np.int64),
+            np.ascontiguousarray(pairs[:, 1], dtype=np.int64),
+            *common,
+            int(cache_bytes),
+            jaccard,
+            status,
+        )
+        return status, jaccard
+    parts = component_groups(pairs, len(common[0]), groups)
+
+    def job(index: np.ndarray):
+        def run() -> None:
+            part_status = np.zeros(len(index), dtype=np.uint8)
+            part_jaccard = np.zeros(len(index), dtype=np.float32)
+            _kernel.verify(
+                np.ascontiguousarray(pairs[index, 0], dtype=np.int64),
+                np.ascontiguousarray(pairs[index, 1], dtype=np.int64),
+                *common,
+                int(cache_bytes) // len(parts),
+                part_jaccard,
+                part_status,
+            )
+            status[index], jaccard[index] = part_status, part_jaccard
+
+        return run
+
+    in_threads([job(index) for index in parts])
     return status, jaccard
 
 
@@ -229,12 +303,21 @@ def compiled_bucket_pairs(keys: np.ndarray, ids: np.ndarray, all_pairs_up_to: in
     return np.frombuffer(raw, dtype=np.int64).reshape(-1, 2)
 
 
-def estimate_pairs(left: tuple, right: tuple, signatures: list[np.ndarray], num_perm: int) -> np.ndarray:
+def estimate_pairs(
+    left: tuple, right: tuple, signatures: list[np.ndarray], num_perm: int, threads: int = 1
+) -> np.ndarray:
     """`verify.estimated_jaccard` of the signature rows (shard, position) `left[0][i], left[1][i]` and `right...`,
-    read in place from the per-shard signature arrays (no gathered copy). Compiled kernel only."""
+    read in place from the per-shard signature arrays (no gathered copy); with `threads`, slices of the pairs at
+    once. Compiled kernel only."""
     if _kernel is None:
         raise RuntimeError("the compiled dedup kernel is not built")
     out = np.empty(len(left[0]), dtype=np.float32)
     as64 = [np.ascontiguousarray(a, dtype=np.int64) for a in (*left, *right)]
-    _kernel.estimate(*as64, [np.ascontiguousarray(s) for s in signatures], int(num_perm), out)
+    maps = [np.ascontiguousarray(s) for s in signatures]
+    bounds = np.linspace(0, len(out), max(1, min(int(threads), len(out) // _MIN_PAIRS_PER_THREAD)) + 1).astype(int)
+
+    def job(lo: int, hi: int):
+        return lambda: _kernel.estimate(*(a[lo:hi] for a in as64), maps, int(num_perm), out[lo:hi])
+
+    in_threads([job(lo, hi) for lo, hi in itertools.pairwise(bounds.tolist())])
     return out

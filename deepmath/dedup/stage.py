@@ -159,11 +159,17 @@ def _dedup_with(cfg: DedupConfig, run: StageRun, jaccard_plot, size_plot, warm_p
         keep_rows=cfg.output_format == "jsonl",
     )
     splits = cfg.splits
+    # the single-task steps run in this process with the local executor: the cores the workers had are idle then
+    threads = cfg.workers if cfg.executor == "local" else 1
     plan = [
         ("signatures", [reader(signature.batch_size, lines=signature.keep_rows), signature], tasks),
         ("exact", [ExactDuplicates(str(work), tasks, enabled=cfg.exact)], splits),
-        ("buckets", [MinhashBuckets(str(work), tasks, params.bands)], splits),
-        ("verify", [MinhashVerify(str(work), tasks, cfg.threshold, cfg.verify, cfg.num_perm, cfg.scheme)], splits),
+        ("buckets", [MinhashBuckets(str(work), tasks, params.bands, threads)], splits),
+        (
+            "verify",
+            [MinhashVerify(str(work), tasks, cfg.threshold, cfg.verify, cfg.num_perm, cfg.scheme, threads)],
+            splits,
+        ),
         ("clusters", [MinhashClusters(str(work), tasks, cfg.keep)], 1),
     ]
     exclusion = kept_writer(run.output, cfg.output_format, subfolder="removed") if cfg.write_removed else None

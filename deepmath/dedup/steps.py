@@ -43,7 +43,7 @@ from datatrove.pipeline.base import PipelineStep
 
 from deepmath.dedup.buckets import bucket_pairs, pair_codec, unique_pairs, unique_sorted
 from deepmath.dedup.clusters import choose_kept, connected_clusters, exact_duplicate_pairs
-from deepmath.dedup.kernel import KERNEL, estimate_pairs, sketch, verify_ordered
+from deepmath.dedup.kernel import KERNEL, estimate_pairs, in_threads, sketch, verify_ordered
 from deepmath.dedup.signatures import Permutations, band_keys
 from deepmath.dedup.verify import estimated_jaccard, jaccard_of_sets, sorted_unique
 from deepmath.io.atomic import atomic_write_json
@@ -419,9 +419,10 @@ class MinhashBuckets(PipelineStep):
     type = "🫂 - DEDUP"
     name = "🎯 buckets"
 
-    def __init__(self, work: str, shards: int, bands: int):
+    def __init__(self, work: str, shards: int, bands: int, threads: int = 1):
         super().__init__()
         self.work, self.shards, self.bands = str(work), shards, bands
+        self.threads = max(1, int(threads))  # bands bucketed at once (the compiled kernel releases the GIL)
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         work = Path(self.work)
@@ -434,20 +435,26 @@ class MinhashBuckets(PipelineStep):
             mask[skip_position[skip_shard == shard]] = False
             use.append(np.flatnonzero(mask))
         numbers = np.concatenate([(np.int64(s) << SHIFT) + p for s, p in enumerate(use)] or [np.zeros(0, np.int64)])
-        pairs = [np.zeros((0, 2), np.int64)]
         # each band's pairs packed to one int64 as soon as they exist (8 bytes a pair, not 16), one sort at the end
         codec = pair_codec(numbers)
         # mapped once; plain ndarray views (slicing a np.memmap costs ~4 us more per slice)
         bands = [np.asarray(np.load(work / "bands" / f"{s:05d}.npy", mmap_mode="r")) for s in range(len(use))]
-        for band in range(self.bands):  # one band at a time: 16 bytes per document in memory
-            with self.track_time():
+        found_by_band: dict[int, np.ndarray] = {}
+
+        def bucket(band_numbers: range) -> None:
+            for band in band_numbers:  # one band at a time per thread: 16 bytes per document in memory
                 keys = [bands[s][band][p] for s, p in enumerate(use)]
                 keys = np.concatenate(keys) if keys else np.zeros(0, np.uint64)
                 mine = slice(None)
                 if world_size > 1:
                     mine = (keys >> np.uint64(40)) % np.uint64(world_size) == rank
                 found = bucket_pairs(keys[mine], numbers[mine], unique=False)
-                pairs.append(codec[0](found) if codec else found)
+                found_by_band[band] = codec[0](found) if codec else found
+
+        with self.track_time():
+            threads = min(self.threads, self.bands)
+            in_threads([lambda part=part: bucket(range(part, self.bands, threads)) for part in range(threads)])
+        pairs = [np.zeros((0, 2), np.int64), *(found_by_band[band] for band in range(self.bands))]
         if codec:
             pairs = codec[1](unique_sorted(np.concatenate(pairs[1:] or [np.zeros(0, np.int64)])))
         else:
@@ -468,12 +475,15 @@ class MinhashVerify(PipelineStep):
     type = "🫂 - DEDUP"
     name = "🎯 verify"
 
-    def __init__(self, work: str, shards: int, threshold: float, mode: str, num_perm: int, scheme: str):
+    def __init__(
+        self, work: str, shards: int, threshold: float, mode: str, num_perm: int, scheme: str, threads: int = 1
+    ):
         super().__init__()
         self.work, self.shards = str(work), shards
         self.threshold, self.mode = threshold, mode
         self.num_perm = num_perm
         self.sig_dtype = Permutations(num_perm, 1, scheme).dtype
+        self.threads = max(1, int(threads))  # compiled kernel: components verified at once (kernel.verify_ordered)
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         work = Path(self.work)
@@ -493,6 +503,7 @@ class MinhashVerify(PipelineStep):
                     shard_of(pairs[:, 1]),
                     [store._map("sig", s) for s in range(self.shards)],
                     self.num_perm,
+                    self.threads,
                 )
             else:
                 estimate = np.concatenate(
@@ -572,6 +583,7 @@ class MinhashVerify(PipelineStep):
             [store._map("shingles", s) for s in shards],
             [store.docs(s)["offsets"] for s in shards],
             self.threshold,
+            threads=self.threads,
         )
         checked = np.flatnonzero(status)
         return order[checked], jaccard[checked], order[status == 2]

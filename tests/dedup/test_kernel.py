@@ -248,3 +248,90 @@ def test_bucket_pairs_kernel_refuses_mismatched_buffers():
     with pytest.raises(ValueError, match="keys: expected items of 8 bytes"):
         kernel._kernel.bucket_pairs(np.zeros(3, np.uint32), np.zeros(3, np.int64), 12)
     assert kernel._kernel.bucket_pairs(np.zeros(0, np.uint64), np.zeros(0, np.int64), 12) == b""
+
+
+def _families(rng, families: int = 40, copies: int = 5):
+    """Pages in families of near copies (and a few unrelated ones), as sorted sets over two shards; candidate pairs
+    within each family, plus a few that join two families (so that components of several families occur)."""
+    docs, family = [], []
+    for f in range(families):
+        base = rng.integers(0, 2**32, rng.integers(60, 400), dtype=np.uint32)
+        for _ in range(copies):
+            copy = base.copy()
+            edit = rng.random(len(copy)) < rng.uniform(0.0, 0.15)
+            copy[edit] = rng.integers(0, 2**32, int(edit.sum()), dtype=np.uint32)
+            docs.append(np.unique(copy))
+            family.append(f)
+    family = np.array(family)
+    pairs = [(a, b) for a in range(len(docs)) for b in range(a + 1, len(docs)) if family[a] == family[b]]
+    pairs += [(f * copies, (f + 1) * copies + 1) for f in range(0, families - 1, 7)]
+    pairs = np.array(pairs, dtype=np.int64)[rng.permutation(len(pairs))]
+    shard, position = np.arange(len(docs)) % 2, np.arange(len(docs)) // 2
+    shingles, offsets = [], []
+    for s in (0, 1):
+        mine = [docs[i] for i in np.flatnonzero(shard == s)]
+        shingles.append(np.concatenate(mine))
+        offsets.append(np.concatenate([[0], np.cumsum([len(d) for d in mine])]).astype(np.int64))
+    return pairs, shard, position, shingles, offsets
+
+
+@needs_kernel
+def test_components_are_the_connected_components():
+    rng = np.random.default_rng(2)
+    n = 300
+    edges = rng.integers(0, n, (250, 2)).astype(np.int64)
+    labels = np.empty(n, np.int64)
+    kernel._kernel.components(edges[:, 0].copy(), edges[:, 1].copy(), labels)
+    parent = list(range(n))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            x = parent[x]
+        return x
+
+    for a, b in edges.tolist():
+        parent[find(a)] = find(b)
+    members: dict[int, list[int]] = {}
+    for node in range(n):
+        members.setdefault(find(node), []).append(node)
+    for group in members.values():
+        assert (labels[group] == min(group)).all()  # one label per component: its smallest node
+    assert len(set(labels.tolist())) == len(members)
+    with pytest.raises(ValueError, match="out of range"):
+        kernel._kernel.components(np.array([0], np.int64), np.array([n], np.int64), labels)
+
+
+@needs_kernel
+@pytest.mark.parametrize("threads", [2, 3, 8])
+def test_threaded_verification_equals_one_thread(threads, monkeypatch):
+    """Verification split by connected components over threads checks the same pairs with the same result."""
+    rng = np.random.default_rng(7)
+    pairs, shard, position, shingles, offsets = _families(rng)
+    want = kernel.verify_ordered(pairs, shard, position, shingles, offsets, 0.8)
+    monkeypatch.setattr(kernel, "_MIN_PAIRS_PER_THREAD", 16)  # the test's few hundred pairs: split anyway
+    groups = kernel.component_groups(pairs, len(shard), threads)
+    assert len(groups) >= 2 and np.array_equal(np.sort(np.concatenate(groups)), np.arange(len(pairs)))
+    labels = np.empty(len(shard), np.int64)
+    kernel._kernel.components(pairs[:, 0].copy(), pairs[:, 1].copy(), labels)
+    in_group = [set(labels[pairs[index, 0]].tolist()) for index in groups]
+    assert sum(map(len, in_group)) == len(set().union(*in_group))  # no component is split across groups
+    got = kernel.verify_ordered(pairs, shard, position, shingles, offsets, 0.8, threads=threads)
+    assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+    assert (want[0] == 2).sum() > 20 and (want[0] == 0).sum() > 20 and (want[0] == 1).sum() > 5
+    left, right = (shard[pairs[:, 0]], position[pairs[:, 0]]), (shard[pairs[:, 1]], position[pairs[:, 1]])
+    sigs = [rng.integers(0, 3, (len(o) - 1, 32)).astype(np.uint32) for o in offsets]
+    one = kernel.estimate_pairs(left, right, sigs, 32)
+    assert np.array_equal(kernel.estimate_pairs(left, right, sigs, 32, threads=threads), one)
+
+
+def test_in_threads_runs_every_job_and_raises_the_first_error():
+    done = []
+    kernel.in_threads([lambda i=i: done.append(i) for i in range(4)])
+    assert sorted(done) == [0, 1, 2, 3]
+
+    def fail() -> None:
+        raise ValueError("job failed")
+
+    with pytest.raises(ValueError, match="job failed"):
+        kernel.in_threads([lambda: done.append(9), fail])
+    assert 9 in done

@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from deepmath.dedup.shingles import shingle_batch, shingle_hash32, shingles_of
-from deepmath.dedup.signatures import Permutations, band_keys, candidate_probability, lsh_params, signatures
+from deepmath.dedup.signatures import (
+    Permutations,
+    band_keys,
+    candidate_probability,
+    legacy_mt19937,
+    lsh_params,
+    signatures,
+)
 from tests.dedup.test_shingles import EDGE_TEXTS, real_texts
 
 datasketch = pytest.importorskip("datasketch")
@@ -82,6 +89,21 @@ def test_band_keys():
     assert keys[0, 0] != keys[1, 0]  # bands are keyed apart even with equal values
     with pytest.raises(ValueError, match="permutations"):
         band_keys(sigs, 3, 2)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 42, 2**31, 2**32 - 1])
+def test_legacy_mt19937_is_numpys_random_state(seed):
+    """The generator behind affine32's permutations (drawn without numpy.random) gives numpy's RandomState outputs,
+    across several twists of its 624-word state; the permutations are the ones RandomState's randint draws."""
+    for count in (1, 623, 624, 625, 2000):
+        expected = np.random.RandomState(seed).randint(0, 1 << 32, count, dtype=np.uint32)
+        assert np.array_equal(legacy_mt19937(seed, count), expected), count
+    gen = np.random.RandomState(seed)
+    a = gen.randint(0, 1 << 31, 300, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, 300, dtype=np.uint32)
+    ours = Permutations(300, seed).ab
+    assert ours[0].dtype == ours[1].dtype == np.uint32
+    assert np.array_equal(ours[0], a) and np.array_equal(ours[1], b)
 
 
 def test_permutation_errors():
