@@ -409,6 +409,7 @@ static PyMethodDef methods[] = {
     {"estimate", kernel_estimate, METH_VARARGS, kernel_estimate_doc},
     {"bucket_pairs", kernel_bucket_pairs, METH_VARARGS, kernel_bucket_pairs_doc},
     {"components", kernel_components, METH_VARARGS, kernel_components_doc},
+    {"simd_sort", kernel_simd_sort, METH_VARARGS, kernel_simd_sort_doc},
     {NULL, NULL, 0, NULL},
 };
 

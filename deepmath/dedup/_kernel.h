@@ -59,10 +59,11 @@ Py_ssize_t sort_unique(uint32_t *v, Py_ssize_t n, uint32_t *tmp);
 void kernel_sets_init(void);
 PyObject *kernel_verify(PyObject *self, PyObject *args);
 PyObject *kernel_components(PyObject *self, PyObject *args);
+PyObject *kernel_simd_sort(PyObject *self, PyObject *args);
 PyObject *kernel_sort_sets(PyObject *self, PyObject *args);
 PyObject *kernel_estimate(PyObject *self, PyObject *args);
 PyObject *kernel_bucket_pairs(PyObject *self, PyObject *args);
 extern const char kernel_verify_doc[], kernel_sort_sets_doc[], kernel_estimate_doc[], kernel_bucket_pairs_doc[],
-    kernel_components_doc[];
+    kernel_components_doc[], kernel_simd_sort_doc[];
 
 #endif

@@ -70,7 +70,7 @@ def _assert_same(texts: list[str], ngram: int, perms: Permutations) -> None:
 
 @needs_kernel
 @pytest.mark.parametrize(("scheme", "ngram"), [("affine32", 5), ("affine32", 1), ("affine32", 3), ("legacy", 5)])
-def test_compiled_equals_numpy_on_real_text(scheme, ngram):
+def test_compiled_equals_numpy_on_real_text(scheme, ngram, simd_sort):
     texts = _web_texts(120) + EDGE_TEXTS + KERNEL_TEXTS
     perms = Permutations(128, 1, scheme)
     for start in range(0, len(texts), 97):  # several batches: the table fills in as characters are first seen
@@ -200,21 +200,35 @@ def test_set_intersections_of_every_size_and_overlap():
     assert np.array_equal(jaccard, want_jaccard)
 
 
+@pytest.fixture(params=[True, False], ids=["simd", "scalar"])
+def simd_sort(request):
+    """Sets sorted by the AVX-512 merge sort (where the CPU has it) and by the scalar bucket sort."""
+    previous = kernel._kernel.simd_sort(request.param)
+    yield request.param
+    kernel._kernel.simd_sort(previous)
+
+
 @needs_kernel
-@pytest.mark.parametrize("values", ["repeats", "uniform", "mixed"])
-def test_shingle_sets_compiled_equals_numpy(values):
+@pytest.mark.parametrize("values", ["repeats", "uniform", "mixed", "maximal"])
+def test_shingle_sets_compiled_equals_numpy(values, simd_sort):
     """Each page's set, whatever the spread: crowded buckets (repeats, values with equal top bits) take the radix
-    path, uniform hashes the one-pass bucket + insertion path; sizes on both sides of the small-set cut-off."""
+    path, uniform hashes the one-pass bucket + insertion path; sizes on both sides of the small-set cut-off and of
+    whole 16-value registers; the largest value, which the AVX-512 path also pads with."""
     rng = np.random.default_rng(3)
-    counts = rng.integers(0, 3000, 40)
+    counts = rng.integers(0, 3000, 48)
     counts[[0, 7]] = 0
     counts[[1, 2, 3]] = [1, 48, 49]
+    counts[8:16] = [63, 64, 65, 79, 80, 81, 4096, 4097]
     total = int(counts.sum())
     uniform = rng.integers(0, 1 << 32, total, dtype=np.uint32)
     repeats = rng.integers(0, 1000, total, dtype=np.uint32)  # many repeats, all in the first bucket
-    hashes = {"repeats": repeats, "uniform": uniform, "mixed": np.where(rng.random(total) < 0.3, repeats, uniform)}[
-        values
-    ]
+    maximal = np.where(rng.random(total) < 0.05, np.uint32(2**32 - 1), uniform)
+    hashes = {
+        "repeats": repeats,
+        "uniform": uniform,
+        "mixed": np.where(rng.random(total) < 0.3, repeats, uniform),
+        "maximal": maximal,
+    }[values]
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     values, bounds = kernel.shingle_sets(hashes, offsets, compiled=True)
     want_values, want_bounds = kernel.shingle_sets(hashes, offsets, compiled=False)
