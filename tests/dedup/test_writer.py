@@ -72,7 +72,7 @@ def test_input_lines_reused_as_rows_splice_to_the_same_json():
     (those fields are dropped, not kept)."""
     import json
 
-    from deepmath.dedup.steps import row_line, row_lines, splice_fields
+    from deepmath.dedup.steps import row_block, row_line, row_lines, splice_fields
     from deepmath.io.documents import plain_line, row_to_document
 
     lines = [
@@ -91,6 +91,11 @@ def test_input_lines_reused_as_rows_splice_to_the_same_json():
         assert json.loads(splice_fields(line, fields)) == json.loads(splice_fields(row_line(doc), fields))
     assert got[:3] == [line + b"\n" for line in plain[:3]]  # the input's own bytes
     assert got[3] == row_line(docs[3]) and b'"old"' not in got[3] and plain[4] is None
+    # joined for the rows file, with each row's length (all plain lines: joined directly; else row by row)
+    for count in (0, 1, 3, 5):
+        block, sizes = row_block(docs[:count], plain[:count])
+        assert block == b"".join(got[:count]) and sizes == [len(line) for line in got[:count]]
+    assert row_block(docs[:2], None) == (b"".join(map(row_line, docs[:2])), [len(row_line(d)) for d in docs[:2]])
 
 
 def _filter_work(tmp_path, with_row_ends: bool):
