@@ -210,7 +210,9 @@ def _dedup_with(cfg: DedupConfig, run: StageRun, jaccard_plot, size_plot, warm_p
 
 
 def _candidate_jaccard(work: Path) -> np.ndarray:
-    jaccard = [np.load(p)["jaccard"] for p in sorted((work / "edges").glob("*.npz"))]
+    from deepmath.io.npz import read_npz
+
+    jaccard = [read_npz(p)["jaccard"] for p in sorted((work / "edges").glob("*.npz"))]
     return np.concatenate(jaccard) if jaccard else np.zeros(0, np.float32)
 
 
