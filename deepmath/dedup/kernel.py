@@ -10,9 +10,11 @@
   table.
 - numpy (`shingle_batch` + `signatures`): used when the extension is missing (no C compiler at install time) or
   `DEEPMATH_DEDUP_KERNEL=numpy` is set (for comparisons; tests check both paths agree).
-The extension (`_kernel_sets.c`) also sorts each page's shingle set (`shingle_sets`), verifies candidate pairs
-(`verify_ordered`) and compares signatures (`estimate_pairs`) for MinhashVerify, in place over memory-mapped files,
-and finds each band's buckets (`compiled_bucket_pairs`, behind `buckets.bucket_pairs`).
+The extension (`_kernel_sets.c`) also sorts each page's shingle set (`shingle_sets`; with AVX-512 a merge sort of
+16-value registers, else a bucket sort: the same sets), verifies candidate pairs (`verify_ordered`) and compares
+signatures (`estimate_pairs`) for MinhashVerify, in place over memory-mapped files, and finds each band's buckets
+(`compiled_bucket_pairs`, behind `buckets.bucket_pairs`). Those three release the GIL: with `threads`, verification
+runs on groups of whole connected components (`component_groups`) and estimates on slices of the pairs at once.
 `KERNEL` says which path runs ("compiled" or "numpy"); the dedup stage logs it at DEBUG and writes it to stats.json.
 """
 

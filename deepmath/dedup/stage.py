@@ -20,12 +20,15 @@ recall-heavy bands with datasketch's optimiser (16 x 8: 99.4% at 0.85) and verif
 before anything is removed. `first` means first in reading order (task by task; the input file order when each task
 reads one file, the default for up to 64 files).
 
-Speed: shingle hashing, each page's sorted shingle set, MinHash, band buckets and verification (set intersections 8
-values at a time where the CPU has AVX2) run in a small C extension (`_kernel.c`, built by `pip install`, optional:
-without a compiler the numpy path gives the same signatures, slower); stats.json says which ran (`kernel:
-compiled|numpy`). The signature pass takes its input in lists of 256 pages (`DocumentReader(batch_size=...)`); with
-several workers the tasks run in `deepmath.fork_pool` (workers forked once; the filter runs on the signature pass's
-workers) and the card's plots are drawn in a `PlotWorker` forked after the signature pass. bench/README.md has the
+Speed: shingle hashing, each page's sorted shingle set (an AVX-512 merge sort where the CPU has it), MinHash, band
+buckets and verification (set intersections 8 values at a time where the CPU has AVX2) run in a small C extension
+(`_kernel.c`, built by `pip install`, optional: without a compiler the numpy path gives the same signatures, slower);
+stats.json says which ran (`kernel: compiled|numpy`). The signature pass takes its input in lists of 256 pages
+(`DocumentReader(batch_size=...)`); with several workers the tasks run in `deepmath.fork_pool` (workers forked once;
+the filter runs on the signature pass's workers) and the card's plots are drawn in a `PlotWorker` forked after the
+signature pass. With the local executor the single-task steps run in this process on `--workers` threads, where
+the cores the workers had are idle: buckets band by band, verification by groups of whole connected components of
+the candidate graph (the same pairs checked, the same edges: `kernel.component_groups`). bench/README.md has the
 figures against rensa, datasketch and datatrove. Memory, measured (bench/README.md; peak RSS of one process, one
 worker, so the main process also ran the single-task steps): see MEMORY_NOTE. A sharded task (signatures, filter)
 holds only its shard's arrays (steps.py); `--splits N` divides the single-task steps' keys and pairs by N. The input
