@@ -98,6 +98,31 @@ def plain_line(row: dict, line: bytes | None) -> bytes | None:
     return line if line.endswith(b"}}" if metadata else b"{}}") else None
 
 
+def _standard_document(row: dict, line: bytes | None) -> tuple[Document, bytes | None] | None:
+    """`row_to_document(row, ..., owned=True)` and `plain_line(row, line)` in one step for the usual row: `text` and
+    `id` non-empty strings, at most a `metadata` object as its last key (~1 us a row less than the two calls);
+    None for any other row, which then takes the general path."""
+    size = len(row)
+    if size == 2:
+        text, doc_id = row.get("text"), row.get("id")
+        if type(text) is not str or type(doc_id) is not str or not text or not doc_id:
+            return None
+        if line is not None:
+            line = line.rstrip()
+            line = line[:-1] + b',"metadata":{}}' if line.endswith(b"}") else None
+        return Document(text=text, id=doc_id, metadata={}), line
+    if size != 3:
+        return None
+    text, doc_id, metadata = row.get("text"), row.get("id"), row.get("metadata")
+    if type(text) is not str or type(doc_id) is not str or type(metadata) is not dict or not text or not doc_id:
+        return None
+    if line is not None:
+        line = line.rstrip()
+        if next(reversed(row)) != "metadata" or not line.endswith(b"}}" if metadata else b"{}}"):
+            line = None
+    return Document(text=text, id=doc_id, metadata=metadata), line
+
+
 def _iter_hf(source: InputSource, rank: int, world_size: int) -> Iterator[tuple[str, dict]]:
     import datasets
 
@@ -192,9 +217,14 @@ class DocumentReader(PipelineStep):
         text counted as `skipped_no_text`."""
         count = 0
         lines = self.lines
+        standard = self.text_key == "text" and self.id_key == "id"
         for fallback_id, row, line in self._rows(rank, world_size):
             if 0 <= self.limit <= count:
                 return
+            if standard and (found := _standard_document(row, line if lines else None)) is not None:
+                count += 1
+                yield found
+                continue
             plain = plain_line(row, line) if lines else None  # before the row is taken apart
             doc = row_to_document(row, fallback_id, self.text_key, self.id_key, owned=True)
             if doc is None:

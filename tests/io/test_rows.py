@@ -213,3 +213,28 @@ def test_document_reader_lines_ride_along_with_their_documents(tmp_path):
     assert not hasattr(next(DocumentReader(str(tmp_path), batch_size=4).run(None, 0, 1)), "lines")
     renamed = DocumentReader(str(tmp_path), batch_size=4, lines=True, id_key="title")
     assert not hasattr(next(renamed.run(None, 0, 1)), "lines")
+
+
+@pytest.mark.parametrize("line", [line for line, _ in PLAIN_CASES] + [b'{"text":"t","id":"a","metadata":[1]}'])
+def test_the_usual_rows_shortcut_gives_what_the_general_path_gives(line):
+    """`DocumentReader` takes a row with only `text`, `id` and a last `metadata` object in one step: the same
+    Document and plain line as `row_to_document` and `plain_line`, or None (then the general path runs)."""
+    from deepmath.io.documents import _standard_document, plain_line, row_to_document
+
+    for with_line in (line, None):
+        found = _standard_document(json.loads(line), with_line)
+        row = json.loads(line)
+        plain = plain_line(row, with_line) if with_line is not None else None
+        doc = row_to_document(row, "fallback", owned=True)
+        if found is None:
+            continue
+        assert (found[0].text, found[0].id, found[0].metadata) == (doc.text, doc.id, doc.metadata)
+        assert found[1] == plain
+
+
+def test_the_usual_rows_shortcut_takes_the_common_shapes():
+    from deepmath.io.documents import _standard_document
+
+    taken = [_standard_document(json.loads(line), line) is not None for line, _ in PLAIN_CASES]
+    assert taken[:4] == [True] * 4  # plain lines, with or without metadata
+    assert not taken[7] and not taken[8] and not taken[11]  # metadata as a string, a numeric id, another key
