@@ -26,9 +26,9 @@ buckets and verification (set intersections 8 values at a time where the CPU has
 stats.json says which ran (`kernel: compiled|numpy`). The signature pass takes its input in lists of 256 pages
 (`DocumentReader(batch_size=...)`); with several workers the tasks run in `deepmath.fork_pool` (workers forked once;
 the filter runs on the signature pass's workers) and the card's plots are drawn in a `PlotWorker` forked after the
-signature pass. With the local executor the single-task steps run in this process on `--workers` threads, where
-the cores the workers had are idle: buckets band by band, verification by groups of whole connected components of
-the candidate graph (the same pairs checked, the same edges: `kernel.component_groups`). bench/README.md has the
+signature pass. With the local executor the buckets and verify steps use the cores the workers had, as threads
+(`--workers` of them, shared among the `--splits` tasks): buckets band by band, verification by groups of whole
+connected components of the candidate graph (the same pairs checked, the same edges: `kernel.component_groups`). bench/README.md has the
 figures against rensa, datasketch and datatrove. Memory, measured (bench/README.md; peak RSS of one process, one
 worker, so the main process also ran the single-task steps): see MEMORY_NOTE. A sharded task (signatures, filter)
 holds only its shard's arrays (steps.py); `--splits N` divides the single-task steps' keys and pairs by N. The input
@@ -163,8 +163,9 @@ def _dedup_with(cfg: DedupConfig, run: StageRun, jaccard_plot, size_plot, warm_p
         keep_rows=cfg.output_format == "jsonl",
     )
     splits = cfg.splits
-    # the single-task steps run in this process with the local executor: the cores the workers had are idle then
-    threads = cfg.workers if cfg.executor == "local" else 1
+    # the buckets and verify steps run as `splits` tasks (one, by default, in this process): with the local executor
+    # they share the cores the workers had, as threads
+    threads = max(1, cfg.workers // splits) if cfg.executor == "local" else 1
     plan = [
         ("signatures", [reader(signature.batch_size, lines=signature.keep_rows), signature], tasks),
         ("exact", [ExactDuplicates(str(work), tasks, enabled=cfg.exact)], splits),

@@ -91,6 +91,27 @@ def test_same_result_as_the_in_memory_api(planted, dedup_run):
     assert got == expected
 
 
+@pytest.mark.parametrize("workers", [1, 3])
+def test_splits_and_threads_remove_the_same_pages(dedup_run, tmp_path, workers, monkeypatch):
+    """`--splits 2` divides the exact, buckets and verify steps (verify's pairs by hash: more are checked), and the
+    buckets and verify steps run on `--workers // --splits` threads (verify by groups of connected components, forced
+    here for the test's few pairs): the same clusters, so the same pages removed, as one split on two workers."""
+    from deepmath.dedup import kernel
+
+    monkeypatch.setattr(kernel, "_MIN_PAIRS_PER_THREAD", 8)
+    _, tmp, out, _ = dedup_run
+    want = {doc_id: row["metadata"]["duplicate_of"] for doc_id, row in read_rows(out / "removed").items()}
+    for splits in (1, 2):
+        split_out = tmp_path / f"splits{splits}"
+        cfg = DedupConfig(
+            input=[str(tmp / "in")], output=str(split_out), write_removed=True, workers=workers, splits=splits
+        )
+        stats = run_dedup(cfg)
+        got = {doc_id: row["metadata"]["duplicate_of"] for doc_id, row in read_rows(split_out / "removed").items()}
+        assert got == want, (workers, splits)
+        assert stats["verified_pairs"] > 0
+
+
 def test_stats_card_and_plots(planted, dedup_run):
     _, _, out, _ = dedup_run
     stats = assert_stage_stats(out, "dedup", "documents")
