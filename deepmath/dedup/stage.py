@@ -62,8 +62,8 @@ __all__ = ["MEMORY_NOTE", "run_dedup"]
 # measured with bench/dedup.py (peak RSS of the whole command, one process holds one shard or split at a time)
 MEMORY_NOTE = (
     "Measured with bench/dedup.py on planted web text, one worker (the main process then also runs the single-task "
-    "buckets, verify and clusters steps over the whole corpus): 132 MB at 19k pages, 689 MB at 176k pages, i.e. "
-    "~65 MB plus ~3.6 GB per million pages (two workers, whose threads also verify at once: 116 MB and 688 MB); by "
+    "buckets, verify and clusters steps over the whole corpus): 128 MB at 19k pages, 689 MB at 176k pages, i.e. "
+    "~60 MB plus ~3.6 GB per million pages (two workers, whose threads also verify at once: 116 MB and 688 MB); by "
     "our accounting (not measured step by step) about two thirds of the growth are file-backed pages of the "
     "memory-mapped shingle sets (~2 KB a page) and signatures (512 B a page), which the kernel can drop; `--splits N` "
     "divides the buckets and verify steps' keys and pairs by N."
