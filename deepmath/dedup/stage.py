@@ -29,13 +29,14 @@ the filter runs on the signature pass's workers) and the card's plots are drawn 
 signature pass. With the local executor the buckets and verify steps use the cores the workers had, as threads
 (`--workers` of them, shared among the `--splits` tasks): buckets band by band, verification by groups of whole
 connected components of the candidate graph (the same pairs checked, the same edges: `kernel.component_groups`).
-bench/README.md has the figures against rensa, datasketch and datatrove. Memory, measured (bench/README.md; peak
-RSS of one process, one worker, so the main process also ran the single-task steps): see MEMORY_NOTE. A sharded task (signatures, filter)
-holds only its shard's arrays (steps.py); `--splits N` divides the single-task steps' keys and pairs by N. The input
-is read and parsed once: the signature pass stores each page's output JSON in `_work/rows/` and the filter adds the
-dedup fields to those bytes (Parquet output reads the input again). A JSONL line that already is its document's JSON
-(only `text`, `id` and a last `metadata` object: `io.documents.plain_line`) is stored as it was read, so an output
-line keeps its input's key order and escapes; other rows are written as the standard writer writes them.
+bench/README.md has the figures against rensa, datasketch and datatrove. Memory, measured (bench/README.md; peak RSS
+of one process, one worker, so the main process also ran the single-task steps): see MEMORY_NOTE. A sharded task
+(signatures, filter) holds only its shard's arrays (steps.py); `--splits N` divides the single-task steps' keys and
+pairs by N. The input is read and parsed once: the signature pass stores each page's output JSON in `_work/rows/` and
+the filter adds the dedup fields to those bytes (Parquet output reads the input again). A JSONL line that already is
+its document's JSON (only `text`, `id` and a last `metadata` object: `io.documents.plain_line`) is stored as it was
+read, so an output line keeps its input's key order and escapes; other rows are written as the standard writer writes
+them.
 """
 
 from __future__ import annotations
