@@ -703,7 +703,7 @@ class MinhashFilter(PipelineStep):
         if self.writer is None:
             yield from self._filter(data, rank, fate, expected)
         elif (work / "rows" / f"{rank:05d}.jsonl").exists():
-            self._write_rows(rank, fate, expected, docs.get("row_ends"))
+            self._write_rows(rank, fate, expected, docs)
         else:  # the rows are deleted once filtered: a filter redone reads the input again
             with self.writer:
                 for doc in self._filter(self.reader.run(None, rank, world_size), rank, fate, expected):
@@ -752,14 +752,13 @@ class MinhashFilter(PipelineStep):
                 "changed since this run started (use --overwrite)"
             )
 
-    def _write_rows(self, rank: int, fate: dict, expected: int, row_ends: np.ndarray | None = None) -> None:
+    def _write_rows(self, rank: int, fate: dict, expected: int, docs: dict | None = None) -> None:
         """The kept rows (and, with an exclusion writer, the removed ones) of rows/R.jsonl, read where `row_ends`
-        (from docs/R.npz unless given) says each one is: a removed row is not even read (two thirds of the planted
+        (of `docs`, docs/R.npz's arrays, read here unless given) says each one is: a removed row is not even read (two thirds of the planted
         bench's pages)."""
         work = Path(self.work)
         rows_path = work / "rows" / f"{rank:05d}.jsonl"
-        if row_ends is None:
-            row_ends = read_npz(work / "docs" / f"{rank:05d}.npz").get("row_ends")
+        row_ends = (docs if docs is not None else read_npz(work / "docs" / f"{rank:05d}.npz")).get("row_ends")
         ends = row_ends.tolist() if row_ends is not None else None
         id_lines = (work / "ids" / f"{rank:05d}.jsonl").read_bytes().split(b"\n")[:-1]  # each id's JSON
         size = rows_path.stat().st_size
